@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# npm test: every suite, one summary line.
+#
+#   1. pgTAP (supabase/tests/database/*.sql) with pg_prove on PostgreSQL 17 (embedded)
+#      and 15 (Debian), each a fresh database with the stand-in and the migrations;
+#   2. `supabase db lint --level error` with plpgsql_check on PostgreSQL 15;
+#   3. vitest (tests/**/*.test.ts; its global setup starts its own PostgreSQL 17);
+#   4. typecheck and lint: deno check, deno lint, tsc --noEmit.
+#
+# Installs what is missing first (apt packages as root, node_modules). The last line is
+# exactly "N passed, N failed" (pgTAP counts assertions, vitest counts tests, other
+# checks count one each); the exit status is non-zero when anything failed.
+# SG_SUITES=pgtap,lint,vitest,types runs a subset.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=node_modules/.bin
+APT_PACKAGES=(postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check)
+SUITES=",${SG_SUITES:-pgtap,lint,vitest,types},"
+PASSED=0
+FAILED=0
+RESULTS=()
+mkdir -p .local
+WORK=$(mktemp -d .local/test-run.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+section() { printf '\n==> %s\n' "$*"; }
+# record <suite> <passed> <failed>
+record() {
+  PASSED=$((PASSED + $2))
+  FAILED=$((FAILED + $3))
+  RESULTS+=("$(printf '%-28s %5d passed, %d failed' "$1" "$2" "$3")")
+}
+wants() { [[ $SUITES == *",$1,"* ]]; }
+
+# --- install what is missing ---------------------------------------------------------
+
+APT_OK=1
+ensure_apt() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "missing Debian packages: ${missing[*]}" >&2
+    echo "install them as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+  section "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Hook for browser tests: Debian chromium, driven by playwright-core.
+ensure_browser() {
+  compgen -G 'tests/browser/*.test.ts' >/dev/null || return 0
+  ensure_apt chromium
+}
+
+if [[ ! -d node_modules ]]; then
+  section "npm ci"
+  if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+ensure_apt "${APT_PACKAGES[@]}" || APT_OK=0
+ensure_browser || echo "warning: chromium missing, browser tests will fail" >&2
+
+with_db() { "$BIN/tsx" scripts/with-db.ts "$@"; }
+
+# --- 1. pgTAP --------------------------------------------------------------------------
+
+# pgtap_on <version>: pg_prove on a fresh prepared server of that version.
+pgtap_on() {
+  local v=$1 log="$WORK/pgtap-$1.log" tests failed
+  section "pgTAP on PostgreSQL $v"
+  if ((APT_OK == 0)); then
+    echo "pgTAP needs the Debian packages above"
+    record "pgTAP (PG $v)" 0 1
+    return
+  fi
+  with_db --version "$v" -- bash -c '
+    psql "$SG_DB_URL" -qX -v ON_ERROR_STOP=1 \
+      -c "create extension if not exists pgtap with schema extensions" || exit 3
+    exec pg_prove --dbname "$SG_DB_URL" --failures --timer supabase/tests/database/*.sql
+  ' 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  tests=$(sed -nE 's/.*Tests=([0-9]+).*/\1/p' "$log" | tail -n1)
+  failed=$(sed -nE 's/.*Failed ([0-9]+)\/[0-9]+ subtests.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  tests=${tests:-0}
+  # A file that died (bad plan, SQL error) or a server that never started fails too.
+  if ((rc != 0 && failed == 0)); then failed=1; fi
+  record "pgTAP (PG $v)" $((tests > failed ? tests - failed : 0)) "$failed"
+}
+
+if wants pgtap; then
+  if compgen -G 'supabase/tests/database/*.sql' >/dev/null; then
+    pgtap_on 17
+    pgtap_on 15
+  else
+    section "pgTAP: no files in supabase/tests/database, skipped"
+  fi
+fi
+
+# --- 2. supabase db lint ----------------------------------------------------------------
+
+if wants lint; then
+  section "supabase db lint --level error (PostgreSQL 15, plpgsql_check)"
+  if ((APT_OK == 0)); then
+    echo "db lint needs postgresql-15-plpgsql-check"
+    record "db lint" 0 1
+  else
+    log="$WORK/lint.log"
+    with_db --version 15 -- bash -c '
+      psql "$SG_DB_URL" -qX -v ON_ERROR_STOP=1 -c "create extension if not exists plpgsql_check" || exit 3
+      exec node_modules/.bin/supabase db lint --db-url "$SG_DB_URL?sslmode=disable" \
+        --level error --fail-on error
+    ' >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    # Any reported problem fails the check, whatever the exit status says.
+    if ((rc == 0)) && ! grep -qE '"(level|issues)"' "$log"; then
+      record "db lint" 1 0
+    else
+      record "db lint" 0 1
+    fi
+  fi
+fi
+
+# --- 3. vitest --------------------------------------------------------------------------
+
+if wants vitest; then
+  section "vitest"
+  json="$WORK/vitest.json"
+  "$BIN/vitest" run --passWithNoTests --reporter=default --reporter=json --outputFile.json="$json"
+  rc=$?
+  if [[ -s $json ]]; then
+    read -r vp vf < <(node -e '
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      // A file that fails to load has no tests to count: count the file itself.
+      const broken = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+      console.log(r.numPassedTests, r.numFailedTests + broken);
+    ' "$json")
+    if ((rc != 0 && vf == 0)); then vf=1; fi
+    record "vitest" "$vp" "$vf"
+  else
+    record "vitest" 0 1
+  fi
+fi
+
+# --- 4. typecheck and lint ------------------------------------------------------------------
+
+# check <name> <command...>: one passed or one failed.
+check() {
+  local name=$1
+  shift
+  printf -- '--- %s\n' "$name"
+  if "$@"; then record "$name" 1 0; else record "$name" 0 1; fi
+}
+
+if wants types; then
+  section "typecheck and lint"
+  export RUST_BACKTRACE=0 NO_COLOR=1
+  entries=(supabase/functions/*/index.ts)
+  if [[ -e ${entries[0]} ]]; then
+    check "deno check" "$BIN/deno" check --quiet "${entries[@]}"
+  fi
+  if compgen -G 'functions/*.ts' >/dev/null || [[ -e ${entries[0]} ]]; then
+    check "deno lint" "$BIN/deno" lint --quiet
+  fi
+  if [[ -f tsconfig.json ]]; then
+    check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
+  fi
+fi
+
+# --- summary --------------------------------------------------------------------------------
+
+section "summary"
+printf '%s\n' "${RESULTS[@]}"
+echo "$PASSED passed, $FAILED failed"
+((FAILED == 0))
