@@ -1,0 +1,22 @@
+/**
+ * sessionguard client SDK: rotating, theft-detecting sessions for apps that sign in
+ * with Clerk and keep their data in Supabase. See sdk/README.md.
+ */
+export { createSessionClient } from "./client.ts";
+export type { SessionClient, SessionClientOptions } from "./client.ts";
+export { localCoordinator, webCoordinator } from "./coordination.ts";
+export type { Coordinator, TabMessage } from "./coordination.ts";
+export { isSessionError, SERVER_ERROR_CODES, SessionError } from "./errors.ts";
+export type { ClientErrorCode, ServerErrorCode, SessionErrorCode } from "./errors.ts";
+export type { SessionEvents, SignedOutReason } from "./events.ts";
+export { defaultStorage, keyValueStorage, memoryStorage } from "./storage.ts";
+export type { KeyValueStore, StorageAdapter } from "./storage.ts";
+export type {
+  DeviceSession,
+  SecurityEvent,
+  SecurityEventType,
+  SessionInfo,
+  SignOutScope,
+  StoredSession,
+  TokenResponse,
+} from "./types.ts";
