@@ -1,0 +1,91 @@
+/**
+ * Verification of Clerk session tokens (P10), the one moment sessionguard
+ * trusts Clerk: at `/start`.
+ *
+ * Signature against the instance's JWKS (one remote key set per URL, at module
+ * scope, so warm invocations reuse it; jose refetches on an unknown `kid` at
+ * most once per cooldown) or against a pinned PEM key with no network; RS256
+ * only; `iss` pinned; `azp`, when present, in the allowlist; 5 s of skew on
+ * `exp`/`nbf`; pending sessions refused. Whatever fails, the client learns only
+ * `invalid_token`: the reason is the error's internal detail, for the log.
+ */
+import { createRemoteJWKSet, importSPKI, type JWTPayload, jwtVerify } from "jose";
+import type { Config } from "./config.ts";
+import { ApiError } from "./errors.ts";
+
+/** Who a verified Clerk session token speaks for. */
+export interface ClerkIdentity {
+  /** Clerk user id (`user_...`), the `sub` of every access token. */
+  readonly userId: string;
+  /** Clerk session id (`sess_...`), recorded on the family so webhooks can end it. */
+  readonly clerkSessionId: string;
+}
+
+/** Verifies a Clerk session token at `now`; throws `invalid_token`. */
+export type ClerkVerifier = (token: string, now: Date) => Promise<ClerkIdentity>;
+
+type KeySource = ReturnType<typeof createRemoteJWKSet> | CryptoKey;
+
+const CLOCK_TOLERANCE_SECONDS = 5;
+const REMOTE_KEY_SET_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 };
+
+/** One remote key set per URL for the life of the isolate. */
+const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+function remoteKeySet(url: string): ReturnType<typeof createRemoteJWKSet> {
+  let keySet = remoteKeySets.get(url);
+  if (keySet === undefined) {
+    keySet = createRemoteJWKSet(new URL(url), REMOTE_KEY_SET_OPTIONS);
+    remoteKeySets.set(url, keySet);
+  }
+  return keySet;
+}
+
+/** Builds the verifier; imports the pinned PEM key when `CLERK_JWT_KEY` is set. */
+export async function createClerkVerifier(clerk: Config["clerk"]): Promise<ClerkVerifier> {
+  const keys: KeySource = clerk.jwtKey === null ? remoteKeySet(clerk.jwksUrl) : await importSPKI(clerk.jwtKey, "RS256");
+  const parties = new Set(clerk.authorizedParties);
+
+  return async (token, now) => {
+    let payload: JWTPayload;
+    try {
+      const options = {
+        algorithms: ["RS256"],
+        issuer: clerk.issuer,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: now,
+        requiredClaims: ["sub", "sid", "exp", "iat"],
+      };
+      ({ payload } = typeof keys === "function"
+        ? await jwtVerify(token, keys, options)
+        : await jwtVerify(token, keys, options));
+    } catch (error) {
+      throw refused(describe(error));
+    }
+
+    const { sub, sid, azp, sts } = payload;
+    if (typeof sub !== "string" || sub === "" || sub.length > 255) throw refused("sub is not a user id");
+    if (typeof sid !== "string" || sid === "" || sid.length > 255) throw refused("sid is not a session id");
+    if (azp !== undefined) {
+      if (typeof azp !== "string") throw refused("azp is not a string");
+      if (parties.size > 0 && !parties.has(azp.replace(/\/$/, ""))) {
+        throw refused(`azp ${JSON.stringify(azp)} is not in CLERK_AUTHORIZED_PARTIES`);
+      }
+    }
+    // A pending session has signed in but still owes a step (e.g. choosing an organization).
+    if (sts === "pending") throw refused("session status is pending");
+    return { userId: sub, clerkSessionId: sid };
+  };
+}
+
+function refused(reason: string): ApiError {
+  return new ApiError("invalid_token", {
+    description: "The Clerk session token is missing, invalid or expired.",
+    detail: `clerk token refused: ${reason}`,
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return "code" in error ? `${String(error.code)}: ${error.message}` : error.message;
+  return String(error);
+}

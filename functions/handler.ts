@@ -1,0 +1,281 @@
+/**
+ * The session API (SPEC, "HTTP API") as one `(Request) => Promise<Response>`,
+ * built from injected dependencies so that the Deno entrypoint, a local
+ * gateway and tests all run the same code.
+ *
+ * Routes answer under `/functions/v1/session/...` (the public URL) and
+ * `/session/...` (what Supabase's Edge Runtime passes to the function).
+ */
+import { type Context, Hono } from "hono";
+import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
+import type { ClerkVerifier } from "./clerk.ts";
+import type { Config } from "./config.ts";
+import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import type { RefreshTokens } from "./refresh-token.ts";
+import { bearerToken, clientIp, optionalString, readJsonBody, userAgent } from "./request.ts";
+import type { Store } from "./store.ts";
+
+/** What the handler needs from the outside world. */
+export interface HandlerDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly verifyClerkToken: ClerkVerifier;
+  readonly accessTokens: AccessTokens;
+  readonly refreshTokens: RefreshTokens;
+  /** The clock every expiry decision uses. */
+  readonly now?: () => Date;
+  /** Where refusals (with their internal reason) and failures are reported. */
+  readonly log?: (entry: LogEntry) => void;
+}
+
+/** One line of the function's log. */
+export interface LogEntry {
+  readonly level: "info" | "error";
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly code: string;
+  readonly detail?: string;
+}
+
+const MOUNTS = ["/functions/v1/session", "/session"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_DEVICE_NAME_LENGTH = 100;
+const EVENTS_LIMIT = 50;
+const SIGNOUT_SCOPES = ["local", "others", "global"] as const;
+
+const unix = (date: Date): number => Math.floor(date.getTime() / 1000);
+const noStore = { "cache-control": "no-store", pragma: "no-cache" };
+
+/** Builds the request handler. */
+export function createHandler(deps: HandlerDeps): (request: Request) => Promise<Response> {
+  const { config, store, accessTokens, refreshTokens } = deps;
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? ((entry: LogEntry) => console.warn(JSON.stringify(entry)));
+  const { session } = config;
+
+  /** Signs an access token and mints the refresh token of `generation`: the token response. */
+  async function tokenResponse(
+    c: Context,
+    userId: string,
+    sessionId: string,
+    generation: number,
+    expiresAt: Date,
+    at: Date,
+  ): Promise<Response> {
+    const [access, refreshToken] = await Promise.all([
+      accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt }),
+      refreshTokens.mint(sessionId, generation),
+    ]);
+    return c.json({
+      access_token: access.token,
+      token_type: "bearer",
+      expires_in: access.claims.exp - access.claims.iat,
+      expires_at: access.claims.exp,
+      refresh_token: refreshToken,
+      session: { id: sessionId, expires_at: unix(expiresAt) },
+      user_id: userId,
+    }, 200, noStore);
+  }
+
+  /** Verifies the access token, then asks the database whether its session still lives. */
+  async function authenticate(c: Context, at: Date): Promise<AccessTokenClaims> {
+    const claims = await accessTokens.verify(bearerToken(c.req.raw), at);
+    const status = await store.sessionStatus(claims.sid, claims.sub, at);
+    if (status === "revoked") throw new ApiError("session_revoked");
+    if (status === "expired") throw new ApiError("session_expired");
+    if (status !== "active") throw new ApiError("invalid_token", { detail: `session ${status}` });
+    return claims;
+  }
+
+  const api = new Hono();
+
+  api.post("/start", async (c) => {
+    const at = now();
+    const clerkToken = bearerToken(c.req.raw);
+    const body = await readJsonBody(c.req.raw);
+    const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
+    const identity = await deps.verifyClerkToken(clerkToken, at);
+    const started = await store.startSession({
+      userId: identity.userId,
+      clerkSessionId: identity.clerkSessionId,
+      deviceName,
+      ip: clientIp(c.req.raw),
+      userAgent: userAgent(c.req.raw),
+      idleTimeout: session.idleTimeout,
+      absoluteLifetime: session.absoluteLifetime,
+      dpopJkt: null, // DPoP binding arrives with its own issue.
+      now: at,
+    });
+    return tokenResponse(c, identity.userId, started.sessionId, started.generation, started.expiresAt, at);
+  });
+
+  api.post("/refresh", async (c) => {
+    const at = now();
+    const body = await readJsonBody(c.req.raw);
+    const presented = body?.refresh_token;
+    if (typeof presented !== "string") {
+      throw new ApiError("invalid_request", { description: '"refresh_token" must be a string.' });
+    }
+    // A token this server did not mint is refused before the database hears of it (P4).
+    const claims = await refreshTokens.verify(presented);
+    if (claims === null) throw new ApiError("invalid_refresh_token", { detail: "shape, kid or MAC" });
+
+    const rotated = await store.rotateSession({
+      sessionId: claims.family,
+      generation: claims.generation,
+      ip: clientIp(c.req.raw),
+      userAgent: userAgent(c.req.raw),
+      idleTimeout: session.idleTimeout,
+      reuseGrace: session.reuseGrace,
+      theftScope: session.theftScope,
+      dpopJkt: null,
+      now: at,
+    });
+    switch (rotated.result) {
+      case "rotated":
+      case "grace":
+        // On "grace" the generation is the successor already handed out, so the string is identical (P3).
+        return tokenResponse(c, rotated.userId, rotated.sessionId, rotated.generation, rotated.expiresAt, at);
+      case "reused":
+        throw new ApiError("refresh_token_reused", { detail: `family ${claims.family} gen ${claims.generation}` });
+      case "revoked":
+        throw new ApiError("session_revoked");
+      case "expired":
+        throw new ApiError("session_expired");
+      case "dpop_mismatch":
+        throw new ApiError("invalid_dpop_proof", { detail: "family is bound to another key" });
+      case "not_found":
+        throw new ApiError("invalid_refresh_token", { detail: "no such family or generation ahead" });
+    }
+  });
+
+  api.post("/signout", async (c) => {
+    const at = now();
+    const claims = await authenticate(c, at);
+    const body = await readJsonBody(c.req.raw);
+    const scope = body?.scope ?? "local";
+    if (!SIGNOUT_SCOPES.includes(scope as typeof SIGNOUT_SCOPES[number])) {
+      throw new ApiError("invalid_request", { description: '"scope" must be "local", "others" or "global".' });
+    }
+    if (scope === "local") await store.revokeSession(claims.sub, claims.sid, "signed_out", at);
+    else if (scope === "others") await store.revokeOtherSessions(claims.sub, claims.sid, at);
+    else await store.revokeUserSessions(claims.sub, "signed_out", at);
+    return c.body(null, 204);
+  });
+
+  api.get("/sessions", async (c) => {
+    const at = now();
+    const claims = await authenticate(c, at);
+    const rows = await store.listSessions(claims.sub, at);
+    const sessions = rows.map((row) => ({
+      id: row.id,
+      device_name: row.deviceName,
+      user_agent: row.userAgent,
+      ip: row.ip,
+      created_at: unix(row.createdAt),
+      last_active_at: unix(row.lastActiveAt),
+      expires_at: unix(row.expiresAt),
+      current: row.id === claims.sid,
+    }));
+    return c.json({ sessions }, 200, noStore);
+  });
+
+  api.delete("/sessions/:id", async (c) => {
+    const at = now();
+    const claims = await authenticate(c, at);
+    const id = c.req.param("id");
+    // Malformed and foreign ids answer alike, so ids cannot be probed.
+    if (!UUID.test(id) || !(await store.revokeSession(claims.sub, id, "session_revoked", at))) {
+      throw new ApiError("not_found");
+    }
+    return c.body(null, 204);
+  });
+
+  api.get("/events", async (c) => {
+    const claims = await authenticate(c, now());
+    const rows = await store.listEvents(claims.sub, EVENTS_LIMIT);
+    const events = rows.map((row) => ({
+      id: row.id,
+      type: row.type,
+      session_id: row.sessionId,
+      created_at: unix(row.createdAt),
+      ip: row.ip,
+      user_agent: row.userAgent,
+      description: row.description,
+    }));
+    return c.json({ events }, 200, noStore);
+  });
+
+  api.get("/.well-known/jwks.json", (c) => c.json(accessTokens.jwks, 200, { "cache-control": "public, max-age=300" }));
+  api.get(
+    "/.well-known/openid-configuration",
+    (c) => c.json(accessTokens.openidConfiguration, 200, { "cache-control": "public, max-age=300" }),
+  );
+
+  const allowed: Record<string, string> = {
+    "/start": "POST",
+    "/refresh": "POST",
+    "/signout": "POST",
+    "/sessions": "GET, HEAD",
+    "/sessions/:id": "DELETE",
+    "/events": "GET, HEAD",
+    "/.well-known/jwks.json": "GET, HEAD",
+    "/.well-known/openid-configuration": "GET, HEAD",
+  };
+  for (const [path, methods] of Object.entries(allowed)) {
+    api.all(path, () => {
+      throw new ApiError("method_not_allowed", { headers: { allow: methods } });
+    });
+  }
+
+  const app = new Hono();
+  app.use("*", corsMiddleware(config.allowedOrigins));
+  for (const mount of MOUNTS) app.route(mount, api);
+  app.notFound(() => {
+    throw new ApiError("not_found");
+  });
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    log({
+      level: apiError.status >= 500 ? "error" : "info",
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      status: apiError.status,
+      code: apiError.code,
+      detail: apiError.status >= 500 && error instanceof Error ? error.stack ?? apiError.detail : apiError.detail,
+    });
+    return errorResponse(apiError);
+  });
+
+  return async (request) => await app.fetch(request);
+}
+
+/**
+ * CORS for the `ALLOWED_ORIGINS` allowlist: preflights answered with 204, and
+ * the allow headers added to every response (errors included) for an allowed
+ * origin. Credentials are bearer tokens, never cookies.
+ */
+function corsMiddleware(allowedOrigins: Config["allowedOrigins"]) {
+  const allows = (origin: string) => allowedOrigins === "*" || allowedOrigins.includes(origin);
+  return async (c: Context, next: () => Promise<void>) => {
+    const origin = c.req.header("origin");
+    const allowedOrigin = origin !== undefined && allows(origin) ? origin : null;
+    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+      const headers = new Headers({ vary: "Origin" });
+      if (allowedOrigin) {
+        headers.set("access-control-allow-origin", allowedOrigin);
+        headers.set("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
+        headers.set("access-control-allow-headers", "authorization, content-type, dpop, apikey, x-client-info");
+        headers.set("access-control-max-age", "600");
+      }
+      return new Response(null, { status: 204, headers });
+    }
+    await next();
+    c.res.headers.append("vary", "Origin");
+    if (allowedOrigin) {
+      c.res.headers.set("access-control-allow-origin", allowedOrigin);
+      c.res.headers.set("access-control-expose-headers", "www-authenticate, dpop-nonce, retry-after");
+    }
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Reading untrusted request input: the JSON body (size, media type, syntax,
+ * shape), bearer credentials, the client's IP address and user agent, and
+ * string fields. Each refusal is an {@link ApiError} with a documented code, so
+ * bad input never reaches the database (P12).
+ */
+import { ApiError } from "./errors.ts";
+
+/** Largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 8 * 1024;
+/** Longest user agent stored; longer ones are cut. */
+export const MAX_USER_AGENT_LENGTH = 512;
+
+/** Half of a UTF-16 surrogate pair standing alone: not encodable as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A parsed JSON object body. */
+export type JsonObject = Readonly<Record<string, unknown>>;
+
+/**
+ * Reads the body as a JSON object, or undefined when there is none. Refuses
+ * bodies over {@link MAX_BODY_BYTES} (413), other media types (415), invalid
+ * UTF-8 or JSON and non-objects (400).
+ */
+export async function readJsonBody(request: Request): Promise<JsonObject | undefined> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= MAX_BODY_BYTES)) {
+    if (/^\d+$/.test(declared)) throw new ApiError("payload_too_large");
+    throw new ApiError("invalid_request", { detail: "bad content-length" });
+  }
+  const bytes = await readCapped(request.body, MAX_BODY_BYTES);
+  if (bytes.byteLength === 0) return undefined;
+
+  const mediaType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    throw new ApiError("unsupported_media_type", { detail: `content-type ${JSON.stringify(mediaType)}` });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new ApiError("invalid_request", { description: "The request body is not valid JSON." });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ApiError("invalid_request", { description: "The request body must be a JSON object." });
+  }
+  return value as JsonObject;
+}
+
+async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new ApiError("payload_too_large");
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * An optional string field: absent or null gives null; anything but a
+ * well-formed string of at most `maxLength` characters without control
+ * characters is `invalid_request`.
+ */
+export function optionalString(body: JsonObject | undefined, field: string, maxLength: number): string | null {
+  const value = body?.[field];
+  if (value === undefined || value === null) return null;
+  if (
+    typeof value !== "string" || value.length > maxLength || LONE_SURROGATE.test(value) ||
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f]/.test(value)
+  ) {
+    throw new ApiError("invalid_request", {
+      description: `"${field}" must be a string of at most ${maxLength} printable characters.`,
+    });
+  }
+  return value;
+}
+
+/** The bearer token of the `Authorization` header; `invalid_token` when there is none. */
+export function bearerToken(request: Request): string {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match || match[1].length > 8192) {
+    throw new ApiError("invalid_token", { detail: header ? "malformed Authorization header" : "no bearer token" });
+  }
+  return match[1];
+}
+
+/**
+ * The client's IP: the first entry of `x-forwarded-for` (set by Supabase's
+ * gateway), else `cf-connecting-ip`; null unless it is a valid IPv4 or IPv6
+ * address. Used for the security log, never for a decision.
+ */
+export function clientIp(request: Request): string | null {
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const candidate = forwarded || request.headers.get("cf-connecting-ip")?.trim();
+  return candidate ? normalizeIp(candidate) : null;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** A canonical IPv4 or IPv6 address, or null. */
+export function normalizeIp(value: string): string | null {
+  if (value.length > 45) return null;
+  if (IPV4.test(value)) return value;
+  if (!/^[0-9a-fA-F:.]+$/.test(value) || !value.includes(":")) return null;
+  try {
+    const host = new URL(`http://[${value}]/`).hostname;
+    return host.slice(1, -1);
+  } catch {
+    return null;
+  }
+}
+
+/** The user agent without control characters, cut to {@link MAX_USER_AGENT_LENGTH}. */
+export function userAgent(request: Request): string | null {
+  // deno-lint-ignore no-control-regex
+  const value = request.headers.get("user-agent")?.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  if (!value) return null;
+  return Array.from(value.replace(new RegExp(LONE_SURROGATE, "g"), "\uFFFD")).slice(0, MAX_USER_AGENT_LENGTH).join("");
+}

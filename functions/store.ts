@@ -1,0 +1,235 @@
+/**
+ * The only file that speaks SQL: one postgres.js call per operation, each a
+ * single round trip to a `sessionguard.*` API function (see the migrations).
+ *
+ * Every decision about a family — rotate, grace retry, reuse, expiry — is
+ * taken inside those functions under a row lock; this file only passes the
+ * request's facts in (with the handler's clock as `p_now`) and types the
+ * answer. Prepared statements are off so the same code works through
+ * Supabase's transaction pooler.
+ */
+import postgres from "postgres";
+import { ApiError } from "./errors.ts";
+
+/** A postgres.js client. */
+export type Sql = postgres.Sql<Record<string, never>>;
+
+/** What `rotate_session` decided about a presented generation. */
+export type RotateResult =
+  | "rotated"
+  | "grace"
+  | "reused"
+  | "revoked"
+  | "expired"
+  | "not_found"
+  | "dpop_mismatch";
+
+/** A family's state as seen by routes authenticated with an access token. */
+export type SessionStatus = "active" | "revoked" | "expired" | "not_found";
+
+/** Why a session ends (and the event type written for it). */
+export type RevokeReason = "signed_out" | "session_revoked";
+
+/** Facts about the request that the security log records. */
+export interface RequestFacts {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly now: Date;
+}
+
+/** A live session as `/sessions` lists it. */
+export interface SessionRow {
+  readonly id: string;
+  readonly deviceName: string | null;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+  readonly createdAt: Date;
+  readonly lastActiveAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** A security event as `/events` lists it. */
+export interface EventRow {
+  readonly id: number;
+  readonly type: string;
+  readonly sessionId: string | null;
+  readonly createdAt: Date;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly description: string;
+}
+
+/** Session storage, one round trip per call. */
+export interface Store {
+  startSession(input: RequestFacts & {
+    userId: string;
+    clerkSessionId: string;
+    deviceName: string | null;
+    idleTimeout: number;
+    absoluteLifetime: number;
+    dpopJkt: string | null;
+  }): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
+  rotateSession(input: RequestFacts & {
+    sessionId: string;
+    generation: number;
+    idleTimeout: number;
+    reuseGrace: number;
+    theftScope: "family" | "user";
+    dpopJkt: string | null;
+  }): Promise<{ result: RotateResult; sessionId: string; userId: string; generation: number; expiresAt: Date }>;
+  sessionStatus(sessionId: string, userId: string, now: Date): Promise<SessionStatus>;
+  revokeSession(userId: string, sessionId: string, reason: RevokeReason, now: Date): Promise<boolean>;
+  revokeOtherSessions(userId: string, keepSessionId: string, now: Date): Promise<number>;
+  revokeUserSessions(userId: string, reason: RevokeReason, now: Date): Promise<number>;
+  listSessions(userId: string, now: Date): Promise<SessionRow[]>;
+  listEvents(userId: string, limit: number): Promise<EventRow[]>;
+}
+
+/** Opens a pool on `url` with prepared statements off (transaction-pooler safe). */
+export function openDatabase(url: string): Sql {
+  return postgres(url, {
+    prepare: false,
+    max: 8,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: "sessionguard" },
+  }) as unknown as Sql;
+}
+
+const ROTATE_RESULTS: readonly RotateResult[] = [
+  "rotated",
+  "grace",
+  "reused",
+  "revoked",
+  "expired",
+  "not_found",
+  "dpop_mismatch",
+];
+const STATUSES: readonly SessionStatus[] = ["active", "revoked", "expired", "not_found"];
+
+/** Builds the store over a postgres.js client. */
+export function createStore(sql: Sql): Store {
+  return {
+    startSession: (input) =>
+      run(async () => {
+        const [row] = await sql`
+          select session_id, generation::text as generation, expires_at
+          from sessionguard.start_session(
+            p_user_id => ${input.userId}, p_clerk_session_id => ${input.clerkSessionId},
+            p_device_name => ${input.deviceName}, p_user_agent => ${input.userAgent},
+            p_ip => ${input.ip}::inet, p_idle_timeout => ${input.idleTimeout}::integer,
+            p_absolute_lifetime => ${input.absoluteLifetime}::integer,
+            p_dpop_jkt => ${input.dpopJkt}, p_now => ${input.now}::timestamptz)`;
+        return { sessionId: row.session_id, generation: toInt(row.generation), expiresAt: row.expires_at };
+      }),
+
+    rotateSession: (input) =>
+      run(async () => {
+        const [row] = await sql`
+          select result, session_id, user_id, generation::text as generation, expires_at
+          from sessionguard.rotate_session(
+            p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
+            p_ip => ${input.ip}::inet, p_user_agent => ${input.userAgent},
+            p_idle_timeout => ${input.idleTimeout}::integer, p_reuse_grace => ${input.reuseGrace}::integer,
+            p_theft_scope => ${input.theftScope}, p_dpop_jkt => ${input.dpopJkt},
+            p_now => ${input.now}::timestamptz)`;
+        if (!row || !ROTATE_RESULTS.includes(row.result)) {
+          throw new Error(`rotate_session answered ${JSON.stringify(row?.result)}`);
+        }
+        return {
+          result: row.result,
+          sessionId: row.session_id,
+          userId: row.user_id,
+          generation: row.generation === null ? -1 : toInt(row.generation),
+          expiresAt: row.expires_at,
+        };
+      }),
+
+    sessionStatus: (sessionId, userId, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.session_status(${sessionId}::uuid, ${userId}, ${now}::timestamptz) as status`;
+        if (!STATUSES.includes(row.status)) throw new Error(`session_status answered ${row.status}`);
+        return row.status;
+      }),
+
+    revokeSession: (userId, sessionId, reason, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.revoke_session(${userId}, ${sessionId}::uuid, ${reason}, ${now}::timestamptz) as ok`;
+        return row.ok === true;
+      }),
+
+    revokeOtherSessions: (userId, keepSessionId, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.revoke_other_sessions(${userId}, ${keepSessionId}::uuid, ${now}::timestamptz) as n`;
+        return Number(row.n);
+      }),
+
+    revokeUserSessions: (userId, reason, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.revoke_user_sessions(${userId}, ${reason}, ${now}::timestamptz) as n`;
+        return Number(row.n);
+      }),
+
+    listSessions: (userId, now) =>
+      run(async () => {
+        const rows = await sql`
+          select id, device_name, user_agent, host(ip) as ip, created_at, last_active_at, expires_at
+          from sessionguard.list_sessions(${userId}, ${now}::timestamptz)`;
+        return rows.map((row) => ({
+          id: row.id,
+          deviceName: row.device_name,
+          userAgent: row.user_agent,
+          ip: row.ip,
+          createdAt: row.created_at,
+          lastActiveAt: row.last_active_at,
+          expiresAt: row.expires_at,
+        }));
+      }),
+
+    listEvents: (userId, limit) =>
+      run(async () => {
+        const rows = await sql`
+          select id::text as id, type, session_id, created_at, host(ip) as ip, user_agent, description
+          from sessionguard.list_events(${userId}, ${limit}::integer)`;
+        return rows.map((row) => ({
+          id: toInt(row.id),
+          type: row.type,
+          sessionId: row.session_id,
+          createdAt: row.created_at,
+          ip: row.ip,
+          userAgent: row.user_agent,
+          description: row.description,
+        }));
+      }),
+  };
+}
+
+function toInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) throw new Error(`not a safe integer: ${value}`);
+  return number;
+}
+
+/** SQLSTATE classes and driver codes that mean "the database is unreachable", not "bad request". */
+const UNAVAILABLE = /^(08|53|57P0[1-3])|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|CONNECT_TIMEOUT|CONNECTION_)/;
+
+async function run<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "22023") {
+      // The API functions reject bad arguments with invalid_parameter_value and write nothing.
+      throw new ApiError("invalid_request", { detail: `database refused: ${(error as Error).message}` });
+    }
+    if (typeof code === "string" && UNAVAILABLE.test(code)) {
+      throw new ApiError("server_error", { status: 503, detail: `database unavailable: ${code}`, cause: error });
+    }
+    throw error;
+  }
+}
