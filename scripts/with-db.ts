@@ -9,6 +9,7 @@
  * With DATABASE_URL set, that server is used and left running.
  */
 import { spawn } from "node:child_process";
+import os from "node:os";
 import { startDatabase } from "../tests/harness/db.ts";
 
 function parse(argv: string[]) {
@@ -28,7 +29,8 @@ function parse(argv: string[]) {
     else if (a === "--keep") opts.keep = true;
     else throw new Error(`unknown option ${a}`);
   }
-  return { ...opts, command: argv[sep + 1], args: argv.slice(sep + 2) };
+  const command = argv[sep + 1] as string;
+  return { ...opts, command, args: argv.slice(sep + 2) };
 }
 
 const opts = parse(process.argv.slice(2));
@@ -56,7 +58,7 @@ const code: number = await new Promise((resolve) => {
     console.error(`[with-db] ${opts.command}: ${err.message}`);
     resolve(127);
   });
-  child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 + 1 : 1)));
+  child.on("exit", (c, sig) => resolve(c ?? 128 + (sig ? os.constants.signals[sig] : 1)));
 });
 await db.stop();
 process.exit(code);

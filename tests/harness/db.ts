@@ -332,9 +332,13 @@ async function startDebian15(
   const stopArgs = ["-D", dataDir, "-m", "fast", "-w", "stop"];
   const onExit = () => {
     try {
-      execFileSync(isRoot() ? "runuser" : pgCtl, isRoot() ? ["-u", "postgres", "--", pgCtl, ...stopArgs] : stopArgs, {
-        stdio: "ignore",
-      });
+      execFileSync(
+        isRoot() ? "runuser" : pgCtl,
+        isRoot() ? ["-u", "postgres", "--", pgCtl, ...stopArgs] : stopArgs,
+        {
+          stdio: "ignore",
+        },
+      );
     } catch { /* already stopped */ }
   };
   process.once("exit", onExit);
