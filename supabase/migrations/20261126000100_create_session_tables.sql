@@ -1,0 +1,309 @@
+-- sessionguard: session families and security events.
+--
+-- A "family" is one signed-in device: it starts when a Clerk session token is exchanged
+-- at /start and lives through every refresh-token rotation until it is revoked or
+-- expires. Refresh tokens are `<key id>.<family id>.<generation>.<mac>`; the MAC secret
+-- lives only in the edge function's secrets, so this schema stores no token material at
+-- all: a dump of it mints nothing (P5). One row per family, updated in place on every
+-- rotation, keeps storage O(1) per family (P6).
+--
+-- Sections: schema, tables, indexes, triggers, RLS policies, grants.
+
+-- ---------------------------------------------------------------------------------------
+-- schema
+-- ---------------------------------------------------------------------------------------
+
+-- Internal schema: not listed in the Data API's exposed schemas, so PostgREST never
+-- serves it. API roles get usage only so that RLS helpers in it can be called.
+create schema if not exists sessionguard;
+comment on schema sessionguard is
+  'sessionguard: rotating, theft-detecting sessions for Clerk + Supabase. Internal; not exposed by the Data API.';
+
+revoke all on schema sessionguard from public;
+alter default privileges in schema sessionguard revoke execute on functions from public;
+
+-- ---------------------------------------------------------------------------------------
+-- tables
+-- ---------------------------------------------------------------------------------------
+
+create table sessionguard.families (
+  id uuid not null default gen_random_uuid(),
+  user_id text not null,
+  clerk_session_id text,
+  device_name text,
+  user_agent text,
+  ip inet,
+  generation bigint not null default 0,
+  rotated_at timestamptz,
+  created_at timestamptz not null default now(),
+  last_active_at timestamptz not null default now(),
+  idle_expires_at timestamptz not null,
+  expires_at timestamptz not null,
+  revoked_at timestamptz,
+  revoked_reason text,
+  dpop_jkt text,
+  constraint families_pkey primary key (id),
+  constraint families_user_id_check check (length(user_id) between 1 and 255),
+  constraint families_clerk_session_id_check check (length(clerk_session_id) between 1 and 255),
+  constraint families_device_name_check check (length(device_name) <= 200),
+  constraint families_user_agent_check check (length(user_agent) <= 1024),
+  constraint families_generation_check check (generation >= 0),
+  constraint families_lifetime_check check (expires_at > created_at and idle_expires_at <= expires_at),
+  constraint families_revoked_check check ((revoked_at is null) = (revoked_reason is null)),
+  constraint families_revoked_reason_check check (revoked_reason in (
+    'signed_out', 'session_revoked', 'refresh_token_reused', 'session_expired',
+    'clerk_session_ended', 'user_deleted')),
+  constraint families_dpop_jkt_check check (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$')
+) with (fillfactor = 80);
+-- fillfactor leaves room on each page so that a rotation, which changes no indexed
+-- column, is a HOT update: the row is rewritten in place and no index grows.
+
+comment on table sessionguard.families is
+  'One row per signed-in device (a refresh-token family). Rotations update the row in place; no token material is stored.';
+comment on column sessionguard.families.id is 'Family id; the `sid` claim of access tokens and the session id users see.';
+comment on column sessionguard.families.user_id is 'Clerk user id (text, e.g. user_2abc...), the `sub` claim.';
+comment on column sessionguard.families.clerk_session_id is 'Clerk session id (sess_...) the family was started from; Clerk webhooks revoke by it.';
+comment on column sessionguard.families.device_name is 'Name the client gave the device at start, shown to the user.';
+comment on column sessionguard.families.user_agent is 'User agent of the latest start or refresh.';
+comment on column sessionguard.families.ip is 'Client IP of the latest start or refresh.';
+comment on column sessionguard.families.generation is 'Number of the only refresh token that may rotate now; moves forward by exactly one per rotation.';
+comment on column sessionguard.families.rotated_at is 'Time of the latest rotation; the reuse grace window is measured from it.';
+comment on column sessionguard.families.created_at is 'Start of the session.';
+comment on column sessionguard.families.last_active_at is 'Time of the latest start or refresh.';
+comment on column sessionguard.families.idle_expires_at is 'The session ends if not refreshed before this time (idle timeout).';
+comment on column sessionguard.families.expires_at is 'Absolute end of the session, however active.';
+comment on column sessionguard.families.revoked_at is 'When the session was ended; null while it may still be live.';
+comment on column sessionguard.families.revoked_reason is 'Why the session was ended; the security event type written for it.';
+comment on column sessionguard.families.dpop_jkt is 'RFC 7638 thumbprint of the DPoP key the family is bound to, if any.';
+
+create table sessionguard.events (
+  id bigint generated always as identity,
+  user_id text not null,
+  session_id uuid,
+  type text not null,
+  ip inet,
+  user_agent text,
+  description text not null,
+  created_at timestamptz not null default now(),
+  constraint events_pkey primary key (id),
+  constraint events_user_id_check check (length(user_id) between 1 and 255),
+  constraint events_user_agent_check check (length(user_agent) <= 1024),
+  constraint events_type_check check (type in (
+    'session_started', 'signed_out', 'session_revoked', 'refresh_token_reused',
+    'session_expired', 'clerk_session_ended', 'user_deleted', 'dpop_key_mismatch'))
+);
+
+comment on table sessionguard.events is
+  'Security events of a user''s sessions, for the user to read (GET /events) and for audit.';
+comment on column sessionguard.events.id is 'Event id, increasing.';
+comment on column sessionguard.events.user_id is 'Clerk user id the event concerns.';
+comment on column sessionguard.events.session_id is 'Family the event concerns; kept after the family is purged.';
+comment on column sessionguard.events.type is 'What happened; one of a closed set.';
+comment on column sessionguard.events.ip is 'Client IP of the request that caused the event, if any.';
+comment on column sessionguard.events.user_agent is 'User agent of the request that caused the event, if any.';
+comment on column sessionguard.events.description is 'A sentence a user understands.';
+comment on column sessionguard.events.created_at is 'When it happened.';
+
+-- ---------------------------------------------------------------------------------------
+-- indexes
+-- ---------------------------------------------------------------------------------------
+
+comment on index sessionguard.families_pkey is 'Families by id: the one lookup of a rotation and of the RLS helper.';
+comment on index sessionguard.events_pkey is 'Events by id.';
+
+-- Live sessions of a user: listing, "sign out everywhere", user-scope theft response.
+create index families_user_id_idx on sessionguard.families (user_id) where revoked_at is null;
+comment on index sessionguard.families_user_id_idx is 'Live families of a user.';
+
+-- Clerk webhooks revoke every family started from one Clerk session.
+create index families_clerk_session_id_idx on sessionguard.families (clerk_session_id)
+  where clerk_session_id is not null;
+comment on index sessionguard.families_clerk_session_id_idx is 'Families by the Clerk session they started from.';
+
+-- Purge finds families ended long ago. revoked_at is written once, so this index never
+-- stops a rotation from being a HOT update.
+create index families_revoked_at_idx on sessionguard.families (revoked_at) where revoked_at is not null;
+comment on index sessionguard.families_revoked_at_idx is 'Ended families, oldest first, for purging.';
+
+create index families_expires_at_idx on sessionguard.families (expires_at) where revoked_at is null;
+comment on index sessionguard.families_expires_at_idx is 'Live families by absolute expiry, for purging.';
+
+create index events_user_id_created_at_idx on sessionguard.events (user_id, created_at desc, id desc);
+comment on index sessionguard.events_user_id_created_at_idx is 'A user''s events, newest first.';
+
+create index events_created_at_idx on sessionguard.events (created_at);
+comment on index sessionguard.events_created_at_idx is 'Events by age, for purging.';
+
+-- ---------------------------------------------------------------------------------------
+-- internal functions used by triggers
+-- ---------------------------------------------------------------------------------------
+
+create function sessionguard.describe_event(p_type text, p_device_name text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case p_type
+    when 'session_started' then format('You signed in on %s.', d)
+    when 'signed_out' then format('You signed out of %s.', d)
+    when 'session_revoked' then format('The session on %s was ended.', d)
+    when 'refresh_token_reused' then format(
+      'A sign-in token of the session on %s was used twice, which can mean it was stolen. '
+      'The session was ended to protect your account.', d)
+    when 'session_expired' then format('The session on %s expired.', d)
+    when 'clerk_session_ended' then format('The session on %s ended because you signed out of your account.', d)
+    when 'user_deleted' then format('The session on %s ended because the account was deleted.', d)
+    when 'dpop_key_mismatch' then format(
+      'A sign-in token of the session on %s was presented by a device that does not hold its key, and was refused.', d)
+  end
+  from (select coalesce(nullif(p_device_name, ''), 'a device') as d) as device;
+$$;
+comment on function sessionguard.describe_event(text, text) is
+  'The sentence shown to a user for a security event of the given type.';
+
+-- Who and where the current request comes from, for the events its changes write.
+-- Transaction-local, set by the API functions before they change anything.
+create function sessionguard.set_request_context(p_ip inet, p_user_agent text)
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  select set_config('sessionguard.ip', coalesce(host(p_ip), ''), true),
+         set_config('sessionguard.user_agent', coalesce(p_user_agent, ''), true);
+$$;
+comment on function sessionguard.set_request_context(inet, text) is
+  'Records the client ip and user agent of the current transaction for the security events it writes.';
+
+create function sessionguard.record_event(
+  p_user_id text, p_session_id uuid, p_type text, p_device_name text)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_ip text := nullif(current_setting('sessionguard.ip', true), '');
+  v_user_agent text := nullif(current_setting('sessionguard.user_agent', true), '');
+begin
+  insert into sessionguard.events (user_id, session_id, type, ip, user_agent, description)
+  values (p_user_id, p_session_id, p_type, v_ip::inet, v_user_agent,
+          sessionguard.describe_event(p_type, p_device_name));
+  perform pg_notify('sessionguard', json_build_object(
+    'type', p_type, 'session_id', p_session_id, 'user_id', p_user_id)::text);
+end;
+$$;
+comment on function sessionguard.record_event(text, uuid, text, text) is
+  'Writes a security event with the request context and announces it on the `sessionguard` notification channel.';
+
+-- ---------------------------------------------------------------------------------------
+-- triggers
+-- ---------------------------------------------------------------------------------------
+
+/*
+ * The invariants rotation depends on, enforced below the API so that no code path, not
+ * even a hand-written UPDATE, can break them:
+ *  - a family's identity never changes (id, user, Clerk session, start, absolute expiry,
+ *    key binding);
+ *  - the generation moves forward by exactly one, so there is never a second successor;
+ *  - a revoked family stays revoked: nothing about it changes any more.
+ */
+create function sessionguard.guard_family_update()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if old.revoked_at is not null then
+    raise exception 'session % is revoked and cannot change', old.id
+      using errcode = 'object_not_in_prerequisite_state';
+  end if;
+  if new.id <> old.id or new.user_id <> old.user_id
+     or new.clerk_session_id is distinct from old.clerk_session_id
+     or new.created_at <> old.created_at or new.expires_at <> old.expires_at
+     or new.dpop_jkt is distinct from old.dpop_jkt then
+    raise exception 'the identity of session % cannot change', old.id
+      using errcode = 'check_violation';
+  end if;
+  if new.generation <> old.generation and new.generation <> old.generation + 1 then
+    raise exception 'the generation of session % can only move forward by one (% to %)',
+      old.id, old.generation, new.generation
+      using errcode = 'check_violation';
+  end if;
+  return new;
+end;
+$$;
+comment on function sessionguard.guard_family_update() is
+  'Trigger: keeps identity fixed, generation moving forward by one, and revocation final.';
+
+create trigger families_guard_update
+  before update on sessionguard.families
+  for each row execute function sessionguard.guard_family_update();
+
+create function sessionguard.on_family_change()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    perform sessionguard.record_event(new.user_id, new.id, 'session_started', new.device_name);
+  elsif old.revoked_at is null and new.revoked_at is not null then
+    perform sessionguard.record_event(new.user_id, new.id, new.revoked_reason, new.device_name);
+  end if;
+  return null;
+end;
+$$;
+comment on function sessionguard.on_family_change() is
+  'Trigger: every start and every revocation writes a security event and a notification.';
+
+create trigger families_record_start
+  after insert on sessionguard.families
+  for each row execute function sessionguard.on_family_change();
+
+create trigger families_record_revocation
+  after update of revoked_at on sessionguard.families
+  for each row when (old.revoked_at is null and new.revoked_at is not null)
+  execute function sessionguard.on_family_change();
+
+-- ---------------------------------------------------------------------------------------
+-- RLS policies
+-- ---------------------------------------------------------------------------------------
+
+alter table sessionguard.families enable row level security;
+alter table sessionguard.events enable row level security;
+
+-- sessionguard.user_id() is defined in the RLS helper migration; policies here compare
+-- the row's owner with the request JWT's `sub` directly so this file stands alone.
+create policy families_select_own on sessionguard.families
+  for select to authenticated
+  using (user_id = (select auth.jwt() ->> 'sub'));
+comment on policy families_select_own on sessionguard.families is 'A user reads only their own sessions.';
+
+create policy events_select_own on sessionguard.events
+  for select to authenticated
+  using (user_id = (select auth.jwt() ->> 'sub'));
+comment on policy events_select_own on sessionguard.events is 'A user reads only their own security events.';
+
+-- ---------------------------------------------------------------------------------------
+-- grants
+-- ---------------------------------------------------------------------------------------
+
+revoke all on sessionguard.families, sessionguard.events from public, anon, authenticated, service_role;
+
+-- Users may read what describes their sessions; generation, rotation time and key
+-- binding stay out of reach of every API role.
+grant usage on schema sessionguard to anon, authenticated, service_role;
+grant select (id, user_id, device_name, user_agent, ip, created_at, last_active_at,
+              idle_expires_at, expires_at, revoked_at, revoked_reason)
+  on sessionguard.families to authenticated;
+grant select on sessionguard.events to authenticated;
+
+revoke execute on function
+  sessionguard.describe_event(text, text),
+  sessionguard.set_request_context(inet, text),
+  sessionguard.record_event(text, uuid, text, text),
+  sessionguard.guard_family_update(),
+  sessionguard.on_family_change()
+from public, anon, authenticated, service_role;

@@ -1,0 +1,484 @@
+-- sessionguard: the SQL API the edge functions call.
+--
+-- Every function is one round trip, `security definer` with an empty search_path, and
+-- executable by `service_role` only (the edge function connects with the project's
+-- database URL). Time is a parameter so tests can move it; durations are seconds.
+-- Bad arguments raise SQLSTATE 22023 with a message naming the argument, before
+-- anything is written.
+--
+-- Sections: internal functions, API functions, grants.
+
+-- ---------------------------------------------------------------------------------------
+-- internal functions
+-- ---------------------------------------------------------------------------------------
+
+create function sessionguard.require(p_ok boolean, p_message text)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_ok is not true then
+    raise exception using errcode = 'invalid_parameter_value', message = p_message;
+  end if;
+end;
+$$;
+comment on function sessionguard.require(boolean, text) is
+  'Raises 22023 invalid_parameter_value with the message unless the condition is true.';
+
+create function sessionguard.require_user_id(p_user_id text)
+returns void
+language sql
+immutable
+set search_path = ''
+as $$
+  select sessionguard.require(length(p_user_id) between 1 and 255,
+    'p_user_id must be a Clerk user id of 1 to 255 characters');
+$$;
+comment on function sessionguard.require_user_id(text) is 'Validates a Clerk user id argument.';
+
+create function sessionguard.require_context(p_user_agent text)
+returns void
+language sql
+immutable
+set search_path = ''
+as $$
+  select sessionguard.require(p_user_agent is null or length(p_user_agent) <= 1024,
+    'p_user_agent must be at most 1024 characters');
+$$;
+comment on function sessionguard.require_context(text) is 'Validates request context arguments.';
+
+-- ---------------------------------------------------------------------------------------
+-- API functions
+-- ---------------------------------------------------------------------------------------
+
+create function sessionguard.start_session(
+  p_user_id text,
+  p_clerk_session_id text,
+  p_device_name text,
+  p_user_agent text,
+  p_ip inet,
+  p_idle_timeout integer,
+  p_absolute_lifetime integer,
+  p_dpop_jkt text default null,
+  p_now timestamptz default now()
+)
+returns table (session_id uuid, generation bigint, expires_at timestamptz, idle_expires_at timestamptz)
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+begin
+  perform sessionguard.require_user_id(p_user_id);
+  perform sessionguard.require(p_clerk_session_id is null or length(p_clerk_session_id) between 1 and 255,
+    'p_clerk_session_id must be null or 1 to 255 characters');
+  perform sessionguard.require(p_device_name is null or length(p_device_name) <= 200,
+    'p_device_name must be at most 200 characters');
+  perform sessionguard.require_context(p_user_agent);
+  perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
+  perform sessionguard.require(p_absolute_lifetime > 0, 'p_absolute_lifetime must be a positive number of seconds');
+  perform sessionguard.require(p_dpop_jkt is null or p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$',
+    'p_dpop_jkt must be null or an RFC 7638 SHA-256 thumbprint');
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  perform sessionguard.set_request_context(p_ip, p_user_agent);
+
+  return query
+  insert into sessionguard.families as f (
+    user_id, clerk_session_id, device_name, user_agent, ip, created_at, last_active_at,
+    idle_expires_at, expires_at, dpop_jkt)
+  values (
+    p_user_id, p_clerk_session_id, p_device_name, p_user_agent, p_ip, p_now, p_now,
+    least(p_now + make_interval(secs => p_idle_timeout), p_now + make_interval(secs => p_absolute_lifetime)),
+    p_now + make_interval(secs => p_absolute_lifetime), p_dpop_jkt)
+  returning f.id, f.generation, f.expires_at, f.idle_expires_at;
+end;
+$$;
+comment on function sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz) is
+  'Starts a session family at generation 0 for a verified Clerk user and writes a session_started event.';
+
+/*
+ * Rotation. The family row is locked (`for update`) for the whole decision, so
+ * concurrent refreshes of one family run one after another: the first moves the
+ * generation forward, every later one sees the moved generation and either gets the
+ * same successor back (grace) or is reuse. Two successors cannot exist (P9).
+ *
+ * Decisions that must outlive the request (revoking on reuse, ending an expired
+ * session) are returned as result codes, never raised: an exception would roll the
+ * revocation back together with everything else.
+ */
+create function sessionguard.rotate_session(
+  p_session_id uuid,
+  p_generation bigint,
+  p_ip inet,
+  p_user_agent text,
+  p_idle_timeout integer,
+  p_reuse_grace integer,
+  p_theft_scope text,
+  p_dpop_jkt text default null,
+  p_now timestamptz default now()
+)
+returns table (
+  result text, session_id uuid, user_id text, generation bigint,
+  expires_at timestamptz, clerk_session_id text, dpop_jkt text)
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v sessionguard.families%rowtype;
+begin
+  perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
+  perform sessionguard.require(p_generation >= 0, 'p_generation must be a non-negative integer');
+  perform sessionguard.require_context(p_user_agent);
+  perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
+  perform sessionguard.require(p_reuse_grace between 0 and 60, 'p_reuse_grace must be 0 to 60 seconds');
+  perform sessionguard.require(p_theft_scope in ('family', 'user'), 'p_theft_scope must be ''family'' or ''user''');
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  perform sessionguard.set_request_context(p_ip, p_user_agent);
+
+  select * into v from sessionguard.families f where f.id = p_session_id for update;
+
+  if not found then
+    return query select 'not_found'::text, p_session_id, null::text, null::bigint,
+      null::timestamptz, null::text, null::text;
+    return;
+  end if;
+
+  if v.revoked_at is not null then
+    return query select 'revoked'::text, v.id, v.user_id, v.generation, v.expires_at,
+      v.clerk_session_id, v.dpop_jkt;
+    return;
+  end if;
+
+  if v.expires_at <= p_now or v.idle_expires_at <= p_now then
+    update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
+    where f.id = v.id;
+    return query select 'expired'::text, v.id, v.user_id, v.generation, v.expires_at,
+      v.clerk_session_id, v.dpop_jkt;
+    return;
+  end if;
+
+  -- A family bound to a device key only rotates for a proof from that key. Nothing
+  -- moves: the holder of the key can still refresh, a thief without it cannot.
+  if v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt then
+    perform sessionguard.record_event(v.user_id, v.id, 'dpop_key_mismatch', v.device_name);
+    return query select 'dpop_mismatch'::text, v.id, v.user_id, v.generation, v.expires_at,
+      v.clerk_session_id, v.dpop_jkt;
+    return;
+  end if;
+
+  if p_generation = v.generation then
+    return query
+    update sessionguard.families f
+    set generation = f.generation + 1,
+        rotated_at = p_now,
+        last_active_at = p_now,
+        idle_expires_at = least(p_now + make_interval(secs => p_idle_timeout), f.expires_at),
+        ip = coalesce(p_ip, f.ip),
+        user_agent = coalesce(p_user_agent, f.user_agent)
+    where f.id = v.id
+    returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at,
+      f.clerk_session_id, f.dpop_jkt;
+    return;
+  end if;
+
+  -- The token spent by the latest rotation, retried within the grace window (a lost
+  -- response, two tabs racing): hand back the same successor. Only that one token has
+  -- this grace; with a grace of 0 every repeat is reuse.
+  if p_generation = v.generation - 1 and p_reuse_grace > 0
+     and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then
+    return query select 'grace'::text, v.id, v.user_id, v.generation, v.expires_at,
+      v.clerk_session_id, v.dpop_jkt;
+    return;
+  end if;
+
+  if p_generation < v.generation then
+    -- Reuse of a spent token: two parties hold this family's tokens. End it (or, with
+    -- the user scope, every session of the user); the trigger writes the events.
+    update sessionguard.families f
+    set revoked_at = p_now, revoked_reason = 'refresh_token_reused'
+    where f.revoked_at is null
+      and (f.id = v.id or (p_theft_scope = 'user' and f.user_id = v.user_id));
+    return query select 'reused'::text, v.id, v.user_id, v.generation, v.expires_at,
+      v.clerk_session_id, v.dpop_jkt;
+    return;
+  end if;
+
+  -- A generation ahead of the family was never issued: the caller's MAC check should
+  -- have refused it, so treat it as an unknown token and revoke nothing.
+  return query select 'not_found'::text, v.id, null::text, null::bigint,
+    null::timestamptz, null::text, null::text;
+end;
+$$;
+comment on function sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz) is
+  'Rotates a refresh token in one transaction. result: rotated | grace | reused | revoked | expired | not_found | dpop_mismatch; generation is the successor''s.';
+
+create function sessionguard.session_status(
+  p_session_id uuid, p_user_id text, p_now timestamptz default now())
+returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce((
+    select case
+      when f.revoked_reason = 'session_expired' then 'expired'
+      when f.revoked_at is not null then 'revoked'
+      when f.expires_at <= p_now or f.idle_expires_at <= p_now then 'expired'
+      else 'active'
+    end
+    from sessionguard.families f
+    where f.id = p_session_id and f.user_id = p_user_id), 'not_found');
+$$;
+comment on function sessionguard.session_status(uuid, text, timestamptz) is
+  'active | revoked | expired | not_found for a session of a user, for requests authenticated by access token.';
+
+create function sessionguard.revoke_session(
+  p_user_id text, p_session_id uuid, p_reason text default 'session_revoked',
+  p_now timestamptz default now())
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  perform sessionguard.require_user_id(p_user_id);
+  perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
+  perform sessionguard.require(p_reason in ('signed_out', 'session_revoked'),
+    'p_reason must be ''signed_out'' or ''session_revoked''');
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+
+  update sessionguard.families f set revoked_at = p_now, revoked_reason = p_reason
+  where f.id = p_session_id and f.user_id = p_user_id and f.revoked_at is null;
+  if found then
+    return true;
+  end if;
+  return exists (select 1 from sessionguard.families f
+                 where f.id = p_session_id and f.user_id = p_user_id);
+end;
+$$;
+comment on function sessionguard.revoke_session(text, uuid, text, timestamptz) is
+  'Ends one session of a user. True when the session is the user''s (ended now or before), false otherwise.';
+
+create function sessionguard.revoke_other_sessions(
+  p_user_id text, p_keep_session_id uuid, p_now timestamptz default now())
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  perform sessionguard.require_user_id(p_user_id);
+  perform sessionguard.require(p_keep_session_id is not null, 'p_keep_session_id must not be null');
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+
+  update sessionguard.families f set revoked_at = p_now, revoked_reason = 'signed_out'
+  where f.user_id = p_user_id and f.id <> p_keep_session_id and f.revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+comment on function sessionguard.revoke_other_sessions(text, uuid, timestamptz) is
+  'Signs a user out of every session but one; returns how many were ended.';
+
+create function sessionguard.revoke_user_sessions(
+  p_user_id text, p_reason text, p_now timestamptz default now())
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  perform sessionguard.require_user_id(p_user_id);
+  perform sessionguard.require(p_reason in ('signed_out', 'session_revoked', 'refresh_token_reused', 'user_deleted'),
+    'p_reason must be one of signed_out, session_revoked, refresh_token_reused, user_deleted');
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+
+  update sessionguard.families f set revoked_at = p_now, revoked_reason = p_reason
+  where f.user_id = p_user_id and f.revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+comment on function sessionguard.revoke_user_sessions(text, text, timestamptz) is
+  'Ends every session of a user; returns how many were ended.';
+
+create function sessionguard.revoke_clerk_session(
+  p_clerk_session_id text, p_reason text, p_now timestamptz default now())
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  perform sessionguard.require(length(p_clerk_session_id) between 1 and 255,
+    'p_clerk_session_id must be 1 to 255 characters');
+  perform sessionguard.require(p_reason in ('clerk_session_ended', 'session_revoked', 'user_deleted'),
+    'p_reason must be one of clerk_session_ended, session_revoked, user_deleted');
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+
+  update sessionguard.families f set revoked_at = p_now, revoked_reason = p_reason
+  where f.clerk_session_id = p_clerk_session_id and f.revoked_at is null;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+comment on function sessionguard.revoke_clerk_session(text, text, timestamptz) is
+  'Ends every family started from one Clerk session; returns how many were ended.';
+
+create function sessionguard.list_sessions(p_user_id text, p_now timestamptz default now())
+returns table (
+  id uuid, device_name text, user_agent text, ip inet, created_at timestamptz,
+  last_active_at timestamptz, expires_at timestamptz)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+begin
+  perform sessionguard.require_user_id(p_user_id);
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  return query
+  select f.id, f.device_name, f.user_agent, f.ip, f.created_at, f.last_active_at, f.expires_at
+  from sessionguard.families f
+  where f.user_id = p_user_id and f.revoked_at is null
+    and f.expires_at > p_now and f.idle_expires_at > p_now
+  order by f.last_active_at desc, f.id
+  limit 500;
+end;
+$$;
+comment on function sessionguard.list_sessions(text, timestamptz) is
+  'A user''s live sessions, most recently active first.';
+
+create function sessionguard.list_events(p_user_id text, p_limit integer default 50)
+returns table (
+  id bigint, type text, session_id uuid, created_at timestamptz, ip inet,
+  user_agent text, description text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+#variable_conflict use_column
+begin
+  perform sessionguard.require_user_id(p_user_id);
+  perform sessionguard.require(p_limit between 1 and 500, 'p_limit must be 1 to 500');
+  return query
+  select e.id, e.type, e.session_id, e.created_at, e.ip, e.user_agent, e.description
+  from sessionguard.events e
+  where e.user_id = p_user_id
+  order by e.created_at desc, e.id desc
+  limit p_limit;
+end;
+$$;
+comment on function sessionguard.list_events(text, integer) is
+  'A user''s security events, newest first.';
+
+/*
+ * Purge runs in bounded batches and skips rows that a refresh holds locked, so it never
+ * waits on (or blocks) a rotation. Sessions that ran out are first ended, so each gets
+ * its session_expired event; families ended longer ago than the retention are then
+ * deleted (their tokens then answer invalid_refresh_token, which is what an expired
+ * token deserves). Events are kept longer, for the user's history.
+ */
+create function sessionguard.purge_expired(
+  p_now timestamptz default now(),
+  p_retention interval default interval '1 day',
+  p_batch integer default 1000,
+  p_event_retention interval default interval '90 days')
+returns table (expired integer, deleted integer, events_deleted integer)
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_expired integer;
+  v_deleted integer;
+  v_events integer;
+begin
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  perform sessionguard.require(p_retention >= interval '0', 'p_retention must not be negative');
+  perform sessionguard.require(p_event_retention >= interval '0', 'p_event_retention must not be negative');
+  perform sessionguard.require(p_batch between 1 and 100000, 'p_batch must be 1 to 100000');
+
+  update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
+  where f.id in (
+    select d.id from sessionguard.families d
+    where d.revoked_at is null and (d.expires_at <= p_now or d.idle_expires_at <= p_now)
+    limit p_batch
+    for update skip locked);
+  get diagnostics v_expired = row_count;
+
+  delete from sessionguard.families f
+  where f.id in (
+    select d.id from sessionguard.families d
+    where d.revoked_at <= p_now - p_retention
+    order by d.revoked_at
+    limit p_batch
+    for update skip locked);
+  get diagnostics v_deleted = row_count;
+
+  delete from sessionguard.events e
+  where e.id in (
+    select o.id from sessionguard.events o
+    where o.created_at < p_now - p_event_retention
+    order by o.created_at
+    limit p_batch);
+  get diagnostics v_events = row_count;
+
+  return query select v_expired, v_deleted, v_events;
+end;
+$$;
+comment on function sessionguard.purge_expired(timestamptz, interval, integer, interval) is
+  'Ends sessions that ran out and deletes families and events past retention, one bounded batch per call.';
+
+-- ---------------------------------------------------------------------------------------
+-- grants
+-- ---------------------------------------------------------------------------------------
+
+revoke execute on function
+  sessionguard.require(boolean, text),
+  sessionguard.require_user_id(text),
+  sessionguard.require_context(text),
+  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),
+  sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz),
+  sessionguard.session_status(uuid, text, timestamptz),
+  sessionguard.revoke_session(text, uuid, text, timestamptz),
+  sessionguard.revoke_other_sessions(text, uuid, timestamptz),
+  sessionguard.revoke_user_sessions(text, text, timestamptz),
+  sessionguard.revoke_clerk_session(text, text, timestamptz),
+  sessionguard.list_sessions(text, timestamptz),
+  sessionguard.list_events(text, integer),
+  sessionguard.purge_expired(timestamptz, interval, integer, interval)
+from public, anon, authenticated;
+
+grant execute on function
+  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),
+  sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz),
+  sessionguard.session_status(uuid, text, timestamptz),
+  sessionguard.revoke_session(text, uuid, text, timestamptz),
+  sessionguard.revoke_other_sessions(text, uuid, timestamptz),
+  sessionguard.revoke_user_sessions(text, text, timestamptz),
+  sessionguard.revoke_clerk_session(text, text, timestamptz),
+  sessionguard.list_sessions(text, timestamptz),
+  sessionguard.list_events(text, integer),
+  sessionguard.purge_expired(timestamptz, interval, integer, interval)
+to service_role;
