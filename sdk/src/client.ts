@@ -1,4 +1,9 @@
-import { type Coordinator, localCoordinator, type TabMessage, webCoordinator } from "./coordination.ts";
+import {
+  type Coordinator,
+  localCoordinator,
+  type TabMessage,
+  webCoordinator,
+} from "./coordination.ts";
 import { Emitter } from "./emitter.ts";
 import { errorFromResponse, SessionError, TERMINAL_CODES } from "./errors.ts";
 import type { SessionEvents, SignedOutReason } from "./events.ts";
@@ -37,7 +42,10 @@ export interface SessionClientOptions {
   retryBudget?: number;
   /** Per-request timeout in ms. Default 5000. */
   requestTimeout?: number;
-  /** Cross-tab lock and hand-over. Default: Web Locks + BroadcastChannel when available, else in-process. */
+  /**
+   * Cross-tab lock and hand-over. Default: Web Locks + BroadcastChannel when available and the
+   * storage is shared between tabs; else an in-process lock among clients of the same storage object.
+   */
   coordinator?: Coordinator;
   /** Extra headers on every request to the session function (e.g. `apikey`). */
   headers?: Record<string, string>;
@@ -46,7 +54,10 @@ export interface SessionClientOptions {
 /** A client for one app's sessionguard session. Create one per page (or per process). */
 export interface SessionClient {
   /** Exchanges a Clerk session token for a sessionguard session and stores it. */
-  start(clerkToken: string, options?: { deviceName?: string }): Promise<SessionInfo>;
+  start(
+    clerkToken: string,
+    options?: { deviceName?: string },
+  ): Promise<SessionInfo>;
   /**
    * A valid access token, refreshed first when it is within the margin of expiry; `null`
    * when signed out (also after the server ended the session: `signedOut` is emitted).
@@ -71,8 +82,14 @@ export interface SessionClient {
   revokeSession(id: string): Promise<void>;
   /** The user's security events, newest first. */
   listEvents(): Promise<SecurityEvent[]>;
-  on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void;
-  off<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): void;
+  on<K extends keyof SessionEvents>(
+    event: K,
+    listener: (payload: SessionEvents[K]) => void,
+  ): () => void;
+  off<K extends keyof SessionEvents>(
+    event: K,
+    listener: (payload: SessionEvents[K]) => void,
+  ): void;
   /** Stops timers and cross-tab listeners. The stored session stays. */
   close(): void;
 }
@@ -89,7 +106,9 @@ interface Persisted extends StoredSession {
   received_at: number;
 }
 
-export function createSessionClient(options: SessionClientOptions): SessionClient {
+export function createSessionClient(
+  options: SessionClientOptions,
+): SessionClient {
   return new SessionClientImpl(options);
 }
 
@@ -123,7 +142,11 @@ class SessionClientImpl implements SessionClient {
     this.#storage = options.storage ?? defaultStorage();
     this.#key = options.storageKey ?? DEFAULT_KEY;
     const f = options.fetch ?? globalThis.fetch;
-    if (typeof f !== "function") throw new TypeError("sessionguard: no fetch available; pass options.fetch");
+    if (typeof f !== "function") {
+      throw new TypeError(
+        "sessionguard: no fetch available; pass options.fetch",
+      );
+    }
     // Call through a wrapper: browsers throw "Illegal invocation" for a detached window.fetch.
     this.#fetch = (input, init) => f(input, init);
     this.#now = options.now ?? Date.now;
@@ -134,17 +157,32 @@ class SessionClientImpl implements SessionClient {
     this.#timeout = options.requestTimeout ?? 5000;
     this.#headers = { ...options.headers };
     this.#lockName = `sessionguard:${this.#key}`;
-    this.#coordinator = options.coordinator ?? webCoordinator(this.#lockName) ?? localCoordinator(this.#lockName);
-    this.#unsubscribe = this.#coordinator.subscribe((message) => this.#onTabMessage(message));
+    // Tabs coordinate only through a store they share; a memory store is private to this page.
+    this.#coordinator = options.coordinator ??
+      (this.#storage.shared === false
+        ? null
+        : webCoordinator(this.#lockName)) ??
+      localCoordinator(this.#lockName, this.#storage);
+    this.#unsubscribe = this.#coordinator.subscribe((message) =>
+      this.#onTabMessage(message)
+    );
   }
 
   // ---- public API -------------------------------------------------------------------
 
-  async start(clerkToken: string, options: { deviceName?: string } = {}): Promise<SessionInfo> {
+  async start(
+    clerkToken: string,
+    options: { deviceName?: string } = {},
+  ): Promise<SessionInfo> {
     if (typeof clerkToken !== "string" || clerkToken === "") {
-      throw new SessionError("invalid_request", "a Clerk session token is required");
+      throw new SessionError(
+        "invalid_request",
+        "a Clerk session token is required",
+      );
     }
-    const body = options.deviceName === undefined ? {} : { device_name: options.deviceName };
+    const body = options.deviceName === undefined
+      ? {}
+      : { device_name: options.deviceName };
     // Not retried: /start is not idempotent, a retry could open a second session.
     const res = await this.#send("POST", "/start", { token: clerkToken, body });
     if (!res.ok) throw await errorFromResponse(res);
@@ -163,7 +201,9 @@ class SessionClientImpl implements SessionClient {
       const fresh = await this.#refresh(current, false);
       return fresh?.access_token ?? null;
     } catch (err) {
-      if (err instanceof SessionError && TERMINAL_CODES.has(err.code)) return null;
+      if (err instanceof SessionError && TERMINAL_CODES.has(err.code)) {
+        return null;
+      }
       // A transient failure inside the margin: the token we hold is still good.
       if (this.#now() < this.#expiresAtMs(current)) return current.access_token;
       throw err;
@@ -172,9 +212,13 @@ class SessionClientImpl implements SessionClient {
 
   async refresh(): Promise<SessionInfo> {
     const current = await this.#load();
-    if (!current) throw new SessionError("not_signed_in", "no session to refresh");
+    if (!current) {
+      throw new SessionError("not_signed_in", "no session to refresh");
+    }
     const fresh = await this.#refresh(current, true);
-    if (!fresh) throw new SessionError("not_signed_in", "signed out while refreshing");
+    if (!fresh) {
+      throw new SessionError("not_signed_in", "signed out while refreshing");
+    }
     return info(fresh);
   }
 
@@ -185,7 +229,9 @@ class SessionClientImpl implements SessionClient {
 
   async signOut(scope: SignOutScope = "local"): Promise<void> {
     if (!(await this.#load())) {
-      if (scope === "others") throw new SessionError("not_signed_in", "no session");
+      if (scope === "others") {
+        throw new SessionError("not_signed_in", "no session");
+      }
       return;
     }
     let failure: unknown;
@@ -196,7 +242,10 @@ class SessionClientImpl implements SessionClient {
     }
     if (scope !== "others" && this.#current) await this.#end("signed_out");
     // Already ended by the server: for local/global that is what the caller wanted.
-    if (failure instanceof SessionError && TERMINAL_CODES.has(failure.code) && scope !== "others") return;
+    if (
+      failure instanceof SessionError && TERMINAL_CODES.has(failure.code) &&
+      scope !== "others"
+    ) return;
     if (failure) throw failure;
   }
 
@@ -210,7 +259,9 @@ class SessionClientImpl implements SessionClient {
   async revokeSession(id: string): Promise<void> {
     const current = await this.#load();
     await this.#authed("DELETE", `/sessions/${encodeURIComponent(id)}`);
-    if (current && current.session_id === id && this.#current) await this.#end("signed_out");
+    if (current && current.session_id === id && this.#current) {
+      await this.#end("signed_out");
+    }
   }
 
   async listEvents(): Promise<SecurityEvent[]> {
@@ -220,11 +271,17 @@ class SessionClientImpl implements SessionClient {
     return events as SecurityEvent[];
   }
 
-  on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
+  on<K extends keyof SessionEvents>(
+    event: K,
+    listener: (payload: SessionEvents[K]) => void,
+  ): () => void {
     return this.#events.on(event, listener);
   }
 
-  off<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): void {
+  off<K extends keyof SessionEvents>(
+    event: K,
+    listener: (payload: SessionEvents[K]) => void,
+  ): void {
     this.#events.off(event, listener);
   }
 
@@ -254,7 +311,10 @@ class SessionClientImpl implements SessionClient {
     return flight;
   }
 
-  async #refreshLocked(seen: Persisted, force: boolean): Promise<Persisted | null> {
+  async #refreshLocked(
+    seen: Persisted,
+    force: boolean,
+  ): Promise<Persisted | null> {
     const latest = await this.#read();
     if (!latest) {
       // Another tab signed out (its message may still be on the way).
@@ -284,8 +344,15 @@ class SessionClientImpl implements SessionClient {
     await this.#storage.set(this.#key, JSON.stringify(fresh));
     this.#current = fresh;
     this.#schedule();
-    this.#coordinator.publish({ type: "tokens", from: this.#id, session: fresh });
-    this.#events.emit("tokensRefreshed", { session: info(fresh), source: "this" });
+    this.#coordinator.publish({
+      type: "tokens",
+      from: this.#id,
+      session: fresh,
+    });
+    this.#events.emit("tokensRefreshed", {
+      session: info(fresh),
+      source: "this",
+    });
     return fresh;
   }
 
@@ -303,17 +370,27 @@ class SessionClientImpl implements SessionClient {
         const res = await this.#send("POST", "/refresh", {
           body: { refresh_token: refreshToken },
           // An attempt still in flight when the reuse window closes would look like theft.
-          timeout: Math.min(this.#timeout, Math.max(1000, this.#retryBudget - elapsed)),
+          timeout: Math.min(
+            this.#timeout,
+            Math.max(1000, this.#retryBudget - elapsed),
+          ),
         });
         if (res.ok) return await readTokenResponse(res);
         failure = await errorFromResponse(res);
         if (![500, 502, 503, 504].includes(res.status)) throw failure;
       } catch (err) {
-        if (err instanceof SessionError && err.code !== "network_error" && err.code !== "server_error") throw err;
-        failure = err instanceof SessionError ? err : new SessionError("network_error", "no answer", { cause: err });
+        if (
+          err instanceof SessionError && err.code !== "network_error" &&
+          err.code !== "server_error"
+        ) throw err;
+        failure = err instanceof SessionError
+          ? err
+          : new SessionError("network_error", "no answer", { cause: err });
       }
       const delay = this.#retryDelays[attempt];
-      if (delay === undefined || Date.now() - started + delay > this.#retryBudget) throw failure;
+      if (
+        delay === undefined || Date.now() - started + delay > this.#retryBudget
+      ) throw failure;
       await sleep(delay);
     }
   }
@@ -336,7 +413,8 @@ class SessionClientImpl implements SessionClient {
     if (!this.#autoRefresh || this.#closed || !s) return;
     const lifetime = s.expires_in * 1000;
     const margin = Math.min(this.#marginMs, lifetime / 4);
-    const delay = delayOverride ?? Math.max(0, this.#expiresAtMs(s) - margin - this.#now());
+    const delay = delayOverride ??
+      Math.max(0, this.#expiresAtMs(s) - margin - this.#now());
     this.#timer = setTimeout(() => {
       const now = this.#current;
       if (!now || this.#closed) return;
@@ -351,7 +429,11 @@ class SessionClientImpl implements SessionClient {
 
   // ---- authenticated requests --------------------------------------------------------
 
-  async #authed(method: string, path: string, body?: unknown): Promise<Response> {
+  async #authed(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<Response> {
     for (let attempt = 0;; attempt++) {
       const token = await this.getAccessToken();
       if (!token) throw new SessionError("not_signed_in", "no session");
@@ -368,7 +450,9 @@ class SessionClientImpl implements SessionClient {
         }
         continue;
       }
-      if (TERMINAL_CODES.has(err.code) && this.#current) await this.#end(err.code as SignedOutReason, err);
+      if (TERMINAL_CODES.has(err.code) && this.#current) {
+        await this.#end(err.code as SignedOutReason, err);
+      }
       throw err;
     }
   }
@@ -376,13 +460,19 @@ class SessionClientImpl implements SessionClient {
   async #send(
     method: string,
     path: string,
-    { token, body, timeout }: { token?: string; body?: unknown; timeout?: number } = {},
+    { token, body, timeout }: {
+      token?: string;
+      body?: unknown;
+      timeout?: number;
+    } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...this.#headers };
     if (token) headers["authorization"] = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const ms = timeout ?? this.#timeout;
-    const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(ms) : undefined;
+    const signal = typeof AbortSignal.timeout === "function"
+      ? AbortSignal.timeout(ms)
+      : undefined;
     try {
       return await this.#fetch(this.#base + path, {
         method,
@@ -391,7 +481,9 @@ class SessionClientImpl implements SessionClient {
         signal,
       });
     } catch (err) {
-      throw new SessionError("network_error", `${method} ${path}: no answer`, { cause: err });
+      throw new SessionError("network_error", `${method} ${path}: no answer`, {
+        cause: err,
+      });
     }
   }
 
@@ -432,7 +524,9 @@ class SessionClientImpl implements SessionClient {
     const changed = this.#current?.refresh_token !== session.refresh_token;
     this.#current = session;
     this.#schedule();
-    if (changed) this.#events.emit("tokensRefreshed", { session: info(session), source });
+    if (changed) {
+      this.#events.emit("tokensRefreshed", { session: info(session), source });
+    }
   }
 
   /** Clears the session here and in the other tabs. */
@@ -442,14 +536,21 @@ class SessionClientImpl implements SessionClient {
     this.#ended(reason, "this", error);
   }
 
-  #ended(reason: SignedOutReason, source: "this" | "other-tab", error?: SessionError): void {
+  #ended(
+    reason: SignedOutReason,
+    source: "this" | "other-tab",
+    error?: SessionError,
+  ): void {
     const had = this.#current;
     this.#current = null;
     clearTimeout(this.#timer);
     if (!had) return;
     if (reason === "refresh_token_reused") {
       this.#events.emit("theftDetected", {
-        error: error ?? new SessionError("refresh_token_reused", "refresh token reused", { status: 401 }),
+        error: error ??
+          new SessionError("refresh_token_reused", "refresh token reused", {
+            status: 401,
+          }),
         source,
       });
     }
@@ -466,7 +567,10 @@ class SessionClientImpl implements SessionClient {
     if (message.type === "signedIn") {
       this.#current = message.session;
       this.#schedule();
-      this.#events.emit("signedIn", { session: info(message.session), source: "other-tab" });
+      this.#events.emit("signedIn", {
+        session: info(message.session),
+        source: "other-tab",
+      });
     } else {
       this.#adopt(message.session, "other-tab");
     }
@@ -499,8 +603,10 @@ function info(s: StoredSession): SessionInfo {
 function isPersisted(value: unknown): value is Persisted {
   if (!value || typeof value !== "object") return false;
   const v = value as Record<string, unknown>;
-  return v.v === FORMAT && typeof v.access_token === "string" && typeof v.refresh_token === "string" &&
-    typeof v.session_id === "string" && typeof v.user_id === "string" && typeof v.expires_in === "number" &&
+  return v.v === FORMAT && typeof v.access_token === "string" &&
+    typeof v.refresh_token === "string" &&
+    typeof v.session_id === "string" && typeof v.user_id === "string" &&
+    typeof v.expires_in === "number" &&
     typeof v.expires_at === "number" && typeof v.received_at === "number" &&
     typeof v.session_expires_at === "number";
 }
@@ -517,15 +623,21 @@ async function readJson(res: Response): Promise<unknown> {
 
 async function readTokenResponse(res: Response): Promise<TokenResponse> {
   const t = (await readJson(res)) as Partial<TokenResponse>;
-  const ok = typeof t.access_token === "string" && typeof t.refresh_token === "string" &&
-    typeof t.expires_in === "number" && typeof t.expires_at === "number" && typeof t.user_id === "string" &&
-    !!t.session && typeof t.session.id === "string" && typeof t.session.expires_at === "number";
+  const ok = typeof t.access_token === "string" &&
+    typeof t.refresh_token === "string" &&
+    typeof t.expires_in === "number" && typeof t.expires_at === "number" &&
+    typeof t.user_id === "string" &&
+    !!t.session && typeof t.session.id === "string" &&
+    typeof t.session.expires_at === "number";
   if (!ok) throw invalidResponse("token response");
   return t as TokenResponse;
 }
 
 function invalidResponse(what: string): SessionError {
-  return new SessionError("invalid_response", `the server's answer is not a ${what}`);
+  return new SessionError(
+    "invalid_response",
+    `the server's answer is not a ${what}`,
+  );
 }
 
 function sleep(ms: number): Promise<void> {
@@ -534,5 +646,6 @@ function sleep(ms: number): Promise<void> {
 
 function randomId(): string {
   const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
-  return c?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return c?.randomUUID?.() ??
+    `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }

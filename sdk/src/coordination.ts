@@ -39,14 +39,19 @@ const LOCK_WAIT_MS = 30_000;
 
 /** Web Locks + BroadcastChannel, or null when the runtime lacks Web Locks. */
 export function webCoordinator(channelName: string): Coordinator | null {
-  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+  const locks = (globalThis as { navigator?: { locks?: LockManagerLike } })
+    .navigator?.locks;
   if (!locks || typeof locks.request !== "function") return null;
-  const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(channelName) : null;
+  const channel = typeof BroadcastChannel === "function"
+    ? new BroadcastChannel(channelName)
+    : null;
   const local = channel ? null : localCoordinator(channelName);
   return {
     withLock(name, fn) {
       // A tab frozen while holding the lock must not wedge every other tab forever.
-      const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(LOCK_WAIT_MS) : undefined;
+      const signal = typeof AbortSignal.timeout === "function"
+        ? AbortSignal.timeout(LOCK_WAIT_MS)
+        : undefined;
       return locks.request(name, { mode: "exclusive", signal }, fn);
     },
     publish(message) {
@@ -68,11 +73,28 @@ export function webCoordinator(channelName: string): Coordinator | null {
   };
 }
 
-const processLocks = new Map<string, Promise<unknown>>();
-const processBus = new Map<string, Set<(message: TabMessage) => void>>();
+interface Scope {
+  locks: Map<string, Promise<unknown>>;
+  bus: Map<string, Set<(message: TabMessage) => void>>;
+}
+const scopes = new WeakMap<object, Scope>();
+const globalScope: Scope = { locks: new Map(), bus: new Map() };
 
-/** In-process lock and bus, keyed by name: clients of one process sharing a storage key coordinate. */
-export function localCoordinator(channelName: string): Coordinator {
+/**
+ * In-process lock and bus, keyed by name within `scope`: clients of one process that share
+ * a storage object (pass it as the scope) and key coordinate; clients with separate storages
+ * (one per user on a server, say) never see each other.
+ */
+export function localCoordinator(
+  channelName: string,
+  scope?: object,
+): Coordinator {
+  let state = globalScope;
+  if (scope) {
+    state = scopes.get(scope) ?? { locks: new Map(), bus: new Map() };
+    scopes.set(scope, state);
+  }
+  const { locks: processLocks, bus: processBus } = state;
   const mine = new Set<(message: TabMessage) => void>();
   return {
     async withLock(name, fn) {
@@ -93,7 +115,7 @@ export function localCoordinator(channelName: string): Coordinator {
     },
     subscribe(listener) {
       let set = processBus.get(channelName);
-      if (!set) processBus.set(channelName, (set = new Set()));
+      if (!set) processBus.set(channelName, set = new Set());
       set.add(listener);
       mine.add(listener);
       return () => {
@@ -112,5 +134,6 @@ export function localCoordinator(channelName: string): Coordinator {
 function isTabMessage(value: unknown): value is TabMessage {
   if (!value || typeof value !== "object") return false;
   const { type, from } = value as Record<string, unknown>;
-  return typeof from === "string" && (type === "tokens" || type === "signedIn" || type === "signedOut");
+  return typeof from === "string" &&
+    (type === "tokens" || type === "signedIn" || type === "signedOut");
 }

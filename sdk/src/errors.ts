@@ -28,12 +28,17 @@ export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
  * - `not_signed_in`: the call needs a session and there is none.
  * - `invalid_response`: the server answered something that is not the documented shape.
  */
-export type ClientErrorCode = "network_error" | "not_signed_in" | "invalid_response";
+export type ClientErrorCode =
+  | "network_error"
+  | "not_signed_in"
+  | "invalid_response";
 
 export type SessionErrorCode = ServerErrorCode | ClientErrorCode;
 
 /** Codes after which the stored session is useless: storage is cleared, `signedOut` emitted. */
-export const TERMINAL_CODES: ReadonlySet<SessionErrorCode> = new Set<SessionErrorCode>([
+export const TERMINAL_CODES: ReadonlySet<SessionErrorCode> = new Set<
+  SessionErrorCode
+>([
   "refresh_token_reused",
   "session_revoked",
   "session_expired",
@@ -53,7 +58,10 @@ export class SessionError extends Error {
     message: string,
     options: { status?: number; retryAfter?: number; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.status = options.status ?? 0;
     if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
@@ -64,19 +72,24 @@ export function isSessionError(value: unknown): value is SessionError {
 }
 
 function isServerCode(value: unknown): value is ServerErrorCode {
-  return typeof value === "string" && (SERVER_ERROR_CODES as readonly string[]).includes(value);
+  return typeof value === "string" &&
+    (SERVER_ERROR_CODES as readonly string[]).includes(value);
 }
 
 /** Turns a non-2xx response into a SessionError; unknown codes become `server_error`. */
 export async function errorFromResponse(res: Response): Promise<SessionError> {
-  let code: ServerErrorCode = res.status >= 500 ? "server_error" : "invalid_request";
+  let code: ServerErrorCode = res.status >= 500
+    ? "server_error"
+    : "invalid_request";
   let description = `HTTP ${res.status}`;
   try {
     const body: unknown = await res.json();
     if (body && typeof body === "object") {
       const { error, error_description } = body as Record<string, unknown>;
       code = isServerCode(error) ? error : "server_error";
-      if (typeof error_description === "string") description = error_description;
+      if (typeof error_description === "string") {
+        description = error_description;
+      }
     }
   } catch {
     // Not JSON (a proxy's error page, say): keep the status-derived code.
@@ -85,5 +98,8 @@ export async function errorFromResponse(res: Response): Promise<SessionError> {
   const retryAfter = retryAfterHeader !== null && /^\d+$/.test(retryAfterHeader)
     ? Number(retryAfterHeader)
     : undefined;
-  return new SessionError(code, description, { status: res.status, retryAfter });
+  return new SessionError(code, description, {
+    status: res.status,
+    retryAfter,
+  });
 }

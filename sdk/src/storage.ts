@@ -4,9 +4,16 @@
  * cross-tab refresh relies on); Node and other runtimes default to memory.
  */
 export interface StorageAdapter {
-  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  get(
+    key: string,
+  ): string | null | undefined | Promise<string | null | undefined>;
   set(key: string, value: string): void | Promise<void>;
   remove(key: string): void | Promise<void>;
+  /**
+   * False when the store is private to this page/process (memory), so other tabs cannot
+   * share its session and cross-tab coordination is pointless. Default: shared.
+   */
+  readonly shared?: boolean;
 }
 
 /** Anything with the Web Storage method names: localStorage, sessionStorage, React Native's AsyncStorage. */
@@ -17,9 +24,12 @@ export interface KeyValueStore {
 }
 
 /** Process-local storage: the session lives as long as the object. */
-export function memoryStorage(initial?: Record<string, string>): StorageAdapter {
+export function memoryStorage(
+  initial?: Record<string, string>,
+): StorageAdapter {
   const map = new Map<string, string>(Object.entries(initial ?? {}));
   return {
+    shared: false,
     get: (key) => map.get(key) ?? null,
     set: (key, value) => void map.set(key, value),
     remove: (key) => void map.delete(key),
@@ -39,7 +49,10 @@ export function keyValueStorage(store: KeyValueStore): StorageAdapter {
 export function defaultStorage(): StorageAdapter {
   try {
     const ls = (globalThis as { localStorage?: KeyValueStore }).localStorage;
-    if (ls && typeof (globalThis as { document?: unknown }).document !== "undefined") {
+    if (
+      ls &&
+      typeof (globalThis as { document?: unknown }).document !== "undefined"
+    ) {
       // Reading can throw (storage disabled, sandboxed iframe); probe once.
       const probe = "sessionguard.probe";
       ls.setItem(probe, "1");
