@@ -86,7 +86,7 @@ export function parseConfig(env: Env): Config {
   }
   const jwksUrl = url("CLERK_JWKS_URL", get("CLERK_JWKS_URL") ?? `${clerkIssuer}/.well-known/jwks.json`);
   const authorizedParties = list(get("CLERK_AUTHORIZED_PARTIES"));
-  for (const party of authorizedParties) url("CLERK_AUTHORIZED_PARTIES", party);
+  for (const party of authorizedParties) origin("CLERK_AUTHORIZED_PARTIES", party);
   if (authorizedParties.length === 0 && !isDevelopmentIssuer(clerkIssuer)) {
     throw new ConfigError(
       "CLERK_AUTHORIZED_PARTIES",
