@@ -227,6 +227,13 @@ async function run<T>(query: () => Promise<T>): Promise<T> {
       // The API functions reject bad arguments with invalid_parameter_value and write nothing.
       throw new ApiError("invalid_request", { detail: `database refused: ${(error as Error).message}` });
     }
+    if (code === "28000") {
+      // start_session refuses a Clerk session that Clerk reported ended, or a deleted user.
+      throw new ApiError("invalid_token", {
+        description: "The Clerk session token is missing, invalid or expired.",
+        detail: `database refused: ${(error as Error).message}`,
+      });
+    }
     if (typeof code === "string" && UNAVAILABLE.test(code)) {
       throw new ApiError("server_error", { status: 503, detail: `database unavailable: ${code}`, cause: error });
     }
