@@ -39,6 +39,8 @@ export interface TokenOptions {
   /** Sign with another key (e.g. one that is not published). */
   key?: CryptoKey;
   kid?: string;
+  /** Header algorithm (default RS256), to go with `key`. */
+  alg?: string;
   /** Seconds added to the current time (negative for the past). */
   shift?: number;
 }
@@ -89,7 +91,7 @@ export async function startClerkIssuer(azp = "http://localhost:3000"): Promise<C
       };
       for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
       return await new SignJWT(payload)
-        .setProtectedHeader({ alg: "RS256", kid: options.kid ?? kid, typ: "JWT" })
+        .setProtectedHeader({ alg: options.alg ?? "RS256", kid: options.kid ?? kid, typ: "JWT" })
         .sign(options.key ?? privateKey);
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
