@@ -154,7 +154,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     const at = now();
     const claims = await authenticate(c, at);
     const body = await readJsonBody(c.req.raw);
-    const scope = body?.scope ?? "local";
+    // Absent means "local"; anything present must be one of the three names (null included).
+    const scope = body?.scope === undefined ? "local" : body.scope;
     if (!SIGNOUT_SCOPES.includes(scope as typeof SIGNOUT_SCOPES[number])) {
       throw new ApiError("invalid_request", { description: '"scope" must be "local", "others" or "global".' });
     }
