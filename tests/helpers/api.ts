@@ -14,7 +14,7 @@ export interface CallOptions {
   token?: string;
   /** A JSON value (serialised) or a raw string body. */
   json?: unknown;
-  raw?: string | Uint8Array;
+  raw?: string;
   headers?: Record<string, string>;
 }
 
@@ -22,7 +22,7 @@ export interface CallOptions {
 export async function call(base: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
   const headers = new Headers(options.headers);
   if (options.token !== undefined) headers.set("authorization", `Bearer ${options.token}`);
-  let body: string | Uint8Array | undefined = options.raw;
+  let body: string | undefined = options.raw;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
