@@ -13,7 +13,12 @@ export type {
   SessionErrorCode,
 } from "./errors.ts";
 export type { SessionEvents, SignedOutReason } from "./events.ts";
-export { defaultStorage, keyValueStorage, memoryStorage } from "./storage.ts";
+export {
+  defaultStorage,
+  indexedDbStorage,
+  keyValueStorage,
+  memoryStorage,
+} from "./storage.ts";
 export type { KeyValueStore, StorageAdapter } from "./storage.ts";
 export type {
   DeviceSession,

@@ -45,22 +45,110 @@ export function keyValueStorage(store: KeyValueStore): StorageAdapter {
   };
 }
 
-/** localStorage when the runtime has a usable one (not blocked, not Node's stub), else memory. */
-export function defaultStorage(): StorageAdapter {
+/**
+ * IndexedDB, one object store of strings. Unlike localStorage, IndexedDB is consistent
+ * across tabs: a read started after another tab's write transaction completed sees that
+ * write. localStorage is not (Chromium caches it per renderer process and syncs changes
+ * asynchronously), so a tab that takes the refresh lock right after another released it
+ * could read the spent token from localStorage. Falls back to `fallback` if IndexedDB
+ * cannot be opened (blocked, some private modes).
+ */
+export function indexedDbStorage(
+  options: { database?: string; store?: string; fallback?: StorageAdapter } =
+    {},
+): StorageAdapter {
+  const database = options.database ?? "sessionguard";
+  const storeName = options.store ?? "kv";
+  let opened: Promise<IDBDatabase | null> | null = null;
+  const open = (): Promise<IDBDatabase | null> =>
+    opened ??= new Promise((resolve) => {
+      try {
+        const request = indexedDB.open(database, 1);
+        request.onupgradeneeded = () =>
+          request.result.createObjectStore(storeName);
+        request.onsuccess = () => {
+          const db = request.result;
+          // Another tab upgrading the schema, or the browser clearing site data: reconnect later.
+          db.onversionchange = () => {
+            db.close();
+            opened = null;
+          };
+          db.onclose = () => {
+            opened = null;
+          };
+          resolve(db);
+        };
+        request.onerror = () => resolve(null);
+        request.onblocked = () => resolve(null);
+      } catch {
+        resolve(null);
+      }
+    });
+  const fallback = options.fallback ?? memoryStorage();
+  const run = async <T>(
+    mode: IDBTransactionMode,
+    op: (store: IDBObjectStore) => IDBRequest,
+    orElse: () => T | Promise<T>,
+  ): Promise<T> => {
+    const db = await open();
+    if (!db) return await orElse();
+    return await new Promise<T>((resolve, reject) => {
+      // "strict": the write is durable before `complete`, which is when the lock is released.
+      const tx = db.transaction(storeName, mode, { durability: "strict" });
+      const request = op(tx.objectStore(storeName));
+      tx.oncomplete = () => resolve(request.result as T);
+      tx.onerror = tx.onabort = () =>
+        reject(tx.error ?? new Error("IndexedDB transaction failed"));
+    });
+  };
+  return {
+    get: (key) =>
+      run<unknown>("readonly", (s) => s.get(key), () => fallback.get(key)).then(
+        (v) => typeof v === "string" ? v : null,
+      ),
+    set: (key, value) =>
+      run<void>(
+        "readwrite",
+        (s) => s.put(value, key),
+        () => fallback.set(key, value),
+      ),
+    remove: (key) =>
+      run<void>("readwrite", (s) => s.delete(key), () => fallback.remove(key)),
+  };
+}
+
+/** A usable localStorage (not blocked, not a server runtime's stub), or null. */
+function usableLocalStorage(): KeyValueStore | null {
   try {
     const ls = (globalThis as { localStorage?: KeyValueStore }).localStorage;
     if (
       ls &&
       typeof (globalThis as { document?: unknown }).document !== "undefined"
     ) {
-      // Reading can throw (storage disabled, sandboxed iframe); probe once.
+      // Access can throw (storage disabled, sandboxed iframe); probe once.
       const probe = "sessionguard.probe";
       ls.setItem(probe, "1");
       ls.removeItem(probe);
-      return keyValueStorage(ls);
+      return ls;
     }
   } catch {
-    // fall through to memory
+    // unusable
   }
-  return memoryStorage();
+  return null;
+}
+
+/**
+ * Browsers: IndexedDB (shared by the tabs of the origin, consistent across them), else
+ * localStorage; elsewhere memory.
+ */
+export function defaultStorage(): StorageAdapter {
+  const ls = usableLocalStorage();
+  const inBrowser =
+    typeof (globalThis as { document?: unknown }).document !== "undefined";
+  if (inBrowser && typeof indexedDB !== "undefined") {
+    return indexedDbStorage({
+      fallback: ls ? keyValueStorage(ls) : memoryStorage(),
+    });
+  }
+  return ls ? keyValueStorage(ls) : memoryStorage();
 }

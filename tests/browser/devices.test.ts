@@ -1,0 +1,225 @@
+/**
+ * The devices page in headless Chromium against a running stack (tests/browser/launcher.ts):
+ * tabs refreshing together never sign each other out, revocation reaches another browser,
+ * a replayed spent refresh token revokes the session and the page shows it.
+ * Screenshots go to test-results/browser/.
+ */
+import { randomBytes } from "node:crypto";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type BrowserStack,
+  launchBrowser,
+  screenshotPath,
+  startBrowserStack,
+} from "./launcher.ts";
+
+let stack: BrowserStack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startBrowserStack(), launchBrowser()]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await stack?.stop();
+});
+
+const tag = () => randomBytes(4).toString("hex");
+
+async function newContext(): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    viewport: { width: 1100, height: 900 },
+  });
+  contexts.push(context);
+  return context;
+}
+
+/** Opens the page (as `user` when the stack lets us name one) and waits until it is ready. */
+async function open(context: BrowserContext, user: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error("page error:", err));
+  const url = new URL(stack.pageUrl);
+  if (stack.own) url.searchParams.set("user", user);
+  await page.goto(url.href);
+  await page.waitForSelector("body[data-ready=true]");
+  return page;
+}
+
+async function signIn(page: Page, deviceName: string): Promise<void> {
+  await page.getByLabel("Name this device").fill(deviceName);
+  await page.locator("#signin").click();
+  await page.waitForSelector("body[data-state=signed-in]");
+  await page.locator(`#devices tr[data-current=true]`).waitFor();
+}
+
+/** The refresh token the page's SDK has stored (IndexedDB), or null. */
+function storedRefreshToken(page: Page): Promise<string | null> {
+  return page.evaluate(async () => {
+    const { storage } =
+      (window as unknown as { sessionguardPage: { storage: any } })
+        .sessionguardPage;
+    const raw = await storage.get("sessionguard.session");
+    return raw ? JSON.parse(raw).refresh_token : null;
+  });
+}
+
+describe("devices page", () => {
+  it("is accessible by label and role, and signs in through the local development issuer", async () => {
+    const page = await open(await newContext(), `user_${tag()}`);
+    await expect(
+      page.getByRole("heading", { name: "Your devices" }).isVisible(),
+    ).resolves.toBe(true);
+    await expect(page.locator("#mode-banner").textContent()).resolves.toContain(
+      "Local development",
+    );
+    await signIn(page, `Laptop ${tag()}`);
+    const current = page.locator("#devices tr[data-current=true]");
+    await expect(current.textContent()).resolves.toContain("This device");
+    await expect(page.locator("#events li[data-type=session_started]").count())
+      .resolves.toBeGreaterThan(0);
+    await expect(page.getByRole("status").textContent()).resolves.toBe(
+      "Signed in.",
+    );
+    await page.screenshot({
+      path: screenshotPath("01-signed-in"),
+      fullPage: true,
+    });
+  });
+
+  it("two tabs refreshing at the same moment, many times, are never signed out", async () => {
+    const context = await newContext();
+    const user = `user_${tag()}`;
+    const tab1 = await open(context, user);
+    await signIn(tab1, `Two tabs ${tag()}`);
+    const tab2 = await open(context, user);
+    await tab2.waitForSelector("body[data-state=signed-in]");
+    const before = await storedRefreshToken(tab1);
+
+    const burst = (page: Page) =>
+      page.evaluate(async () => {
+        const { sessions } =
+          (window as unknown as { sessionguardPage: { sessions: any } })
+            .sessionguardPage;
+        const results = await Promise.allSettled([
+          sessions.refresh(),
+          sessions.getAccessToken(),
+          sessions.refresh(),
+        ]);
+        return results.filter((r) => r.status === "rejected").map((r) =>
+          String((r as PromiseRejectedResult).reason)
+        );
+      });
+    for (let round = 0; round < 25; round++) {
+      const failures = await Promise.all([burst(tab1), burst(tab2)]);
+      expect(failures.flat(), `round ${round}`).toEqual([]);
+    }
+
+    for (const tab of [tab1, tab2]) {
+      await tab.locator("#reload").click();
+      await tab.waitForFunction(() =>
+        document.getElementById("status")?.textContent === "Lists reloaded."
+      );
+      expect(await tab.getAttribute("body", "data-state")).toBe("signed-in");
+      expect(await tab.locator("#alert").isHidden()).toBe(true);
+    }
+    const after = await storedRefreshToken(tab2);
+    expect(after).not.toBe(before);
+    expect(
+      await tab1.locator("#events li[data-type=refresh_token_reused]").count(),
+    ).toBe(0);
+    // Both tabs saw refreshes: their own, and the other tab's handed over on the BroadcastChannel.
+    expect(Number(await tab1.getAttribute("body", "data-refreshes")))
+      .toBeGreaterThan(20);
+    expect(Number(await tab2.getAttribute("body", "data-refreshes")))
+      .toBeGreaterThan(20);
+    await tab1.screenshot({
+      path: screenshotPath("02-two-tabs-after-refresh-race"),
+      fullPage: true,
+    });
+  });
+
+  it("revoking a device from one browser signs the other out on its next request", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    const b = await open(await newContext(), user);
+    const nameA = `Browser A ${tag()}`;
+    const nameB = `Browser B ${tag()}`;
+    await signIn(b, nameB);
+    await signIn(a, nameA);
+    const rowB = a.locator("#devices tr", { hasText: nameB });
+    await rowB.waitFor();
+    await a.screenshot({
+      path: screenshotPath("03-before-revoke"),
+      fullPage: true,
+    });
+    await rowB.getByRole("button", { name: `Revoke ${nameB}` }).click();
+    await a.waitForFunction(
+      (n) => document.getElementById("status")?.textContent === `Revoked ${n}.`,
+      nameB,
+    );
+    expect(await a.locator("#devices tr", { hasText: nameB }).count()).toBe(0);
+
+    // B's next request: reloading its lists finds the session revoked.
+    expect(await b.getAttribute("body", "data-state")).toBe("signed-in");
+    await b.locator("#reload").click();
+    await b.waitForSelector("body[data-state=signed-out]");
+    await expect(b.getByRole("alert").textContent()).resolves.toContain(
+      "revoked",
+    );
+    expect(await storedRefreshToken(b)).toBeNull();
+    await b.screenshot({
+      path: screenshotPath("04-revoked-device-signed-out"),
+      fullPage: true,
+    });
+  });
+
+  it("sign out everywhere else keeps this device and ends the others", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    const b = await open(await newContext(), user);
+    await signIn(b, `Other ${tag()}`);
+    await signIn(a, `Keeper ${tag()}`);
+    await a.locator("#signout-others").click();
+    await a.waitForFunction(() =>
+      document.getElementById("status")?.textContent ===
+        "Signed out everywhere else."
+    );
+    if (stack.own) expect(await a.locator("#devices tr").count()).toBe(1);
+    await b.locator("#reload").click();
+    await b.waitForSelector("body[data-state=signed-out]");
+    expect(await a.getAttribute("body", "data-state")).toBe("signed-in");
+  });
+
+  it("a replayed spent refresh token revokes the session, and the page shows it", async () => {
+    const context = await newContext();
+    const page = await open(context, `user_${tag()}`);
+    await signIn(page, `Victim ${tag()}`);
+    await page.getByRole("button", { name: "Replay an old refresh token" })
+      .click();
+    await page.waitForSelector("body[data-theft=detected]");
+    await page.waitForSelector("body[data-state=signed-out]");
+    await expect(page.getByRole("alert").textContent()).resolves.toContain(
+      "Theft detected",
+    );
+    await expect(page.locator("#replay-result").textContent()).resolves
+      .toContain("401 refresh_token_reused");
+    await page.screenshot({
+      path: screenshotPath("05-theft-detected"),
+      fullPage: true,
+    });
+
+    // Signing in again shows the security event with where it came from.
+    await signIn(page, `Victim again ${tag()}`);
+    const event = page.locator("#events li[data-type=refresh_token_reused]");
+    await event.first().waitFor();
+    expect(await event.count()).toBeGreaterThan(0);
+    await page.screenshot({
+      path: screenshotPath("06-security-events"),
+      fullPage: true,
+    });
+  });
+});
