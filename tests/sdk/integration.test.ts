@@ -12,9 +12,16 @@ import {
   type StorageAdapter,
 } from "../../sdk/src/index.ts";
 import { testDatabaseUrl } from "../harness/context.ts";
-import { clerkId, type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
+import {
+  clerkId,
+  type ClerkIssuer,
+  startClerkIssuer,
+} from "../helpers/clerk-issuer.ts";
 import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import { type SessionServer, startSessionServer } from "../helpers/session-server.ts";
+import {
+  type SessionServer,
+  startSessionServer,
+} from "../helpers/session-server.ts";
 
 let issuer: ClerkIssuer;
 /** Default settings: 10 s reuse grace. */
@@ -52,8 +59,16 @@ function clock() {
   return { now: () => t, advance: (ms: number) => void (t += ms) };
 }
 
-function client(base: SessionServer, extra: Partial<SessionClientOptions> = {}): SessionClient {
-  const c = createSessionClient({ url: base.url, storage: memoryStorage(), autoRefresh: false, ...extra });
+function client(
+  base: SessionServer,
+  extra: Partial<SessionClientOptions> = {},
+): SessionClient {
+  const c = createSessionClient({
+    url: base.url,
+    storage: memoryStorage(),
+    autoRefresh: false,
+    ...extra,
+  });
   clients.push(c);
   return c;
 }
@@ -72,7 +87,11 @@ describe("SDK against the real server", () => {
     expect(info.user_id).toBe(user);
     const list = await sessions.listSessions();
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ id: info.session_id, device_name: "Integration laptop", current: true });
+    expect(list[0]).toMatchObject({
+      id: info.session_id,
+      device_name: "Integration laptop",
+      current: true,
+    });
     const events = await sessions.listEvents();
     expect(events.map((e) => e.type)).toContain("session_started");
   });
@@ -95,7 +114,11 @@ describe("SDK against the real server", () => {
     let previous = await refreshTokenIn(storage);
     for (let round = 0; round < 15; round++) {
       time.advance(10 * 60_000);
-      const tokens = await Promise.all([a.getAccessToken(), b.getAccessToken(), a.getAccessToken()]);
+      const tokens = await Promise.all([
+        a.getAccessToken(),
+        b.getAccessToken(),
+        a.getAccessToken(),
+      ]);
       expect(tokens[0]).not.toBeNull();
       expect(new Set(tokens).size).toBe(1);
       const next = await refreshTokenIn(storage);
@@ -119,7 +142,12 @@ describe("SDK against the real server", () => {
       }
       return res;
     };
-    const sessions = client(server, { storage, now: time.now, fetch: lossy, retryDelays: [50, 100] });
+    const sessions = client(server, {
+      storage,
+      now: time.now,
+      fetch: lossy,
+      retryDelays: [50, 100],
+    });
     await sessions.start(await issuer.token({ sub: clerkId("user") }));
     const original = await refreshTokenIn(storage);
     time.advance(10 * 60_000);
@@ -150,7 +178,9 @@ describe("SDK against the real server", () => {
     });
     expect(replay.status).toBe(401);
     expect((await replay.json()).error).toBe("refresh_token_reused");
-    await expect(sessions.listSessions()).rejects.toMatchObject({ code: "session_revoked" });
+    await expect(sessions.listSessions()).rejects.toMatchObject({
+      code: "session_revoked",
+    });
     expect(events).toEqual(["signedOut:session_revoked"]);
     expect(await storage.get("sessionguard.session")).toBeNull();
 
@@ -177,8 +207,13 @@ describe("SDK against the real server", () => {
       });
       token = (await res.json()).refresh_token;
     }
-    await expect(sessions.refresh()).rejects.toMatchObject({ code: "refresh_token_reused" });
-    expect(seen).toEqual(["refresh_token_reused", "signedOut:refresh_token_reused"]);
+    await expect(sessions.refresh()).rejects.toMatchObject({
+      code: "refresh_token_reused",
+    });
+    expect(seen).toEqual([
+      "refresh_token_reused",
+      "signedOut:refresh_token_reused",
+    ]);
   });
 
   it("revoking a device from another one signs it out on its next request; signOut('others') too", async () => {
@@ -186,26 +221,41 @@ describe("SDK against the real server", () => {
     const laptop = client(server);
     const phone = client(server);
     const tablet = client(server);
-    const phoneInfo = await phone.start(await issuer.token({ sub: user }), { deviceName: "Phone" });
-    await tablet.start(await issuer.token({ sub: user }), { deviceName: "Tablet" });
-    await laptop.start(await issuer.token({ sub: user }), { deviceName: "Laptop" });
-    expect((await laptop.listSessions()).map((s) => s.device_name).sort()).toEqual([
-      "Laptop",
-      "Phone",
-      "Tablet",
-    ]);
+    const phoneInfo = await phone.start(await issuer.token({ sub: user }), {
+      deviceName: "Phone",
+    });
+    await tablet.start(await issuer.token({ sub: user }), {
+      deviceName: "Tablet",
+    });
+    await laptop.start(await issuer.token({ sub: user }), {
+      deviceName: "Laptop",
+    });
+    expect((await laptop.listSessions()).map((s) => s.device_name).sort())
+      .toEqual([
+        "Laptop",
+        "Phone",
+        "Tablet",
+      ]);
 
     await laptop.revokeSession(phoneInfo.session_id);
-    await expect(phone.listSessions()).rejects.toMatchObject({ code: "session_revoked" });
+    await expect(phone.listSessions()).rejects.toMatchObject({
+      code: "session_revoked",
+    });
     expect(await phone.getAccessToken()).toBeNull();
 
     await laptop.signOut("others");
-    await expect(tablet.listEvents()).rejects.toMatchObject({ code: "session_revoked" });
-    const left = await laptop.listSessions();
-    expect(left.map((s) => [s.device_name, s.current])).toEqual([["Laptop", true]]);
-
-    await expect(laptop.revokeSession("00000000-0000-0000-0000-000000000000")).rejects.toMatchObject({
-      code: "not_found",
+    await expect(tablet.listEvents()).rejects.toMatchObject({
+      code: "session_revoked",
     });
+    const left = await laptop.listSessions();
+    expect(left.map((s) => [s.device_name, s.current])).toEqual([[
+      "Laptop",
+      true,
+    ]]);
+
+    await expect(laptop.revokeSession("00000000-0000-0000-0000-000000000000"))
+      .rejects.toMatchObject({
+        code: "not_found",
+      });
   });
 });

@@ -23,7 +23,11 @@ const options = (sessions: { getAccessToken(): Promise<string | null> }) => ({
 });
 let server: Server;
 let baseUrl: string;
-const recorded: { method: string; url: string; headers: IncomingHttpHeaders }[] = [];
+const recorded: {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -68,11 +72,20 @@ describe("supabase-js accessToken integration", () => {
     const fn = await supabase.functions.invoke("hello", { body: { hi: 1 } });
     expect(fn.error).toBeNull();
 
-    const byApi = (prefix: string) => recorded.filter((r) => r.url.startsWith(prefix));
-    for (const prefix of ["/rest/v1/todos", "/storage/v1/object/list/avatars", "/functions/v1/hello"]) {
+    const byApi = (prefix: string) =>
+      recorded.filter((r) => r.url.startsWith(prefix));
+    for (
+      const prefix of [
+        "/rest/v1/todos",
+        "/storage/v1/object/list/avatars",
+        "/functions/v1/hello",
+      ]
+    ) {
       const requests = byApi(prefix);
       expect(requests, prefix).toHaveLength(1);
-      expect(requests[0]!.headers.authorization, prefix).toBe(`Bearer ${first}`);
+      expect(requests[0]!.headers.authorization, prefix).toBe(
+        `Bearer ${first}`,
+      );
       expect(requests[0]!.headers.apikey, prefix).toBe(ANON_KEY);
     }
 
