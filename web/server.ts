@@ -54,9 +54,7 @@ export function createWebHandler(
   // Read per request: a launcher may learn the function's URL after creating the handler.
   const csp = () => {
     const sessionOrigin = new URL(options.sessionUrl).origin;
-    const clerkOrigin = options.clerk
-      ? new URL(options.clerk.frontendApi).origin
-      : "";
+    const clerkOrigin = options.clerk ? new URL(options.clerk.frontendApi).origin : "";
     return [
       "default-src 'self'",
       `script-src 'self' ${clerkOrigin}`.trim(),
@@ -170,25 +168,18 @@ export async function startWebServer(
       const host = req.headers.host ?? "127.0.0.1";
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const body =
-        chunks.length && req.method !== "GET" && req.method !== "HEAD"
-          ? Buffer.concat(chunks)
-          : undefined;
+      const body = chunks.length && req.method !== "GET" && req.method !== "HEAD"
+        ? Buffer.concat(chunks)
+        : undefined;
       const request = new Request(`http://${host}${req.url}`, {
         method: req.method,
         headers: Object.entries(req.headers).flatMap(([k, v]) =>
-          v === undefined
-            ? []
-            : (Array.isArray(v) ? v : [v]).map((x) =>
-              [k, x] as [string, string]
-            )
+          v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [k, x] as [string, string])
         ),
         body,
       });
       const response = (await handler(request)) ??
-        (options.fallback
-          ? await options.fallback(request)
-          : new Response("not found", { status: 404 }));
+        (options.fallback ? await options.fallback(request) : new Response("not found", { status: 404 }));
       res.writeHead(response.status, Object.fromEntries(response.headers));
       res.end(
         response.body ? Buffer.from(await response.arrayBuffer()) : undefined,
@@ -204,9 +195,7 @@ export async function startWebServer(
   );
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}${`/${
-      (options.basePath ?? "").replace(/^\/+/, "")
-    }`}`,
+    url: `http://${options.host ?? "127.0.0.1"}:${port}${`/${(options.basePath ?? "").replace(/^\/+/, "")}`}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

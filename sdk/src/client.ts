@@ -1,9 +1,4 @@
-import {
-  type Coordinator,
-  localCoordinator,
-  type TabMessage,
-  webCoordinator,
-} from "./coordination.ts";
+import { type Coordinator, localCoordinator, type TabMessage, webCoordinator } from "./coordination.ts";
 import { Emitter } from "./emitter.ts";
 import { errorFromResponse, SessionError, TERMINAL_CODES } from "./errors.ts";
 import type { SessionEvents, SignedOutReason } from "./events.ts";
@@ -159,13 +154,9 @@ class SessionClientImpl implements SessionClient {
     this.#lockName = `sessionguard:${this.#key}`;
     // Tabs coordinate only through a store they share; a memory store is private to this page.
     this.#coordinator = options.coordinator ??
-      (this.#storage.shared === false
-        ? null
-        : webCoordinator(this.#lockName)) ??
+      (this.#storage.shared === false ? null : webCoordinator(this.#lockName)) ??
       localCoordinator(this.#lockName, this.#storage);
-    this.#unsubscribe = this.#coordinator.subscribe((message) =>
-      this.#onTabMessage(message)
-    );
+    this.#unsubscribe = this.#coordinator.subscribe((message) => this.#onTabMessage(message));
   }
 
   // ---- public API -------------------------------------------------------------------
@@ -180,9 +171,7 @@ class SessionClientImpl implements SessionClient {
         "a Clerk session token is required",
       );
     }
-    const body = options.deviceName === undefined
-      ? {}
-      : { device_name: options.deviceName };
+    const body = options.deviceName === undefined ? {} : { device_name: options.deviceName };
     // Not retried: /start is not idempotent, a retry could open a second session.
     const res = await this.#send("POST", "/start", { token: clerkToken, body });
     if (!res.ok) throw await errorFromResponse(res);
@@ -470,9 +459,7 @@ class SessionClientImpl implements SessionClient {
     if (token) headers["authorization"] = `Bearer ${token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const ms = timeout ?? this.#timeout;
-    const signal = typeof AbortSignal.timeout === "function"
-      ? AbortSignal.timeout(ms)
-      : undefined;
+    const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(ms) : undefined;
     try {
       return await this.#fetch(this.#base + path, {
         method,

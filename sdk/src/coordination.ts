@@ -42,9 +42,7 @@ export function webCoordinator(channelName: string): Coordinator | null {
   const locks = (globalThis as { navigator?: { locks?: LockManagerLike } })
     .navigator?.locks;
   if (!locks || typeof locks.request !== "function") return null;
-  const channel = typeof BroadcastChannel === "function"
-    ? new BroadcastChannel(channelName)
-    : null;
+  const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(channelName) : null;
   const local = channel ? null : localCoordinator(channelName);
   return {
     withLock(name, fn) {

@@ -25,8 +25,7 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
       try {
         (listener as (payload: Events[K]) => void)(payload);
       } catch (err) {
-        const report =
-          (globalThis as { reportError?: (e: unknown) => void }).reportError;
+        const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
         if (report) report(err);
         else console.error(err);
       }

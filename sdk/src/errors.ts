@@ -78,9 +78,7 @@ function isServerCode(value: unknown): value is ServerErrorCode {
 
 /** Turns a non-2xx response into a SessionError; unknown codes become `server_error`. */
 export async function errorFromResponse(res: Response): Promise<SessionError> {
-  let code: ServerErrorCode = res.status >= 500
-    ? "server_error"
-    : "invalid_request";
+  let code: ServerErrorCode = res.status >= 500 ? "server_error" : "invalid_request";
   let description = `HTTP ${res.status}`;
   try {
     const body: unknown = await res.json();

@@ -7,18 +7,9 @@ export type { SessionClient, SessionClientOptions } from "./client.ts";
 export { localCoordinator, webCoordinator } from "./coordination.ts";
 export type { Coordinator, TabMessage } from "./coordination.ts";
 export { isSessionError, SERVER_ERROR_CODES, SessionError } from "./errors.ts";
-export type {
-  ClientErrorCode,
-  ServerErrorCode,
-  SessionErrorCode,
-} from "./errors.ts";
+export type { ClientErrorCode, ServerErrorCode, SessionErrorCode } from "./errors.ts";
 export type { SessionEvents, SignedOutReason } from "./events.ts";
-export {
-  defaultStorage,
-  indexedDbStorage,
-  keyValueStorage,
-  memoryStorage,
-} from "./storage.ts";
+export { defaultStorage, indexedDbStorage, keyValueStorage, memoryStorage } from "./storage.ts";
 export type { KeyValueStore, StorageAdapter } from "./storage.ts";
 export type {
   DeviceSession,

@@ -54,8 +54,7 @@ export function keyValueStorage(store: KeyValueStore): StorageAdapter {
  * cannot be opened (blocked, some private modes).
  */
 export function indexedDbStorage(
-  options: { database?: string; store?: string; fallback?: StorageAdapter } =
-    {},
+  options: { database?: string; store?: string; fallback?: StorageAdapter } = {},
 ): StorageAdapter {
   const database = options.database ?? "sessionguard";
   const storeName = options.store ?? "kv";
@@ -64,8 +63,7 @@ export function indexedDbStorage(
     opened ??= new Promise((resolve) => {
       try {
         const request = indexedDB.open(database, 1);
-        request.onupgradeneeded = () =>
-          request.result.createObjectStore(storeName);
+        request.onupgradeneeded = () => request.result.createObjectStore(storeName);
         request.onsuccess = () => {
           const db = request.result;
           // Another tab upgrading the schema, or the browser clearing site data: reconnect later.
@@ -97,8 +95,7 @@ export function indexedDbStorage(
       const tx = db.transaction(storeName, mode, { durability: "strict" });
       const request = op(tx.objectStore(storeName));
       tx.oncomplete = () => resolve(request.result as T);
-      tx.onerror = tx.onabort = () =>
-        reject(tx.error ?? new Error("IndexedDB transaction failed"));
+      tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
     });
   };
   return {
@@ -112,8 +109,7 @@ export function indexedDbStorage(
         (s) => s.put(value, key),
         () => fallback.set(key, value),
       ),
-    remove: (key) =>
-      run<void>("readwrite", (s) => s.delete(key), () => fallback.remove(key)),
+    remove: (key) => run<void>("readwrite", (s) => s.delete(key), () => fallback.remove(key)),
   };
 }
 
@@ -143,8 +139,7 @@ function usableLocalStorage(): KeyValueStore | null {
  */
 export function defaultStorage(): StorageAdapter {
   const ls = usableLocalStorage();
-  const inBrowser =
-    typeof (globalThis as { document?: unknown }).document !== "undefined";
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
   if (inBrowser && typeof indexedDB !== "undefined") {
     return indexedDbStorage({
       fallback: ls ? keyValueStorage(ls) : memoryStorage(),

@@ -7,12 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type BrowserStack,
-  launchBrowser,
-  screenshotPath,
-  startBrowserStack,
-} from "./launcher.ts";
+import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "./launcher.ts";
 
 let stack: BrowserStack;
 let browser: Browser;
@@ -59,9 +54,8 @@ async function signIn(page: Page, deviceName: string): Promise<void> {
 /** The refresh token the page's SDK has stored (IndexedDB), or null. */
 function storedRefreshToken(page: Page): Promise<string | null> {
   return page.evaluate(async () => {
-    const { storage } =
-      (window as unknown as { sessionguardPage: { storage: any } })
-        .sessionguardPage;
+    const { storage } = (window as unknown as { sessionguardPage: { storage: any } })
+      .sessionguardPage;
     const raw = await storage.get("sessionguard.session");
     return raw ? JSON.parse(raw).refresh_token : null;
   });
@@ -101,9 +95,8 @@ describe("devices page", () => {
 
     const burst = (page: Page) =>
       page.evaluate(async () => {
-        const { sessions } =
-          (window as unknown as { sessionguardPage: { sessions: any } })
-            .sessionguardPage;
+        const { sessions } = (window as unknown as { sessionguardPage: { sessions: any } })
+          .sessionguardPage;
         const results = await Promise.allSettled([
           sessions.refresh(),
           sessions.getAccessToken(),
@@ -120,9 +113,7 @@ describe("devices page", () => {
 
     for (const tab of [tab1, tab2]) {
       await tab.locator("#reload").click();
-      await tab.waitForFunction(() =>
-        document.getElementById("status")?.textContent === "Lists reloaded."
-      );
+      await tab.waitForFunction(() => document.getElementById("status")?.textContent === "Lists reloaded.");
       expect(await tab.getAttribute("body", "data-state")).toBe("signed-in");
       expect(await tab.locator("#alert").isHidden()).toBe(true);
     }

@@ -46,8 +46,7 @@ export async function startBrowserStack(
   let webOrigin = "";
   const webOptions = {
     sessionUrl: "http://127.0.0.1:1/functions/v1/session", // set below, once the function listens
-    devClerkToken: (user: string | null) =>
-      issuer.token({ sub: user ?? demoUser, azp: webOrigin }),
+    devClerkToken: (user: string | null) => issuer.token({ sub: user ?? demoUser, azp: webOrigin }),
   };
   const web = await startWebServer(webOptions);
   webOrigin = new URL(web.url).origin;

@@ -441,8 +441,7 @@ describe("sign-out and device management", () => {
 
 describe("errors", () => {
   it("server errors surface with their SPEC code; unknown codes become server_error", async () => {
-    const respond = (status: number, body: string) => async () =>
-      new Response(body, { status });
+    const respond = (status: number, body: string) => async () => new Response(body, { status });
     const { make } = setup();
     await expect(
       make({ fetch: respond(401, '{"error":"invalid_token"}') }).start("x"),

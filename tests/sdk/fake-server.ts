@@ -70,9 +70,7 @@ export class FakeSessionServer {
     );
     const path = url.pathname.replace(/^.*\/functions\/v1\/session/, "");
     const headers = new Headers(init?.headers);
-    const body = typeof init?.body === "string"
-      ? JSON.parse(init.body)
-      : undefined;
+    const body = typeof init?.body === "string" ? JSON.parse(init.body) : undefined;
     const method = init?.method ?? "GET";
     const fault = this.faults.get(path)?.shift();
     if (fault === "drop-request") throw new TypeError("fetch failed");

@@ -12,16 +12,9 @@ import {
   type StorageAdapter,
 } from "../../sdk/src/index.ts";
 import { testDatabaseUrl } from "../harness/context.ts";
-import {
-  clerkId,
-  type ClerkIssuer,
-  startClerkIssuer,
-} from "../helpers/clerk-issuer.ts";
+import { clerkId, type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
 import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import {
-  type SessionServer,
-  startSessionServer,
-} from "../helpers/session-server.ts";
+import { type SessionServer, startSessionServer } from "../helpers/session-server.ts";
 
 let issuer: ClerkIssuer;
 /** Default settings: 10 s reuse grace. */

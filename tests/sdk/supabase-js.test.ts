@@ -72,8 +72,7 @@ describe("supabase-js accessToken integration", () => {
     const fn = await supabase.functions.invoke("hello", { body: { hi: 1 } });
     expect(fn.error).toBeNull();
 
-    const byApi = (prefix: string) =>
-      recorded.filter((r) => r.url.startsWith(prefix));
+    const byApi = (prefix: string) => recorded.filter((r) => r.url.startsWith(prefix));
     for (
       const prefix of [
         "/rest/v1/todos",
