@@ -102,14 +102,19 @@ export function bearerToken(request: Request): string {
 }
 
 /**
- * The client's IP: the first entry of `x-forwarded-for` (set by Supabase's
- * gateway), else `cf-connecting-ip`; null unless it is a valid IPv4 or IPv6
- * address. Used for the security log, never for a decision.
+ * The client's IP: the first valid address in `x-forwarded-for` (set by
+ * Supabase's gateway), else `cf-connecting-ip`, else null. Only a valid IPv4
+ * or IPv6 address is returned. The client can put anything in front of what
+ * the gateway appends, so this feeds the security log, never a decision.
  */
 export function clientIp(request: Request): string | null {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const candidate = forwarded || request.headers.get("cf-connecting-ip")?.trim();
-  return candidate ? normalizeIp(candidate) : null;
+  const forwarded = (request.headers.get("x-forwarded-for") ?? "").split(",").slice(0, 20);
+  for (const entry of forwarded) {
+    const ip = normalizeIp(entry.trim());
+    if (ip !== null) return ip;
+  }
+  const cloudflare = request.headers.get("cf-connecting-ip")?.trim();
+  return cloudflare ? normalizeIp(cloudflare) : null;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
