@@ -12,7 +12,6 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
 
 const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
 const SDK_SRC = path.join(WEB_DIR, "..", "sdk", "src");
@@ -133,6 +132,9 @@ async function sdkModule(
   } catch {
     return null;
   }
+  // Loaded on first use: the compiler is large, and a gateway that never serves the SDK
+  // should not pay for it at start-up.
+  const ts = (await import("typescript")).default;
   const { outputText } = ts.transpileModule(source, {
     fileName: `${name}.ts`,
     compilerOptions: {
