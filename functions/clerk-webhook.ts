@@ -1,0 +1,254 @@
+/**
+ * The `clerk-webhook` function: Clerk's Svix-signed webhooks in, revocations
+ * out.
+ *
+ * A delivery is checked before anything else happens: POST to the function's
+ * own path, a JSON body of at most {@link MAX_WEBHOOK_BODY_BYTES}, and a valid
+ * Svix signature over `svix-id`, `svix-timestamp` and the raw body, within the
+ * library's five-minute timestamp tolerance. Only then is the event handed to
+ * `sessionguard.apply_clerk_event`, which acts on a `svix-id` once:
+ * `session.revoked`, `session.ended` and `session.removed` revoke every family
+ * started from that Clerk session, `user.deleted` every family of the user;
+ * other types are acknowledged and ignored. A refused delivery never reaches
+ * the database.
+ */
+import postgres from "postgres";
+import { Webhook } from "standardwebhooks";
+import { ConfigError, type Env } from "./config.ts";
+import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { webhookSecret } from "./webhook-secret.ts";
+
+/** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
+export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
+/** Paths the function answers on: the public URL, and what Supabase's Edge Runtime passes in. */
+const MOUNTS = ["/functions/v1/clerk-webhook", "/clerk-webhook"];
+const SESSION_EVENTS = new Set(["session.revoked", "session.ended", "session.removed"]);
+/** The limit of the ids `apply_clerk_event` stores. */
+const MAX_ID_LENGTH = 255;
+
+/** Settings of the `clerk-webhook` function. */
+export interface ClerkWebhookConfig {
+  /** `CLERK_WEBHOOK_SECRET`, the endpoint's `whsec_...` signing secret. */
+  readonly webhookSecret: string;
+  readonly databaseUrl: string;
+}
+
+/** Parses the function's settings; throws {@link ConfigError} naming a bad or missing one. */
+export function parseClerkWebhookConfig(env: Env): ClerkWebhookConfig {
+  const get = (name: string) => (env[name]?.trim() || undefined);
+  const secret = webhookSecret("CLERK_WEBHOOK_SECRET", get("CLERK_WEBHOOK_SECRET"));
+  const databaseUrl = get("DATABASE_URL") ?? get("SUPABASE_DB_URL");
+  if (databaseUrl === undefined) throw new ConfigError("DATABASE_URL", "is required (or SUPABASE_DB_URL)");
+  if (!/^postgres(ql)?:\/\/./.test(databaseUrl)) {
+    throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
+  }
+  return Object.freeze({ webhookSecret: secret, databaseUrl });
+}
+
+/** What `apply_clerk_event` decided about a delivery. */
+export interface ClerkEventOutcome {
+  readonly result: "applied" | "ignored" | "duplicate";
+  /** How many families it revoked. */
+  readonly revoked: number;
+}
+
+/** One verified Clerk event, as the database takes it. */
+export interface ClerkEvent {
+  /** The `svix-id` header: the same for every retry of one delivery. */
+  readonly deliveryId: string;
+  readonly type: string;
+  readonly clerkSessionId: string | null;
+  readonly userId: string | null;
+}
+
+/** Applies a verified event once per delivery id. */
+export type ApplyClerkEvent = (event: ClerkEvent) => Promise<ClerkEventOutcome>;
+
+/** {@link ApplyClerkEvent} over a postgres.js client: one call of `sessionguard.apply_clerk_event`. */
+export function createApplyClerkEvent(sql: postgres.Sql<Record<string, never>>): ApplyClerkEvent {
+  return async (event) => {
+    const [row] = await sql<{ result: ClerkEventOutcome["result"]; revoked: number }[]>`
+      select result, revoked from sessionguard.apply_clerk_event(
+        p_delivery_id => ${event.deliveryId}, p_event_type => ${event.type},
+        p_clerk_session_id => ${event.clerkSessionId}, p_user_id => ${event.userId})`;
+    if (!row || !["applied", "ignored", "duplicate"].includes(row.result)) {
+      throw new Error(`apply_clerk_event answered ${JSON.stringify(row)}`);
+    }
+    return { result: row.result, revoked: row.revoked };
+  };
+}
+
+/** One line of the function's log. */
+export interface WebhookLogEntry {
+  readonly level: "info" | "error";
+  readonly status: number;
+  readonly code: string;
+  readonly deliveryId?: string;
+  readonly type?: string;
+  readonly detail?: string;
+}
+
+/** What the handler needs. */
+export interface ClerkWebhookDeps {
+  readonly webhookSecret: string;
+  readonly applyClerkEvent: ApplyClerkEvent;
+  /** Where refusals (with their internal reason), outcomes and failures are reported. */
+  readonly log?: (entry: WebhookLogEntry) => void;
+}
+
+/** Builds the request handler of the `clerk-webhook` function. */
+export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Request) => Promise<Response> {
+  const verifier = new Webhook(deps.webhookSecret);
+  const log = deps.log ?? ((entry: WebhookLogEntry) => console.warn(JSON.stringify(entry)));
+
+  async function handle(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname.replace(/\/+$/, "");
+    if (!MOUNTS.includes(path)) throw new ApiError("not_found");
+    if (request.method !== "POST") throw new ApiError("method_not_allowed", { headers: { allow: "POST" } });
+
+    const mediaType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    if (mediaType !== "application/json") {
+      throw new ApiError("unsupported_media_type", { detail: `content-type ${JSON.stringify(mediaType)}` });
+    }
+    const body = await readBody(request);
+
+    const deliveryId = request.headers.get("svix-id");
+    const timestamp = request.headers.get("svix-timestamp");
+    const signature = request.headers.get("svix-signature");
+    if (!deliveryId || !timestamp || !signature) {
+      throw new ApiError("invalid_signature", {
+        detail: "missing svix-id, svix-timestamp or svix-signature",
+      });
+    }
+    try {
+      // HMAC over `${svix-id}.${svix-timestamp}.${body}`, compared in constant time; the
+      // timestamp must be within five minutes of now, either way.
+      verifier.verify(body, {
+        "webhook-id": deliveryId,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature,
+      }, { jsonParse: false });
+    } catch (error) {
+      throw new ApiError("invalid_signature", {
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
+
+    const event = parseEvent(deliveryId, body);
+    const outcome = await deps.applyClerkEvent(event);
+    log({
+      level: "info",
+      status: 200,
+      code: outcome.result,
+      deliveryId,
+      type: event.type,
+      detail: `revoked ${outcome.revoked}`,
+    });
+    return new Response(JSON.stringify(outcome), {
+      status: 200,
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
+
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (error) {
+      const apiError = toApiError(error);
+      log({
+        level: apiError.status >= 500 ? "error" : "info",
+        status: apiError.status,
+        code: apiError.code,
+        deliveryId: request.headers.get("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined,
+        detail: apiError.status >= 500 && error instanceof Error
+          ? error.stack ?? apiError.detail
+          : apiError.detail,
+      });
+      return errorResponse(apiError);
+    }
+  };
+}
+
+/**
+ * The raw body as text: at most {@link MAX_WEBHOOK_BODY_BYTES} (413) and valid
+ * UTF-8 (400), which is what Svix signs.
+ */
+async function readBody(request: Request): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    if (!/^\d+$/.test(declared)) throw new ApiError("invalid_request", { detail: "bad content-length" });
+    if (Number(declared) > MAX_WEBHOOK_BODY_BYTES) throw new ApiError("payload_too_large");
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (request.body !== null) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > MAX_WEBHOOK_BODY_BYTES) {
+        await reader.cancel().catch(() => {});
+        throw new ApiError("payload_too_large");
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError("invalid_request", { description: "The request body is not valid UTF-8." });
+  }
+}
+
+/**
+ * The event a verified body describes. Clerk's envelope is `{"type", "data",
+ * "object": "event", ...}`; for `session.*` events `data.id` is the Clerk
+ * session id and `data.user_id` its user, for `user.deleted` `data.id` is the
+ * user id. Anything else about the event is not needed.
+ */
+function parseEvent(deliveryId: string, body: string): ClerkEvent {
+  const malformed = (detail: string) => new ApiError("invalid_request", { detail });
+  if (!isId(deliveryId)) throw malformed("svix-id is not a printable id of at most 255 characters");
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch {
+    throw new ApiError("invalid_request", { description: "The request body is not valid JSON." });
+  }
+  if (!isObject(envelope)) throw malformed("body is not a JSON object");
+  const { type, data } = envelope;
+  if (!isId(type)) throw malformed('"type" is not a printable string of at most 255 characters');
+
+  if (SESSION_EVENTS.has(type)) {
+    if (!isObject(data) || !isId(data.id)) throw malformed(`${type} without a session id in data.id`);
+    if (data.user_id !== undefined && data.user_id !== null && !isId(data.user_id)) {
+      throw malformed(`${type} with a malformed data.user_id`);
+    }
+    return { deliveryId, type, clerkSessionId: data.id, userId: (data.user_id as string | null) ?? null };
+  }
+  if (type === "user.deleted") {
+    if (!isObject(data) || !isId(data.id)) throw malformed("user.deleted without a user id in data.id");
+    return { deliveryId, type, clerkSessionId: null, userId: data.id };
+  }
+  return { deliveryId, type, clerkSessionId: null, userId: null };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL_OR_EDGE_SPACE = /[\u0000-\u001f\u007f]|^\s|\s$/;
+
+/** A string the database stores as an id: 1 to 255 characters, no control characters or edge spaces. */
+function isId(value: unknown): value is string {
+  return typeof value === "string" && value.length >= 1 && value.length <= MAX_ID_LENGTH &&
+    !CONTROL_OR_EDGE_SPACE.test(value);
+}
