@@ -1,6 +1,8 @@
 /**
  * `supabase functions deploy` resolves the bare imports of functions/ through
- * supabase/functions/session/deno.json; locally they come from node_modules.
+ * supabase/functions/session/import_map.json (`import_map` in config.toml; not a
+ * deno.json, which local Deno would pick up and fetch from npm instead of using
+ * node_modules); locally they come from node_modules.
  * Both must name the same versions, and every bare import must be mapped.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -11,7 +13,7 @@ const read = (path: string) => readFileSync(new URL(path, root), "utf8");
 
 describe("deploy import map", () => {
   it("maps every bare import of the session function to the version package.json pins", () => {
-    const map: Record<string, string> = JSON.parse(read("supabase/functions/session/deno.json")).imports;
+    const map: Record<string, string> = JSON.parse(read("supabase/functions/session/import_map.json")).imports;
     const pkg = JSON.parse(read("package.json"));
     const pinned = { ...pkg.dependencies, ...pkg.devDependencies };
     const files = ["access-token", "clerk", "config", "errors", "handler", "refresh-token", "request", "store"];
