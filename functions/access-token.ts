@@ -64,7 +64,11 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
     const verifyKey = await importJWK({ ...publicPart, alg: "ES256" }, "ES256") as CryptoKey;
     keys.push({ kid: jwk.kid, alg: "ES256", verifyKey });
     publicJwks.push({ ...publicPart, alg: "ES256", use: "sig" });
-    signer ??= { kid: jwk.kid, alg: "ES256", key: await importJWK({ ...jwk, alg: "ES256" }, "ES256") as CryptoKey };
+    signer ??= {
+      kid: jwk.kid,
+      alg: "ES256",
+      key: await importJWK({ ...jwk, alg: "ES256" }, "ES256") as CryptoKey,
+    };
   }
   if (config.jwtSecret !== null) {
     const secret = new TextEncoder().encode(config.jwtSecret);
@@ -150,6 +154,8 @@ async function secretKeyId(secret: Uint8Array): Promise<string> {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return "code" in error ? `${String(error.code)} ${error.message}` : error.message;
+  if (error instanceof Error) {
+    return "code" in error ? `${String(error.code)} ${error.message}` : error.message;
+  }
   return String(error);
 }

@@ -43,7 +43,9 @@ function remoteKeySet(url: string): ReturnType<typeof createRemoteJWKSet> {
 
 /** Builds the verifier; imports the pinned PEM key when `CLERK_JWT_KEY` is set. */
 export async function createClerkVerifier(clerk: Config["clerk"]): Promise<ClerkVerifier> {
-  const keys: KeySource = clerk.jwtKey === null ? remoteKeySet(clerk.jwksUrl) : await importSPKI(clerk.jwtKey, "RS256");
+  const keys: KeySource = clerk.jwtKey === null
+    ? remoteKeySet(clerk.jwksUrl)
+    : await importSPKI(clerk.jwtKey, "RS256");
   const parties = new Set(clerk.authorizedParties);
 
   return async (token, now) => {
@@ -86,6 +88,8 @@ function refused(reason: string): ApiError {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) return "code" in error ? `${String(error.code)}: ${error.message}` : error.message;
+  if (error instanceof Error) {
+    return "code" in error ? `${String(error.code)}: ${error.message}` : error.message;
+  }
   return String(error);
 }

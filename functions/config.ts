@@ -106,12 +106,18 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError("SESSION_JWT_SECRET", `must be at least ${MIN_SECRET_BYTES} bytes`);
   }
   if (signingJwks.length === 0 && jwtSecret === null) {
-    throw new ConfigError("SESSION_SIGNING_JWK", "set SESSION_SIGNING_JWK (ES256) or SESSION_JWT_SECRET (HS256)");
+    throw new ConfigError(
+      "SESSION_SIGNING_JWK",
+      "set SESSION_SIGNING_JWK (ES256) or SESSION_JWT_SECRET (HS256)",
+    );
   }
 
   const refreshSecrets = list(required("SESSION_REFRESH_SECRET", get("SESSION_REFRESH_SECRET")));
   if (refreshSecrets.some((secret) => byteLength(secret) < MIN_SECRET_BYTES)) {
-    throw new ConfigError("SESSION_REFRESH_SECRET", `every secret must be at least ${MIN_SECRET_BYTES} bytes`);
+    throw new ConfigError(
+      "SESSION_REFRESH_SECRET",
+      `every secret must be at least ${MIN_SECRET_BYTES} bytes`,
+    );
   }
   if (new Set(refreshSecrets).size !== refreshSecrets.length) {
     throw new ConfigError("SESSION_REFRESH_SECRET", "lists the same secret twice");
@@ -203,7 +209,13 @@ function origin(name: string, value: string): string {
   return parsed.origin;
 }
 
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+function integer(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   if (!/^\d{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new ConfigError(name, `must be a whole number of seconds from ${min} to ${max}`);
@@ -211,7 +223,12 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   return Number(value);
 }
 
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {
     throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);

@@ -120,9 +120,7 @@ export function errorResponse(error: ApiError): Response {
   headers.set("content-type", "application/json; charset=utf-8");
   headers.set("cache-control", "no-store");
   if (error.status === 401 && !headers.has("www-authenticate")) {
-    const scheme = error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce"
-      ? "DPoP"
-      : "Bearer";
+    const scheme = error.code === "invalid_dpop_proof" || error.code === "use_dpop_nonce" ? "DPoP" : "Bearer";
     headers.set("www-authenticate", `${scheme} realm="sessionguard", error="${error.code}"`);
   }
   if (error.status === 503 && !headers.has("retry-after")) headers.set("retry-after", "5");

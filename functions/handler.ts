@@ -67,15 +67,19 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt }),
       refreshTokens.mint(sessionId, generation),
     ]);
-    return c.json({
-      access_token: access.token,
-      token_type: "bearer",
-      expires_in: access.claims.exp - access.claims.iat,
-      expires_at: access.claims.exp,
-      refresh_token: refreshToken,
-      session: { id: sessionId, expires_at: unix(expiresAt) },
-      user_id: userId,
-    }, 200, noStore);
+    return c.json(
+      {
+        access_token: access.token,
+        token_type: "bearer",
+        expires_in: access.claims.exp - access.claims.iat,
+        expires_at: access.claims.exp,
+        refresh_token: refreshToken,
+        session: { id: sessionId, expires_at: unix(expiresAt) },
+        user_id: userId,
+      },
+      200,
+      noStore,
+    );
   }
 
   /** Verifies the access token, then asks the database whether its session still lives. */
@@ -138,7 +142,9 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
         // On "grace" the generation is the successor already handed out, so the string is identical (P3).
         return tokenResponse(c, rotated.userId, rotated.sessionId, rotated.generation, rotated.expiresAt, at);
       case "reused":
-        throw new ApiError("refresh_token_reused", { detail: `family ${claims.family} gen ${claims.generation}` });
+        throw new ApiError("refresh_token_reused", {
+          detail: `family ${claims.family} gen ${claims.generation}`,
+        });
       case "revoked":
         throw new ApiError("session_revoked");
       case "expired":
@@ -157,7 +163,9 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     // Absent means "local"; anything present must be one of the three names (null included).
     const scope = body?.scope === undefined ? "local" : body.scope;
     if (!SIGNOUT_SCOPES.includes(scope as typeof SIGNOUT_SCOPES[number])) {
-      throw new ApiError("invalid_request", { description: '"scope" must be "local", "others" or "global".' });
+      throw new ApiError("invalid_request", {
+        description: '"scope" must be "local", "others" or "global".',
+      });
     }
     if (scope === "local") await store.revokeSession(claims.sub, claims.sid, "signed_out", at);
     else if (scope === "others") await store.revokeOtherSessions(claims.sub, claims.sid, at);
@@ -208,7 +216,10 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     return c.json({ events }, 200, noStore);
   });
 
-  api.get("/.well-known/jwks.json", (c) => c.json(accessTokens.jwks, 200, { "cache-control": "public, max-age=300" }));
+  api.get(
+    "/.well-known/jwks.json",
+    (c) => c.json(accessTokens.jwks, 200, { "cache-control": "public, max-age=300" }),
+  );
   api.get(
     "/.well-known/openid-configuration",
     (c) => c.json(accessTokens.openidConfiguration, 200, { "cache-control": "public, max-age=300" }),
@@ -244,7 +255,9 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       path: new URL(c.req.url).pathname,
       status: apiError.status,
       code: apiError.code,
-      detail: apiError.status >= 500 && error instanceof Error ? error.stack ?? apiError.detail : apiError.detail,
+      detail: apiError.status >= 500 && error instanceof Error
+        ? error.stack ?? apiError.detail
+        : apiError.detail,
     });
     return errorResponse(apiError);
   });
@@ -267,7 +280,10 @@ function corsMiddleware(allowedOrigins: Config["allowedOrigins"]) {
       if (allowedOrigin) {
         headers.set("access-control-allow-origin", allowedOrigin);
         headers.set("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
-        headers.set("access-control-allow-headers", "authorization, content-type, dpop, apikey, x-client-info");
+        headers.set(
+          "access-control-allow-headers",
+          "authorization, content-type, dpop, apikey, x-client-info",
+        );
         headers.set("access-control-max-age", "600");
       }
       return new Response(null, { status: 204, headers });

@@ -96,7 +96,10 @@ export function timingSafeEqual(a: string, b: string): boolean {
 }
 
 async function keyId(secret: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`sessionguard refresh key id\0${secret}`));
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    encoder.encode(`sessionguard refresh key id\0${secret}`),
+  );
   return base64url(new Uint8Array(digest)).slice(0, 8);
 }
 

@@ -76,7 +76,11 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
  * well-formed string of at most `maxLength` characters without control
  * characters is `invalid_request`.
  */
-export function optionalString(body: JsonObject | undefined, field: string, maxLength: number): string | null {
+export function optionalString(
+  body: JsonObject | undefined,
+  field: string,
+  maxLength: number,
+): string | null {
   const value = body?.[field];
   if (value === undefined || value === null) return null;
   if (
@@ -96,7 +100,9 @@ export function bearerToken(request: Request): string {
   const header = request.headers.get("authorization") ?? "";
   const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
   if (!match || match[1].length > 8192) {
-    throw new ApiError("invalid_token", { detail: header ? "malformed Authorization header" : "no bearer token" });
+    throw new ApiError("invalid_token", {
+      detail: header ? "malformed Authorization header" : "no bearer token",
+    });
   }
   return match[1];
 }
@@ -137,5 +143,6 @@ export function userAgent(request: Request): string | null {
   // deno-lint-ignore no-control-regex
   const value = request.headers.get("user-agent")?.replace(/[\u0000-\u001f\u007f]/g, "").trim();
   if (!value) return null;
-  return Array.from(value.replace(new RegExp(LONE_SURROGATE, "g"), "\uFFFD")).slice(0, MAX_USER_AGENT_LENGTH).join("");
+  return Array.from(value.replace(new RegExp(LONE_SURROGATE, "g"), "\uFFFD")).slice(0, MAX_USER_AGENT_LENGTH)
+    .join("");
 }

@@ -61,22 +61,28 @@ export interface EventRow {
 
 /** Session storage, one round trip per call. */
 export interface Store {
-  startSession(input: RequestFacts & {
-    userId: string;
-    clerkSessionId: string;
-    deviceName: string | null;
-    idleTimeout: number;
-    absoluteLifetime: number;
-    dpopJkt: string | null;
-  }): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
-  rotateSession(input: RequestFacts & {
-    sessionId: string;
-    generation: number;
-    idleTimeout: number;
-    reuseGrace: number;
-    theftScope: "family" | "user";
-    dpopJkt: string | null;
-  }): Promise<{ result: RotateResult; sessionId: string; userId: string; generation: number; expiresAt: Date }>;
+  startSession(
+    input: RequestFacts & {
+      userId: string;
+      clerkSessionId: string;
+      deviceName: string | null;
+      idleTimeout: number;
+      absoluteLifetime: number;
+      dpopJkt: string | null;
+    },
+  ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
+  rotateSession(
+    input: RequestFacts & {
+      sessionId: string;
+      generation: number;
+      idleTimeout: number;
+      reuseGrace: number;
+      theftScope: "family" | "user";
+      dpopJkt: string | null;
+    },
+  ): Promise<
+    { result: RotateResult; sessionId: string; userId: string; generation: number; expiresAt: Date }
+  >;
   sessionStatus(sessionId: string, userId: string, now: Date): Promise<SessionStatus>;
   revokeSession(userId: string, sessionId: string, reason: RevokeReason, now: Date): Promise<boolean>;
   revokeOtherSessions(userId: string, keepSessionId: string, now: Date): Promise<number>;
@@ -235,7 +241,11 @@ async function run<T>(query: () => Promise<T>): Promise<T> {
       });
     }
     if (typeof code === "string" && UNAVAILABLE.test(code)) {
-      throw new ApiError("server_error", { status: 503, detail: `database unavailable: ${code}`, cause: error });
+      throw new ApiError("server_error", {
+        status: 503,
+        detail: `database unavailable: ${code}`,
+        cause: error,
+      });
     }
     throw error;
   }

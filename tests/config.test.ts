@@ -39,7 +39,10 @@ describe("parseConfig", () => {
     expect(config.clerk.jwtKey).toBeNull();
     expect(config.databaseUrl).toBe(base.SUPABASE_DB_URL);
     expect(config.allowedOrigins).toEqual([]);
-    expect(config.rateLimits).toEqual({ start: { count: 20, seconds: 60 }, refresh: { count: 120, seconds: 60 } });
+    expect(config.rateLimits).toEqual({
+      start: { count: 20, seconds: 60 },
+      refresh: { count: 120, seconds: 60 },
+    });
   });
 
   it("is frozen all the way down", () => {
@@ -86,14 +89,21 @@ describe("parseConfig", () => {
       dpop: "off",
     });
     expect(config.allowedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
-    expect(config.rateLimits).toEqual({ start: { count: 20, seconds: 60 }, refresh: { count: 5, seconds: 10 } });
+    expect(config.rateLimits).toEqual({
+      start: { count: 20, seconds: 60 },
+      refresh: { count: 5, seconds: 10 },
+    });
     expect(config.clerk.jwtKey).toBe("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----");
     expect(parseConfig({ ...base, SESSION_RATE_LIMITS: "off" }).rateLimits).toBeNull();
     expect(parseConfig({ ...base, ALLOWED_ORIGINS: "*" }).allowedOrigins).toBe("*");
   });
 
   it("accepts the HS256 legacy secret instead of a JWK", () => {
-    const config = parseConfig({ ...base, SESSION_SIGNING_JWK: undefined, SESSION_JWT_SECRET: "j".repeat(40) });
+    const config = parseConfig({
+      ...base,
+      SESSION_SIGNING_JWK: undefined,
+      SESSION_JWT_SECRET: "j".repeat(40),
+    });
     expect(config.signingJwks).toEqual([]);
     expect(config.jwtSecret).toBe("j".repeat(40));
   });

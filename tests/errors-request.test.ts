@@ -26,9 +26,13 @@ describe("errors", () => {
   });
 
   it("puts a challenge on every 401 and keeps the detail out of the body", async () => {
-    const response = errorResponse(new ApiError("session_revoked", { detail: "family 123 revoked at 10:00" }));
+    const response = errorResponse(
+      new ApiError("session_revoked", { detail: "family 123 revoked at 10:00" }),
+    );
     expect(response.status).toBe(401);
-    expect(response.headers.get("www-authenticate")).toBe('Bearer realm="sessionguard", error="session_revoked"');
+    expect(response.headers.get("www-authenticate")).toBe(
+      'Bearer realm="sessionguard", error="session_revoked"',
+    );
     const text = await response.text();
     expect(Object.keys(JSON.parse(text))).toEqual(["error", "error_description"]);
     expect(text).not.toContain("family 123");
@@ -57,7 +61,20 @@ describe("request facts", () => {
   });
 
   it("refuses anything that is not an IP address", () => {
-    for (const value of ["256.1.1.1", "1.2.3", "01.2.3.4", "1", "localhost", "1.2.3.4/8", "::1%eth0", "' or 1=1", "[::1]", ":::"]) {
+    for (
+      const value of [
+        "256.1.1.1",
+        "1.2.3",
+        "01.2.3.4",
+        "1",
+        "localhost",
+        "1.2.3.4/8",
+        "::1%eth0",
+        "' or 1=1",
+        "[::1]",
+        ":::",
+      ]
+    ) {
       expect(normalizeIp(value), value).toBeNull();
     }
     expect(clientIp(request({ "x-forwarded-for": "unknown, 203.0.113.5" }))).toBe("203.0.113.5");

@@ -104,7 +104,9 @@ describe("default lifetimes with an injected clock", () => {
     const started = await start();
     clock += 7 * DAY + 1_000;
     const response = await handler(
-      new Request("http://localhost/session/sessions", { headers: { authorization: `Bearer ${started.access_token}` } }),
+      new Request("http://localhost/session/sessions", {
+        headers: { authorization: `Bearer ${started.access_token}` },
+      }),
     );
     // The access token itself has long expired at that time: it is refused before the session is looked up.
     expect(response.status).toBe(401);

@@ -68,12 +68,16 @@ describe("refresh tokens", () => {
     const token = await tokens.mint(randomUUID(), 1);
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 42 }), fc.integer({ min: 1, max: 63 }), async (at, shift) => {
-        const macStart = token.lastIndexOf(".") + 1;
-        const chars = token.split("");
-        chars[macStart + at] = alphabet[(alphabet.indexOf(chars[macStart + at]) + shift) % 64];
-        expect(await tokens.verify(chars.join(""))).toBeNull();
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 42 }),
+        fc.integer({ min: 1, max: 63 }),
+        async (at, shift) => {
+          const macStart = token.lastIndexOf(".") + 1;
+          const chars = token.split("");
+          chars[macStart + at] = alphabet[(alphabet.indexOf(chars[macStart + at]) + shift) % 64];
+          expect(await tokens.verify(chars.join(""))).toBeNull();
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -84,12 +84,17 @@ describe("access tokens (ES256)", () => {
     // The access token has not expired, yet the database refuses its session at once.
     expect(await selectAs(stack.sql, mine, table)).toEqual([]);
     expect(await selectAs(stack.sql, mineElsewhere, table)).toEqual(["mine 1", "mine 2"]);
-    expect((await stack.call("/sessions", { token: started.access_token })).body.error).toBe("session_revoked");
+    expect((await stack.call("/sessions", { token: started.access_token })).body.error).toBe(
+      "session_revoked",
+    );
     expect((await stack.refresh(started.refresh_token)).body.error).toBe("session_revoked");
   });
 
   it("lists the caller's live sessions with the current one marked", async () => {
-    const first = await stack.start(undefined, { "x-forwarded-for": "198.51.100.7", "user-agent": "Phone/1" });
+    const first = await stack.start(undefined, {
+      "x-forwarded-for": "198.51.100.7",
+      "user-agent": "Phone/1",
+    });
     const second = await stack.call("/start", {
       json: { device_name: "Work laptop" },
       token: await stack.clerk.token({ sub: first.user_id }),
@@ -107,7 +112,11 @@ describe("access tokens (ES256)", () => {
       ip: "2001:db8::1",
       current: true,
     });
-    expect(byId[first.session.id]).toMatchObject({ ip: "198.51.100.7", user_agent: "Phone/1", current: false });
+    expect(byId[first.session.id]).toMatchObject({
+      ip: "198.51.100.7",
+      user_agent: "Phone/1",
+      current: false,
+    });
     expect(Object.keys(byId[first.session.id]).sort()).toEqual(
       ["created_at", "current", "device_name", "expires_at", "id", "ip", "last_active_at", "user_agent"],
     );
@@ -117,7 +126,9 @@ describe("access tokens (ES256)", () => {
   it("answers 404 alike for a malformed id, an unknown one and another user's", async () => {
     const me = await stack.start();
     const stranger = await stack.start();
-    for (const id of ["nope", randomUUID(), stranger.session.id, stranger.session.id.toUpperCase(), "%2e%2e"]) {
+    for (
+      const id of ["nope", randomUUID(), stranger.session.id, stranger.session.id.toUpperCase(), "%2e%2e"]
+    ) {
       const response = await stack.call(`/sessions/${id}`, { method: "DELETE", token: me.access_token });
       expect(response.status, id).toBe(404);
       expect(response.body.error, id).toBe("not_found");
@@ -155,7 +166,11 @@ describe("access tokens (ES256)", () => {
     const response = await stack.call("/events", { token: b.access_token });
     expect(response.status).toBe(200);
     const events = response.body.events;
-    expect(events.map((e: { type: string }) => e.type)).toEqual(["session_revoked", "session_started", "session_started"]);
+    expect(events.map((e: { type: string }) => e.type)).toEqual([
+      "session_revoked",
+      "session_started",
+      "session_started",
+    ]);
     expect(events[0]).toMatchObject({ session_id: a.session.id });
     expect(Object.keys(events[0]).sort()).toEqual(
       ["created_at", "description", "id", "ip", "session_id", "type", "user_agent"],
@@ -191,7 +206,11 @@ describe("access tokens (ES256)", () => {
     const preflight = (origin: string) =>
       stack.call("/refresh", {
         method: "OPTIONS",
-        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type",
+        },
       });
     const allowed = await preflight("http://localhost:3000");
     expect(allowed.status).toBe(204);
@@ -232,15 +251,21 @@ describe("legacy HS256 secret (SESSION_JWT_SECRET)", () => {
     const stack = await startStack({ SESSION_SIGNING_JWK: undefined, SESSION_JWT_SECRET: secret });
     try {
       const started = await stack.start();
-      const { payload, protectedHeader } = await jwtVerify(started.access_token, new TextEncoder().encode(secret), {
-        issuer: SESSION_ISSUER,
-        audience: "authenticated",
-      });
+      const { payload, protectedHeader } = await jwtVerify(
+        started.access_token,
+        new TextEncoder().encode(secret),
+        {
+          issuer: SESSION_ISSUER,
+          audience: "authenticated",
+        },
+      );
       expect(protectedHeader.alg).toBe("HS256");
       expect(protectedHeader.kid).toBeTruthy();
       expect(payload.sid).toBe(started.session.id);
       expect((await stack.call("/.well-known/jwks.json")).body).toEqual({ keys: [] });
-      expect((await stack.call("/.well-known/openid-configuration")).body.id_token_signing_alg_values_supported)
+      expect(
+        (await stack.call("/.well-known/openid-configuration")).body.id_token_signing_alg_values_supported,
+      )
         .toEqual(["HS256"]);
       expect((await stack.call("/sessions", { token: started.access_token })).status).toBe(200);
     } finally {

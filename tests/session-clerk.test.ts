@@ -35,7 +35,9 @@ describe("Clerk session tokens from the instance's JWKS", () => {
   it("accepts a token without azp, and one expired within the 5 s skew", async () => {
     expect((await startWith(await stack.clerk.token({ azp: undefined }))).status).toBe(200);
     const t = now();
-    expect((await startWith(await stack.clerk.token({ iat: t - 62, nbf: t - 72, exp: t - 2 }))).status).toBe(200);
+    expect((await startWith(await stack.clerk.token({ iat: t - 62, nbf: t - 72, exp: t - 2 }))).status).toBe(
+      200,
+    );
   });
 
   it("refuses every bad token with invalid_token alone, and starts nothing", async () => {
@@ -43,7 +45,16 @@ describe("Clerk session tokens from the instance's JWKS", () => {
     const { privateKey: strangerKey } = await generateKeyPair("RS256");
     const { privateKey: ecKey } = await generateKeyPair("ES256");
     const userId = clerkId("user");
-    const claims = { sub: userId, sid: clerkId("sess"), iss: stack.clerk.issuer, azp: "http://localhost:3000", iat: t, nbf: t - 10, exp: t + 60, v: 2 };
+    const claims = {
+      sub: userId,
+      sid: clerkId("sess"),
+      iss: stack.clerk.issuer,
+      azp: "http://localhost:3000",
+      iat: t,
+      nbf: t - 10,
+      exp: t + 60,
+      v: 2,
+    };
     const hs256WithPublicKey = (() => {
       const input = `${b64({ alg: "HS256", kid: stack.clerk.kid, typ: "JWT" })}.${b64(claims)}`;
       return `${input}.${createHmac("sha256", stack.clerk.publicKeyPem).update(input).digest("base64url")}`;
@@ -63,7 +74,10 @@ describe("Clerk session tokens from the instance's JWKS", () => {
       "no sid": await stack.clerk.token({ sub: userId, sid: undefined }),
       "no sub": await stack.clerk.token({ sub: undefined }),
       "no exp": await stack.clerk.token({ sub: userId, exp: undefined }),
-      "tampered payload": (await stack.clerk.token({ sub: clerkId("user") })).replace(/\.[^.]+\./, `.${b64(claims)}.`),
+      "tampered payload": (await stack.clerk.token({ sub: clerkId("user") })).replace(
+        /\.[^.]+\./,
+        `.${b64(claims)}.`,
+      ),
       garbage: "not.a.jwt",
     };
     const fetchesBefore = stack.clerk.jwksFetches();
@@ -88,7 +102,8 @@ describe("Clerk session tokens from the instance's JWKS", () => {
     const userId = clerkId("user");
     const sid = clerkId("sess");
     const token = await stack.clerk.token({ sub: userId, sid });
-    await stack.sql`select * from sessionguard.apply_clerk_event(${randomUUID()}, 'session.ended', ${sid}, null)`;
+    await stack
+      .sql`select * from sessionguard.apply_clerk_event(${randomUUID()}, 'session.ended', ${sid}, null)`;
     const response = await startWith(token);
     expect(response.status).toBe(401);
     expect(response.body.error).toBe("invalid_token");
@@ -96,7 +111,9 @@ describe("Clerk session tokens from the instance's JWKS", () => {
   });
 
   it("refuses a Bearer header that is missing or malformed", async () => {
-    for (const authorization of [undefined, "", "Bearer", "Basic dXNlcjpwdw==", "Bearer a b", "Bearer \u00e9"]) {
+    for (
+      const authorization of [undefined, "", "Bearer", "Basic dXNlcjpwdw==", "Bearer a b", "Bearer \u00e9"]
+    ) {
       const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
       const response = await stack.call("/start", { method: "POST", headers }).catch(() => null);
       if (response === null) continue; // fetch itself refuses non-ASCII header values

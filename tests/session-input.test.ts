@@ -96,7 +96,11 @@ describe("bad input", () => {
     const token = await stack.clerk.token({ sub: victim.user_id });
     await expectError(raw("/start", "{", "application/json", token), 400, "invalid_request");
     await expectError(raw("/start", "[1]", "application/json", token), 400, "invalid_request");
-    await expectError(raw("/start", '{"device_name":"x"}', "text/plain", token), 415, "unsupported_media_type");
+    await expectError(
+      raw("/start", '{"device_name":"x"}', "text/plain", token),
+      415,
+      "unsupported_media_type",
+    );
     await expectError(
       raw("/start", JSON.stringify({ device_name: "x".repeat(9000) }), "application/json", token),
       413,
@@ -113,8 +117,13 @@ describe("bad input", () => {
   });
 
   it("POST /start: printable hostile names are data, stored verbatim", async () => {
-    for (const name of ["'; drop table sessionguard.families; --", "<script>alert(1)</script>", "Ünïcødé 📱"]) {
-      const started = await stack.call("/start", { json: { device_name: name }, token: await stack.clerk.token() });
+    for (
+      const name of ["'; drop table sessionguard.families; --", "<script>alert(1)</script>", "Ünïcødé 📱"]
+    ) {
+      const started = await stack.call("/start", {
+        json: { device_name: name },
+        token: await stack.clerk.token(),
+      });
       expect(started.status).toBe(200);
       const listed = await stack.call("/sessions", { token: started.body.access_token });
       expect(listed.body.sessions[0].device_name).toBe(name);
@@ -130,7 +139,11 @@ describe("bad input", () => {
       );
     }
     await expectError(raw("/signout", "{", "application/json", victim.access_token), 400, "invalid_request");
-    await expectError(raw("/signout", "{}", "text/plain", victim.access_token), 415, "unsupported_media_type");
+    await expectError(
+      raw("/signout", "{}", "text/plain", victim.access_token),
+      415,
+      "unsupported_media_type",
+    );
     await expectError(stack.call("/signout", { json: {} }), 401, "invalid_token");
     await expectError(stack.call("/signout", { json: {}, token: "x.y.z" }), 401, "invalid_token");
   });
@@ -146,11 +159,17 @@ describe("bad input", () => {
         "not_found",
       );
     }
-    await expectError(stack.call(`/sessions/${victim.session.id}`, { method: "DELETE" }), 401, "invalid_token");
+    await expectError(
+      stack.call(`/sessions/${victim.session.id}`, { method: "DELETE" }),
+      401,
+      "invalid_token",
+    );
   });
 
   it("unknown routes and methods", async () => {
-    for (const path of ["/", "/nope", "/start/", "/sessions/a/b", "/.well-known/other", "/../../etc/passwd"]) {
+    for (
+      const path of ["/", "/nope", "/start/", "/sessions/a/b", "/.well-known/other", "/../../etc/passwd"]
+    ) {
       await expectError(stack.call(path), 404, "not_found");
     }
     await expectError(stack.call("/start", { method: "GET" }), 405, "method_not_allowed");

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRefreshTokens } from "../functions/refresh-token.ts";
-import { eventsOf, family, familiesOf, userState } from "./helpers/db.ts";
+import { eventsOf, familiesOf, family, userState } from "./helpers/db.ts";
 import { refreshSecret } from "./helpers/keys.ts";
 import { type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
 
@@ -73,7 +73,12 @@ describe("rotation (grace 10 s, family scope)", () => {
     expect(rows.find((r) => r.id === second.session.id)?.revoked_at).toBeNull();
     const theft = (await eventsOf(stack.sql, first.user_id)).filter((e) => e.type === "refresh_token_reused");
     expect(theft).toEqual([
-      { type: "refresh_token_reused", session_id: first.session.id, ip: "203.0.113.9", user_agent: "ThiefBrowser/1.0" },
+      {
+        type: "refresh_token_reused",
+        session_id: first.session.id,
+        ip: "203.0.113.9",
+        user_agent: "ThiefBrowser/1.0",
+      },
     ]);
     await rotate(stack, second.refresh_token);
 

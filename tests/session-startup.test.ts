@@ -4,10 +4,12 @@ import { failingStart } from "./helpers/session-server.ts";
 import { refreshSecret, signingJwk } from "./helpers/keys.ts";
 
 describe("start-up", () => {
-  it.each([
+  it.each<[string, Record<string, string | undefined>]>([
     ["SESSION_REFRESH_SECRET", { SESSION_REFRESH_SECRET: undefined }],
     ["SESSION_REFRESH_SECRET", { SESSION_REFRESH_SECRET: "too-short-secret" }],
-    ["SESSION_SIGNING_JWK", { SESSION_SIGNING_JWK: JSON.stringify({ kty: "EC", crv: "P-256", x: "AA", y: "AA", d: "AA", kid: "k" }) }],
+    ["SESSION_SIGNING_JWK", {
+      SESSION_SIGNING_JWK: JSON.stringify({ kty: "EC", crv: "P-256", x: "AA", y: "AA", d: "AA", kid: "k" }),
+    }],
     ["CLERK_JWT_KEY", { CLERK_JWT_KEY: "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----" }],
     ["SESSION_REUSE_GRACE", { SESSION_REUSE_GRACE: "90" }],
     ["DATABASE_URL", { DATABASE_URL: undefined }],

@@ -8,7 +8,9 @@ export function refreshSecret(): string {
 }
 
 /** An ES256 private JWK with a kid, as SESSION_SIGNING_JWK holds it. */
-export async function signingJwk(kid = `k${randomBytes(4).toString("hex")}`): Promise<Record<string, string>> {
+export async function signingJwk(
+  kid = `k${randomBytes(4).toString("hex")}`,
+): Promise<Record<string, string>> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = await exportJWK(privateKey);
   return { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y!, d: jwk.d!, kid };

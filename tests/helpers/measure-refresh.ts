@@ -49,7 +49,9 @@ try {
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))].toFixed(2);
   console.log(
-    `${count} sequential refreshes: mean ${(total / count).toFixed(2)} ms, p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, ` +
+    `${count} sequential refreshes: mean ${(total / count).toFixed(2)} ms, p50 ${at(0.5)} ms, p90 ${
+      at(0.9)
+    } ms, ` +
       `p99 ${at(0.99)} ms, max ${at(1)} ms (${(count / (total / 1000)).toFixed(0)}/s, one client), ` +
       `PostgreSQL ${db.version}`,
   );

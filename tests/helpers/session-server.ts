@@ -23,12 +23,20 @@ export interface SessionServer {
 type Settings = Record<string, string | undefined>;
 
 function spawnDeno(settings: Settings): ChildProcess {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1" };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/tmp",
+    NO_COLOR: "1",
+  };
   if (process.env.DENO_DIR) env.DENO_DIR = process.env.DENO_DIR;
   for (const [name, value] of Object.entries({ HOST: "127.0.0.1", PORT: "0", ...settings })) {
     if (value !== undefined) env[name] = value;
   }
-  return spawn(DENO, ["run", "-A", "--quiet", ENTRYPOINT], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(DENO, ["run", "-A", "--quiet", ENTRYPOINT], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** Starts the function and resolves once it listens. */

@@ -2,8 +2,8 @@
  * One test "stack": a local Clerk issuer, the real session function in Deno
  * with freshly generated secrets, and a client on the test database.
  */
-import { call, type ApiResponse } from "./api.ts";
-import { type ClerkIssuer, clerkId, startClerkIssuer } from "./clerk-issuer.ts";
+import { type ApiResponse, call } from "./api.ts";
+import { clerkId, type ClerkIssuer, startClerkIssuer } from "./clerk-issuer.ts";
 import { openTestDb, type Sql } from "./db.ts";
 import { refreshSecret, signingJwk } from "./keys.ts";
 import { type SessionServer, startSessionServer } from "./session-server.ts";
