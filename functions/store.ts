@@ -95,6 +95,8 @@ export interface Store {
 export function openDatabase(url: string): Sql {
   return postgres(url, {
     prepare: false,
+    // No array types are read, so skip the type lookup that would cost each new connection a round trip.
+    fetch_types: false,
     max: 8,
     idle_timeout: 30,
     connect_timeout: 10,

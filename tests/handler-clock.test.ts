@@ -8,7 +8,8 @@ import { createClerkVerifier } from "../functions/clerk.ts";
 import { parseConfig } from "../functions/config.ts";
 import { createHandler } from "../functions/handler.ts";
 import { createRefreshTokens } from "../functions/refresh-token.ts";
-import { createStore, openDatabase, type Sql } from "../functions/store.ts";
+import postgres from "postgres";
+import { createStore, type Sql } from "../functions/store.ts";
 import { testDatabaseUrl } from "./harness/context.ts";
 import { type ClerkIssuer, startClerkIssuer } from "./helpers/clerk-issuer.ts";
 import { family } from "./helpers/db.ts";
@@ -21,6 +22,7 @@ describe("default lifetimes with an injected clock", () => {
   let sql: Sql;
   let handler: (request: Request) => Promise<Response>;
   let clock = Date.now();
+  let statements = 0;
 
   beforeAll(async () => {
     clerk = await startClerkIssuer();
@@ -31,7 +33,13 @@ describe("default lifetimes with an injected clock", () => {
       SESSION_REFRESH_SECRET: refreshSecret(),
       DATABASE_URL: testDatabaseUrl(),
     });
-    sql = openDatabase(config.databaseUrl);
+    // As openDatabase configures it, plus a count of the statements sent.
+    sql = postgres(config.databaseUrl, {
+      prepare: false,
+      fetch_types: false,
+      onnotice: () => {},
+      debug: () => statements++,
+    }) as never;
     handler = createHandler({
       config,
       store: createStore(sql),
@@ -67,6 +75,18 @@ describe("default lifetimes with an injected clock", () => {
     expect(response.status).toBe(200);
     return response.body;
   }
+
+  it("costs one statement per /start and per /refresh", async () => {
+    statements = 0;
+    const started = await start();
+    expect(statements).toBe(1);
+    statements = 0;
+    expect((await post("/refresh", { json: { refresh_token: started.refresh_token } })).status).toBe(200);
+    expect(statements).toBe(1);
+    statements = 0;
+    expect((await post("/refresh", { json: { refresh_token: "x.y.z" } })).status).toBe(401);
+    expect(statements).toBe(0);
+  });
 
   it("keeps a session refreshed just inside the idle timeout, and ends it exactly at it", async () => {
     const started = await start();
