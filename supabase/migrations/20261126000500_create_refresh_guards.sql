@@ -114,7 +114,7 @@ comment on function sessionguard.check_rate_limit(text[], integer, integer, time
   'Counts a request against each key; returns seconds to wait (0 = allowed).';
 
 /*
- * A refresh in one round trip: rate limits (per ip and per family), the DPoP proof's
+ * A refresh in one round trip: rate limits (per family, and per ip when given), the DPoP proof's
  * replay check, then rotate_session. Each refusal before the rotation leaves the family
  * untouched, so the client may retry the same token later.
  */
@@ -131,6 +131,7 @@ create function sessionguard.refresh_session(
   p_dpop_lifetime integer default 300,
   p_rate_limit integer default null,
   p_rate_window integer default 60,
+  p_ip_rate_limit integer default null,
   p_now timestamptz default now()
 )
 returns table (
@@ -153,10 +154,15 @@ begin
   perform sessionguard.require(p_dpop_lifetime between 1 and 3600, 'p_dpop_lifetime must be 1 to 3600 seconds');
   perform sessionguard.require(p_now is not null, 'p_now must not be null');
 
+  -- The family's own budget, and a larger one for everything behind one ip (many
+  -- users can share an address).
   if p_rate_limit is not null then
     v_retry := sessionguard.check_rate_limit(
-      array_remove(array['refresh:family:' || p_session_id::text, 'refresh:ip:' || host(p_ip)], null),
-      p_rate_limit, p_rate_window, p_now);
+      array['refresh:family:' || p_session_id::text], p_rate_limit, p_rate_window, p_now);
+    if p_ip_rate_limit is not null and p_ip is not null then
+      v_retry := greatest(v_retry, sessionguard.check_rate_limit(
+        array['refresh:ip:' || host(p_ip)], p_ip_rate_limit, p_rate_window, p_now));
+    end if;
     if v_retry > 0 then
       return query select 'rate_limited'::text, p_session_id, null::text, null::bigint,
         null::timestamptz, null::text, null::text, v_retry;
@@ -182,7 +188,7 @@ begin
                                    p_reuse_grace, p_theft_scope, p_dpop_jkt, p_now) r;
 end;
 $$;
-comment on function sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, timestamptz) is
+comment on function sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz) is
   'Rate limit, DPoP replay check and rotation in one call. result: rotate_session''s results, or rate_limited (with retry_after) or dpop_replay.';
 
 create function sessionguard.use_dpop_proof(
@@ -242,14 +248,14 @@ revoke all on sessionguard.rate_limits, sessionguard.dpop_proofs from public, an
 
 revoke execute on function
   sessionguard.check_rate_limit(text[], integer, integer, timestamptz),
-  sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, timestamptz),
+  sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz),
   sessionguard.use_dpop_proof(text, text, integer, timestamptz),
   sessionguard.purge_guards(timestamptz, integer)
 from public, anon, authenticated;
 
 grant execute on function
   sessionguard.check_rate_limit(text[], integer, integer, timestamptz),
-  sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, timestamptz),
+  sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz),
   sessionguard.use_dpop_proof(text, text, integer, timestamptz),
   sessionguard.purge_guards(timestamptz, integer)
 to service_role;

@@ -3,7 +3,7 @@
 -- Realtime where it exists.
 begin;
 set local search_path = extensions, public;
-select plan(17);
+select plan(20);
 
 -- Where Supabase Realtime is not installed (plain Postgres), stand in for its send():
 -- a messages table with the columns the assertions read. On Supabase the real one runs.
@@ -64,6 +64,15 @@ select ok((select count(*) from realtime.messages where topic = 'sessionguard:us
 
 select is((select sessionguard.purge_clerk_records(now() + interval '30 days')), 9,
   'old endings (4) and deliveries (5) are purged');
+
+-- A theft response that could not reach Clerk is recorded, not lost.
+select set_config('t.z', pg_temp.start('user_lc_z', 'sess_lc_z'), true);
+select is(sessionguard.record_clerk_revoke_failed(current_setting('t.z')::uuid, '203.0.113.9', 'agent'), true,
+  'a failed Clerk revocation is recorded');
+select results_eq(
+  $$ select type, host(ip) from sessionguard.events where session_id = current_setting('t.z')::uuid and type <> 'session_started' $$,
+  $$ values ('clerk_revoke_failed', '203.0.113.9') $$, 'as a security event with the request context');
+select is(sessionguard.record_clerk_revoke_failed(gen_random_uuid()), false, 'an unknown family records nothing');
 
 select * from finish();
 rollback;

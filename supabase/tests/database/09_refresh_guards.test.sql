@@ -2,7 +2,7 @@
 -- call as the rotation; a refusal leaves the family untouched.
 begin;
 set local search_path = extensions, public;
-select plan(16);
+select plan(18);
 
 create temp table t0 as select timestamptz '2026-02-01 00:00:00+00' as t;
 create function pg_temp.at(p_secs numeric) returns timestamptz language sql as $$
@@ -29,7 +29,7 @@ create function pg_temp.refresh(p_gen bigint, p_secs numeric, p_limit int defaul
 returns table (result text, generation bigint, retry_after int) language sql as $$
   select r.result, r.generation, r.retry_after from sessionguard.refresh_session(
     current_setting('t.f')::uuid, p_gen, '198.51.100.5', 'agent', 3600, 10, 'family',
-    p_jkt, p_jti, 300, p_limit, 60, pg_temp.at(p_secs)) r;
+    p_jkt, p_jti, 300, p_limit, 60, p_limit * 10, pg_temp.at(p_secs)) r;
 $$;
 select results_eq($$ select * from pg_temp.refresh(0, 1) $$, $$ values ('rotated', 1::bigint, 0) $$, 'refresh 1 rotates');
 select results_eq($$ select * from pg_temp.refresh(1, 2) $$, $$ values ('rotated', 2::bigint, 0) $$, 'refresh 2 rotates');
@@ -37,6 +37,10 @@ select results_eq($$ select result, retry_after from pg_temp.refresh(2, 3) $$, $
   'refresh 3 in the window is rate limited with a retry-after');
 select is((select generation from sessionguard.families where id = current_setting('t.f')::uuid), 2::bigint,
   'a rate-limited refresh does not rotate');
+select is((select hits from sessionguard.rate_limits where key = 'refresh:ip:198.51.100.5'), 3,
+  'the ip is counted too, against its own larger budget');
+select is(sessionguard.check_rate_limit(array['refresh:ip:198.51.100.5'], 3, 60, pg_temp.at(3)), 57,
+  'past the ip budget the ip waits for its window');
 select results_eq($$ select result, generation from pg_temp.refresh(2, 61) $$, $$ values ('rotated', 3::bigint) $$,
   'the same token works once the window has passed');
 select results_eq($$ select result from pg_temp.refresh(3, 62, null) $$, $$ values ('rotated') $$,
