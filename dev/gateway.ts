@@ -1,0 +1,177 @@
+/**
+ * The local gateway `npm start` runs in one Deno process: what `supabase start`'s
+ * gateway does for functions, plus the devices page and, in local development
+ * only, the development issuer.
+ *
+ *   /functions/v1/session/...       the real session function (createSessionFunction)
+ *   /functions/v1/clerk-webhook/... the clerk-webhook function, when it exists
+ *   /dev/...                        the LOCAL DEVELOPMENT ISSUER — only with SG_DEV_ISSUER_JWK
+ *   /...                            the devices page from web/
+ *
+ * Never deployed: it lives in dev/, and nothing under supabase/functions imports it.
+ *
+ * Settings: every function setting from the environment, plus
+ *   SG_GATEWAY_HOST, SG_GATEWAY_PORT  where to listen (127.0.0.1:54321)
+ *   SG_PUBLIC_URL                     the origin clients use (http://127.0.0.1:54321)
+ *   SG_DEV_ISSUER_JWK                 RS256 private JWK: turns the development issuer on
+ *   SG_EXIT_ON_STDIN_EOF=1            stop when stdin closes (the parent died)
+ *   CLERK_PUBLISHABLE_KEY             lets the page sign in with a real Clerk instance
+ */
+import { existsSync } from "node:fs";
+import { createSessionFunction } from "../supabase/functions/session/index.ts";
+import { createDevIssuer, DEV_ISSUER_LABEL, type DevIssuer } from "./dev-issuer.ts";
+
+type Handler = (request: Request) => Promise<Response>;
+type MaybeHandler = (request: Request) => Promise<Response | null>;
+
+interface Mounted {
+  readonly handler: Handler;
+  close(): Promise<void>;
+}
+
+if ("EdgeRuntime" in globalThis) {
+  // Belt and braces: this file is never deployed, and must not run if it ever were.
+  console.error("gateway: the local gateway does not run in Supabase's Edge Runtime");
+  Deno.exit(1);
+}
+
+const env = Deno.env.toObject();
+const host = env.SG_GATEWAY_HOST ?? "127.0.0.1";
+const port = Number(env.SG_GATEWAY_PORT ?? 54321);
+const publicUrl = (env.SG_PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, "");
+const sessionUrl = `${publicUrl}/functions/v1/session`;
+
+/** What the functions see: the environment without the gateway's own settings. */
+const functionEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("SG_")));
+
+function fail(message: string): never {
+  console.error(`gateway: cannot start: ${message}`);
+  Deno.exit(1);
+}
+
+const session = await createSessionFunction(functionEnv).catch((error) => fail(`session: ${error.message}`));
+const webhook = await mountClerkWebhook();
+const devIssuer = await mountDevIssuer();
+const web = await mountWeb(devIssuer);
+
+/** clerk-webhook is mounted when its entrypoint exists and exports createClerkWebhookFunction. */
+async function mountClerkWebhook(): Promise<Mounted | null> {
+  const entry = new URL("../supabase/functions/clerk-webhook/index.ts", import.meta.url);
+  if (!existsSync(entry)) return null;
+  const module = await import(entry.href);
+  if (typeof module.createClerkWebhookFunction !== "function") {
+    fail(
+      "clerk-webhook: supabase/functions/clerk-webhook/index.ts does not export createClerkWebhookFunction",
+    );
+  }
+  try {
+    const created = await module.createClerkWebhookFunction(functionEnv);
+    const handler: Handler = created.handler ?? created.fetch ?? created;
+    return { handler, close: async () => await created.close?.() };
+  } catch (error) {
+    fail(`clerk-webhook: ${(error as Error).message}`);
+  }
+}
+
+async function mountDevIssuer(): Promise<DevIssuer | null> {
+  if (!env.SG_DEV_ISSUER_JWK) return null;
+  if (env.CLERK_ISSUER !== `${publicUrl}/dev/clerk`) {
+    fail("SG_DEV_ISSUER_JWK is set but CLERK_ISSUER does not name the development issuer");
+  }
+  const issuer = await createDevIssuer({
+    origin: publicUrl,
+    privateJwk: JSON.parse(env.SG_DEV_ISSUER_JWK),
+    authorizedParties: (env.CLERK_AUTHORIZED_PARTIES ?? publicUrl).split(",").map((party) => party.trim()),
+    log: (line) => console.log(`gateway: ${line}`),
+  });
+  console.log(`gateway: ${DEV_ISSUER_LABEL} is on at ${issuer.issuer}`);
+  return issuer;
+}
+
+/** The devices page (web/server.ts, when present) at the origin's root. */
+async function mountWeb(issuer: DevIssuer | null): Promise<MaybeHandler> {
+  const entry = new URL("../web/server.ts", import.meta.url);
+  if (!existsSync(entry)) {
+    return (request) =>
+      Promise.resolve(
+        new URL(request.url).pathname === "/"
+          ? new Response("sessionguard local stack: the devices page (web/server.ts) is not there yet.\n", {
+            headers: { "content-type": "text/plain; charset=utf-8" },
+          })
+          : null,
+      );
+  }
+  const { createWebHandler } = await import(entry.href);
+  const clerk = !issuer && env.CLERK_PUBLISHABLE_KEY && env.CLERK_ISSUER
+    ? { publishableKey: env.CLERK_PUBLISHABLE_KEY, frontendApi: env.CLERK_ISSUER }
+    : undefined;
+  return createWebHandler({ sessionUrl, devTokenUrl: issuer?.tokenUrl, clerk });
+}
+
+function notFound(): Response {
+  return Response.json({ error: "not_found", error_description: "Not found." }, { status: 404 });
+}
+
+function under(pathname: string, mount: string): boolean {
+  return pathname === mount || pathname.startsWith(`${mount}/`);
+}
+
+/**
+ * Like Supabase's gateway, tell the function who the client is: the peer address is
+ * appended to any X-Forwarded-For the client sent.
+ */
+function forwarded(request: Request, info: Deno.ServeHandlerInfo): Request {
+  const peer = (info.remoteAddr as Deno.NetAddr).hostname;
+  const headers = new Headers(request.headers);
+  const previous = headers.get("x-forwarded-for");
+  headers.set("x-forwarded-for", previous ? `${previous}, ${peer}` : peer);
+  return new Request(request, { headers });
+}
+
+async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
+  const { pathname } = new URL(request.url);
+  if (under(pathname, "/functions/v1/session")) return await session.handler(forwarded(request, info));
+  if (under(pathname, "/functions/v1/clerk-webhook")) {
+    return webhook ? await webhook.handler(forwarded(request, info)) : notFound();
+  }
+  if (under(pathname, "/functions/v1")) return notFound();
+  if (under(pathname, "/dev")) return (devIssuer && (await devIssuer.handle(request))) ?? notFound();
+  return (await web(request)) ?? notFound();
+}
+
+const server = Deno.serve({
+  hostname: host,
+  port,
+  onListen: ({ hostname, port }) => console.log(`gateway: listening on http://${hostname}:${port}`),
+}, async (request, info) => {
+  try {
+    return await route(request, info);
+  } catch (error) {
+    console.error(`gateway: ${request.method} ${new URL(request.url).pathname}:`, error);
+    return Response.json({ error: "server_error", error_description: "Gateway failure." }, { status: 500 });
+  }
+});
+
+let stopping: Promise<void> | undefined;
+function stop(): Promise<void> {
+  return stopping ??= (async () => {
+    // In-flight requests finish; a stuck one does not hold the stack up.
+    const deadline = setTimeout(() => Deno.exit(0), 3_000);
+    await server.shutdown();
+    await Promise.allSettled([session.close(), webhook?.close()]);
+    clearTimeout(deadline);
+    Deno.exit(0);
+  })();
+}
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);
+
+// npm start holds our stdin open: when it dies without stopping us (SIGKILL), stdin
+// closes and the gateway goes too, so no orphan keeps the port.
+if (env.SG_EXIT_ON_STDIN_EOF === "1") {
+  (async () => {
+    const buffer = new Uint8Array(256);
+    while ((await Deno.stdin.read(buffer)) !== null) { /* ignore input */ }
+    await stop();
+  })();
+}
