@@ -1,0 +1,329 @@
+/**
+ * The local stack: PostgreSQL (embedded 17, or DATABASE_URL) prepared by the test
+ * harness, keys generated on first run, and one Deno process running dev/gateway.ts.
+ *
+ * `startLocalStack()` starts the database and the gateway side by side and resolves
+ * when both are ready; `stop()` (also after a failed start) stops every process it
+ * started: the gateway first, then Postgres.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  type Database,
+  localDir,
+  prepareDatabase,
+  type PrepareResult,
+  startDatabase,
+} from "../../tests/harness/db.ts";
+import { mergeSettings, readDotenv, type Settings } from "./env.ts";
+import { type GatewayProcess, startGateway } from "./gateway.ts";
+import { loadOrCreateKeys } from "./keys.ts";
+import { freePort, portFree } from "./ports.ts";
+import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
+
+export const DEFAULT_PORT = 54321;
+export const DEFAULT_DB_PORT = 54322;
+const PG_VERSION = 17;
+
+export interface StackOptions {
+  /** Repository root. */
+  readonly root: string;
+  /** Wipe the database's data folder first (not the keys). */
+  readonly reset?: boolean;
+  /** The process environment; `.env` at the root fills what it lacks. */
+  readonly environment?: NodeJS.ProcessEnv;
+  /** Progress lines. */
+  readonly progress?: (line: string) => void;
+  /** The gateway's own output. */
+  readonly gatewayLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface LocalStack {
+  readonly name: string;
+  readonly urls: StackUrls;
+  /** The database URL the functions use. */
+  readonly databaseUrl: string;
+  /** Our own embedded server (false: DATABASE_URL). */
+  readonly ownDatabase: boolean;
+  readonly prepared: PrepareResult;
+  /** The development issuer is on (no CLERK_ISSUER). */
+  readonly devIssuer: boolean;
+  /** The configured Clerk issuer (the development issuer's URL when it is on). */
+  readonly clerkIssuer: string;
+  /** supabase/functions/clerk-webhook is mounted. */
+  readonly webhook: boolean;
+  readonly keysFile: string;
+  readonly keysCreated: boolean;
+  /** Settings the user gave (environment or .env), by name only. */
+  readonly overridden: readonly string[];
+  readonly pids: { readonly stack: number; readonly gateway: number; readonly postgres: number | null };
+  readonly timings: { readonly totalMs: number; readonly databaseMs: number; readonly gatewayMs: number };
+  /** Resolves when the gateway exits on its own (a crash), with its exit code. */
+  readonly gatewayExited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/** Folder of a named stack's keys and run file. */
+export function stackDir(name: string): string {
+  return path.join(localDir, `stack-${name}`);
+}
+
+/** The data folder the harness uses for a named embedded server. */
+function dataDir(name: string): string {
+  return path.join(localDir, `pg${PG_VERSION}-${name}`, "data");
+}
+
+/**
+ * Stops, in reverse order, what was started; anything added after `stopAll()` is
+ * stopped at once (a Ctrl-C in the middle of start-up).
+ */
+class Stoppers {
+  private readonly stops: Array<() => Promise<void>> = [];
+  private stopping: Promise<void> | undefined;
+  add(stop: () => Promise<void>): void {
+    if (this.stopping) void stop();
+    else this.stops.unshift(stop);
+  }
+  stopAll(): Promise<void> {
+    return this.stopping ??= (async () => {
+      for (const stop of this.stops) await stop().catch(() => {});
+    })();
+  }
+}
+
+/** Starts the stack; on failure everything started so far is stopped before it throws. */
+export async function startLocalStack(options: StackOptions, stoppers = new Stoppers()): Promise<LocalStack> {
+  const t0 = performance.now();
+  const progress = options.progress ?? (() => {});
+  const environment = options.environment ?? process.env;
+  // SG_ENV_FILE names another file than .env (tests use it to keep a developer's .env out).
+  const envFile = path.resolve(options.root, environment.SG_ENV_FILE ?? ".env");
+  const settings = mergeSettings(await readDotenv(envFile), environment);
+  const name = settings.SG_DATA_NAME ?? "dev";
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(name)) {
+    throw new Error(`SG_DATA_NAME must be 1-40 letters, digits, _ or -, not ${JSON.stringify(name)}`);
+  }
+  const port = await choosePort(settings.SG_PORT, DEFAULT_PORT, "SG_PORT", false);
+  const urls = stackUrls(port);
+  const dir = stackDir(name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await refuseSecondStack(dir, name);
+  await stopOrphanedPostgres(dir, name, progress);
+
+  const keysFile = path.join(dir, "keys.json");
+  const { keys, created: keysCreated } = await loadOrCreateKeys(keysFile);
+  progress(`keys      ${keysCreated ? "generated" : "reused"} ${path.relative(options.root, keysFile)}`);
+
+  const given = settings.DATABASE_URL;
+  if (given && options.reset) {
+    progress("database  --reset ignored: DATABASE_URL names a server this stack does not own");
+  }
+  const dbPort = given ? 0 : await choosePort(settings.SG_DB_PORT, DEFAULT_DB_PORT, "SG_DB_PORT", true);
+  const databaseUrl = given ?? `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`;
+  const fn = functionSettings(settings, keys, urls, databaseUrl);
+  const gatewayEnv: Settings = {
+    ...fn.env,
+    SG_PUBLIC_URL: urls.origin,
+    ...(fn.devIssuer ? { SG_DEV_ISSUER_JWK: JSON.stringify(keys.dev_clerk.private_jwk) } : {}),
+    ...(settings.CLERK_PUBLISHABLE_KEY ? { CLERK_PUBLISHABLE_KEY: settings.CLERK_PUBLISHABLE_KEY } : {}),
+  };
+
+  try {
+    // The gateway connects to the database on its first request only, so both start at once.
+    const database = (async () => {
+      const t = performance.now();
+      let db: Database;
+      if (given) {
+        progress(`database  using DATABASE_URL (${redactUrl(given)})`);
+        // The harness reads DATABASE_URL itself, and then only prepares that server.
+        process.env.DATABASE_URL = given;
+        db = await startDatabase({ prepare: false });
+      } else {
+        progress(
+          `postgres  starting PostgreSQL ${PG_VERSION} on 127.0.0.1:${dbPort} (data ${
+            path.relative(options.root, path.dirname(dataDir(name)))
+          }${options.reset ? ", reset" : ""})`,
+        );
+        db = await startDatabase({
+          version: PG_VERSION,
+          name,
+          reset: options.reset,
+          port: dbPort,
+          prepare: false,
+        });
+        stoppers.add(() => db.stop());
+        progress(`postgres  ready in ${seconds(db.timings.startMs)}`);
+      }
+      const prepared = await prepareDatabase(db.url);
+      progress(
+        `database  ${
+          prepared.supabase
+            ? "Supabase database: stand-in skipped"
+            : `stand-in applied in ${seconds(prepared.timings.standinMs)}`
+        }, ` +
+          `migrations pushed in ${seconds(prepared.timings.migrationsMs)}`,
+      );
+      return { db, prepared, ms: performance.now() - t };
+    })();
+    const gateway = (async () => {
+      const t = performance.now();
+      progress(`gateway   starting Deno on ${urls.origin}`);
+      const child = await startGateway({
+        root: options.root,
+        port,
+        env: gatewayEnv,
+        onLine: options.gatewayLine ?? (() => {}),
+      });
+      stoppers.add(() => child.stop());
+      progress(`gateway   ready in ${seconds(performance.now() - t)}`);
+      return { child, ms: performance.now() - t };
+    })();
+    const [dbOutcome, gatewayOutcome] = await Promise.allSettled([database, gateway]);
+    if (dbOutcome.status === "rejected") throw dbOutcome.reason;
+    if (gatewayOutcome.status === "rejected") throw gatewayOutcome.reason;
+    const { db, prepared } = dbOutcome.value;
+    const gw: GatewayProcess = gatewayOutcome.value.child;
+    if (db.url !== databaseUrl) {
+      throw new Error(`the harness started ${redactUrl(db.url)}, not ${redactUrl(databaseUrl)}`);
+    }
+
+    const postgresPid = given ? null : await postmasterPid(dataDir(name));
+    const runFile = path.join(dir, "running.json");
+    await writeFile(
+      runFile,
+      JSON.stringify(
+        {
+          pid: process.pid,
+          gateway_pid: gw.pid,
+          postgres_pid: postgresPid,
+          url: urls.origin,
+          database_url: redactUrl(databaseUrl),
+          started_at: new Date().toISOString(),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    stoppers.add(() => rm(runFile, { force: true }));
+
+    return {
+      name,
+      urls,
+      databaseUrl,
+      ownDatabase: !given,
+      prepared,
+      devIssuer: fn.devIssuer,
+      clerkIssuer: fn.env.CLERK_ISSUER ?? "",
+      webhook: existsSync(path.join(options.root, "supabase", "functions", "clerk-webhook", "index.ts")),
+      keysFile,
+      keysCreated,
+      overridden: fn.overridden,
+      pids: { stack: process.pid, gateway: gw.pid, postgres: postgresPid },
+      timings: {
+        totalMs: Math.round(performance.now() - t0),
+        databaseMs: Math.round(dbOutcome.value.ms),
+        gatewayMs: Math.round(gatewayOutcome.value.ms),
+      },
+      gatewayExited: gw.exited,
+      stop: () => stoppers.stopAll(),
+    };
+  } catch (error) {
+    await stoppers.stopAll();
+    throw error;
+  }
+}
+
+export { Stoppers };
+
+/**
+ * `value` when given (0 = any free port); else `fallback`, or — for the database —
+ * any free port when the fallback is taken.
+ */
+async function choosePort(value: string | undefined, fallback: number, name: string, flexible: boolean) {
+  if (value !== undefined) {
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number`);
+    if (port === 0) return await freePort();
+    if (!(await portFree(port))) {
+      throw new Error(`port ${port} (${name}) is taken; stop what uses it or set ${name}`);
+    }
+    return port;
+  }
+  if (await portFree(fallback)) return fallback;
+  if (flexible) return await freePort();
+  throw new Error(`port ${fallback} is taken (another npm start or supabase start?); stop it or set ${name}`);
+}
+
+/** Two `npm start`s of one data name would share a data folder: refuse the second. */
+async function refuseSecondStack(dir: string, name: string): Promise<void> {
+  const run = await readRunFile(dir);
+  if (run && isAlive(run.pid)) {
+    throw new Error(
+      `a stack named "${name}" already runs (pid ${run.pid}, ${run.url}); stop it, or set SG_DATA_NAME and SG_PORT`,
+    );
+  }
+}
+
+/**
+ * A stack killed without a chance to clean up (SIGKILL) leaves its Postgres running;
+ * its gateway stops by itself when its stdin closes. Stop that Postgres so this run
+ * can use the data folder.
+ */
+async function stopOrphanedPostgres(dir: string, name: string, progress: (line: string) => void) {
+  const run = await readRunFile(dir);
+  if (!run) return;
+  const pid = await postmasterPid(dataDir(name));
+  if (pid !== null && pid === run.postgres_pid && isAlive(pid)) {
+    progress(`postgres  stopping PostgreSQL (pid ${pid}) left running by a stack that was killed`);
+    process.kill(pid, "SIGINT"); // fast shutdown
+    for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await rm(path.join(dir, "running.json"), { force: true });
+}
+
+interface RunFile {
+  pid: number;
+  gateway_pid: number;
+  postgres_pid: number | null;
+  url: string;
+}
+
+async function readRunFile(dir: string): Promise<RunFile | null> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, "running.json"), "utf8")) as RunFile;
+  } catch {
+    return null;
+  }
+}
+
+async function postmasterPid(data: string): Promise<number | null> {
+  const text = await readFile(path.join(data, "postmaster.pid"), "utf8").catch(() => "");
+  const pid = Number(text.split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** Whether `pid` runs; a zombie (exited, not yet reaped) does not. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // "pid (comm) S ...": the state follows the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no procfs: trust kill()
+  }
+}
+
+/** The URL without its password. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+:)[^@]*@/, "$1***@");
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
