@@ -38,7 +38,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     "--allow-net",
     "--allow-env",
     `--allow-read=${[...roots, path.join(options.root, "package.json")].join(",")}`,
-    "--allow-sys",
     path.join(options.root, "dev", "gateway.ts"),
   ];
   const env: Settings = {
