@@ -32,7 +32,7 @@ export async function loadOrCreateKeys(file: string): Promise<{ keys: LocalKeys;
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const keys = generateKeys();
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(file), { recursive: true });
   // Written whole or not at all, readable by this user only.
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });

@@ -107,6 +107,8 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   const port = await choosePort(settings.SG_PORT, DEFAULT_PORT, "SG_PORT", false);
   const urls = stackUrls(port);
   const dir = stackDir(name);
+  // .local/ itself stays searchable: as root, Postgres runs as another user below it.
+  await mkdir(localDir, { recursive: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await refuseSecondStack(dir, name);
   await stopOrphanedPostgres(dir, name, progress);
