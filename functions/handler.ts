@@ -13,7 +13,8 @@ import type { Config } from "./config.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
 import { bearerToken, clientIp, optionalString, readJsonBody, userAgent } from "./request.ts";
-import type { Store } from "./store.ts";
+import type { Budget, Store } from "./store.ts";
+import type { TheftResponder } from "./theft-response.ts";
 
 /** What the handler needs from the outside world. */
 export interface HandlerDeps {
@@ -26,7 +27,15 @@ export interface HandlerDeps {
   readonly now?: () => Date;
   /** Where refusals (with their internal reason) and failures are reported. */
   readonly log?: (entry: LogEntry) => void;
+  /** What else to do when a reused refresh token is caught (Clerk revocation, webhook). */
+  readonly onTheft?: TheftResponder;
 }
+
+/**
+ * Everything behind one ip shares a budget ten times a single family's or
+ * user's: many users can sit behind one address (an office, a carrier's NAT).
+ */
+const IP_BUDGET_FACTOR = 10;
 
 /** One line of the function's log. */
 export interface LogEntry {
@@ -100,11 +109,20 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     const body = await readJsonBody(c.req.raw);
     const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
     const identity = await deps.verifyClerkToken(clerkToken, at);
+    const ip = clientIp(c.req.raw);
+    if (config.rateLimits) {
+      const { start } = config.rateLimits;
+      const wait = await store.checkRateLimits([
+        { key: `start:user:${identity.userId}`, budget: start },
+        ...(ip === null ? [] : [{ key: `start:ip:${ip}`, budget: scaled(start) }]),
+      ], at);
+      if (wait > 0) throw rateLimited(wait, `start for ${identity.userId}`);
+    }
     const started = await store.startSession({
       userId: identity.userId,
       clerkSessionId: identity.clerkSessionId,
       deviceName,
-      ip: clientIp(c.req.raw),
+      ip,
       userAgent: userAgent(c.req.raw),
       idleTimeout: session.idleTimeout,
       absoluteLifetime: session.absoluteLifetime,
@@ -125,15 +143,21 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     const claims = await refreshTokens.verify(presented);
     if (claims === null) throw new ApiError("invalid_refresh_token", { detail: "shape, kid or MAC" });
 
-    const rotated = await store.rotateSession({
+    const ip = clientIp(c.req.raw);
+    const agent = userAgent(c.req.raw);
+    const limits = config.rateLimits;
+    const rotated = await store.refreshSession({
       sessionId: claims.family,
       generation: claims.generation,
-      ip: clientIp(c.req.raw),
-      userAgent: userAgent(c.req.raw),
+      ip,
+      userAgent: agent,
       idleTimeout: session.idleTimeout,
       reuseGrace: session.reuseGrace,
       theftScope: session.theftScope,
       dpopJkt: null,
+      dpopJti: null,
+      rateLimit: limits?.refresh ?? null,
+      ipRateLimit: limits ? scaled(limits.refresh) : null,
       now: at,
     });
     switch (rotated.result) {
@@ -142,9 +166,24 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
         // On "grace" the generation is the successor already handed out, so the string is identical (P3).
         return tokenResponse(c, rotated.userId, rotated.sessionId, rotated.generation, rotated.expiresAt, at);
       case "reused":
+        // The family is already revoked (committed). The responder's outside calls are
+        // bounded by its own timeout, so the 401 never waits longer than that.
+        await deps.onTheft?.({
+          userId: rotated.userId,
+          sessionId: rotated.sessionId,
+          clerkSessionId: rotated.clerkSessionId,
+          ip,
+          userAgent: agent,
+          scope: session.theftScope,
+          detectedAt: at,
+        });
         throw new ApiError("refresh_token_reused", {
           detail: `family ${claims.family} gen ${claims.generation}`,
         });
+      case "rate_limited":
+        throw rateLimited(rotated.retryAfter, `refresh of ${claims.family}`);
+      case "dpop_replay":
+        throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });
       case "revoked":
         throw new ApiError("session_revoked");
       case "expired":
@@ -263,6 +302,16 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   });
 
   return async (request) => await app.fetch(request);
+}
+
+/** A budget for everything behind one ip. */
+function scaled(budget: Budget): Budget {
+  return { count: budget.count * IP_BUDGET_FACTOR, seconds: budget.seconds };
+}
+
+/** 429 with the seconds to wait. */
+function rateLimited(seconds: number, detail: string): ApiError {
+  return new ApiError("rate_limited", { headers: { "retry-after": String(seconds) }, detail });
 }
 
 /**

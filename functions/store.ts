@@ -14,7 +14,7 @@ import { ApiError } from "./errors.ts";
 /** A postgres.js client. */
 export type Sql = postgres.Sql<Record<string, never>>;
 
-/** What `rotate_session` decided about a presented generation. */
+/** What `refresh_session` decided about a presented generation. */
 export type RotateResult =
   | "rotated"
   | "grace"
@@ -22,7 +22,15 @@ export type RotateResult =
   | "revoked"
   | "expired"
   | "not_found"
-  | "dpop_mismatch";
+  | "dpop_mismatch"
+  | "dpop_replay"
+  | "rate_limited";
+
+/** A request budget: `count` per `seconds`. */
+export interface Budget {
+  readonly count: number;
+  readonly seconds: number;
+}
 
 /** A family's state as seen by routes authenticated with an access token. */
 export type SessionStatus = "active" | "revoked" | "expired" | "not_found";
@@ -71,7 +79,12 @@ export interface Store {
       dpopJkt: string | null;
     },
   ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
-  rotateSession(
+  /**
+   * Rate limits, DPoP proof replay check and rotation in one round trip
+   * (`refresh_session`). `rateLimit` counts per family, `ipRateLimit` per ip;
+   * null skips them.
+   */
+  refreshSession(
     input: RequestFacts & {
       sessionId: string;
       generation: number;
@@ -79,10 +92,23 @@ export interface Store {
       reuseGrace: number;
       theftScope: "family" | "user";
       dpopJkt: string | null;
+      dpopJti: string | null;
+      rateLimit: Budget | null;
+      ipRateLimit: Budget | null;
     },
-  ): Promise<
-    { result: RotateResult; sessionId: string; userId: string; generation: number; expiresAt: Date }
-  >;
+  ): Promise<{
+    result: RotateResult;
+    sessionId: string;
+    userId: string;
+    generation: number;
+    expiresAt: Date;
+    clerkSessionId: string | null;
+    retryAfter: number;
+  }>;
+  /** Counts one request against each key's budget, in one round trip; seconds to wait, 0 when allowed. */
+  checkRateLimits(checks: readonly { key: string; budget: Budget }[], now: Date): Promise<number>;
+  /** Records that ending the Clerk session after a theft failed, as a security event. */
+  recordClerkRevokeFailed(sessionId: string, ip: string | null, userAgent: string | null): Promise<void>;
   sessionStatus(sessionId: string, userId: string, now: Date): Promise<SessionStatus>;
   revokeSession(userId: string, sessionId: string, reason: RevokeReason, now: Date): Promise<boolean>;
   revokeOtherSessions(userId: string, keepSessionId: string, now: Date): Promise<number>;
@@ -113,6 +139,8 @@ const ROTATE_RESULTS: readonly RotateResult[] = [
   "expired",
   "not_found",
   "dpop_mismatch",
+  "dpop_replay",
+  "rate_limited",
 ];
 const STATUSES: readonly SessionStatus[] = ["active", "revoked", "expired", "not_found"];
 
@@ -132,18 +160,23 @@ export function createStore(sql: Sql): Store {
         return { sessionId: row.session_id, generation: toInt(row.generation), expiresAt: row.expires_at };
       }),
 
-    rotateSession: (input) =>
+    refreshSession: (input) =>
       run(async () => {
         const [row] = await sql`
-          select result, session_id, user_id, generation::text as generation, expires_at
-          from sessionguard.rotate_session(
+          select result, session_id, user_id, generation::text as generation, expires_at,
+                 clerk_session_id, retry_after
+          from sessionguard.refresh_session(
             p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
             p_ip => ${input.ip}::inet, p_user_agent => ${input.userAgent},
             p_idle_timeout => ${input.idleTimeout}::integer, p_reuse_grace => ${input.reuseGrace}::integer,
             p_theft_scope => ${input.theftScope}, p_dpop_jkt => ${input.dpopJkt},
+            p_dpop_jti => ${input.dpopJti},
+            p_rate_limit => ${input.rateLimit?.count ?? null}::integer,
+            p_rate_window => ${input.rateLimit?.seconds ?? 60}::integer,
+            p_ip_rate_limit => ${input.ipRateLimit?.count ?? null}::integer,
             p_now => ${input.now}::timestamptz)`;
         if (!row || !ROTATE_RESULTS.includes(row.result)) {
-          throw new Error(`rotate_session answered ${JSON.stringify(row?.result)}`);
+          throw new Error(`refresh_session answered ${JSON.stringify(row?.result)}`);
         }
         return {
           result: row.result,
@@ -151,7 +184,27 @@ export function createStore(sql: Sql): Store {
           userId: row.user_id,
           generation: row.generation === null ? -1 : toInt(row.generation),
           expiresAt: row.expires_at,
+          clerkSessionId: row.clerk_session_id,
+          retryAfter: Number(row.retry_after ?? 0),
         };
+      }),
+
+    checkRateLimits: (checks, now) =>
+      run(async () => {
+        // As text, then jsonb: a parameter typed jsonb would be serialised a second time.
+        const list = JSON.stringify(
+          checks.map(({ key, budget }) => ({ key, n: budget.count, s: budget.seconds })),
+        );
+        const [row] = await sql`
+          select coalesce(max(sessionguard.check_rate_limit(array[c.key], c.n, c.s, ${now}::timestamptz)), 0) as wait
+          from jsonb_to_recordset(${list}::text::jsonb) as c(key text, n integer, s integer)`;
+        return Number(row.wait);
+      }),
+
+    recordClerkRevokeFailed: (sessionId, ip, userAgent) =>
+      run(async () => {
+        await sql`
+          select sessionguard.record_clerk_revoke_failed(${sessionId}::uuid, ${ip}::inet, ${userAgent})`;
       }),
 
     sessionStatus: (sessionId, userId, now) =>

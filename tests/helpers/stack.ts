@@ -49,6 +49,9 @@ export async function startStack(settings: Record<string, string | undefined> = 
     SESSION_SIGNING_JWK: JSON.stringify(await signingJwk()),
     SESSION_REFRESH_SECRET: refreshSecret(),
     DATABASE_URL: testDatabaseUrl(),
+    // Suites share one database and one client ip (127.0.0.1); the rate-limit tests
+    // turn limits on for themselves.
+    SESSION_RATE_LIMITS: "off",
     ...settings,
   };
   const clean = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Record<

@@ -13,6 +13,10 @@ import { type Config, ConfigError, type Env, parseConfig } from "../../../functi
 import { createHandler, type HandlerDeps } from "../../../functions/handler.ts";
 import { createRefreshTokens } from "../../../functions/refresh-token.ts";
 import { createStore, openDatabase } from "../../../functions/store.ts";
+import {
+  createTheftResponderFromSettings,
+  parseTheftResponseSettings,
+} from "../../../functions/theft-response.ts";
 
 /** A ready handler and the way to release its database pool. */
 export interface SessionFunction {
@@ -27,6 +31,7 @@ export async function createSessionFunction(
   options: Pick<HandlerDeps, "now" | "log"> = {},
 ): Promise<SessionFunction> {
   const config = parseConfig(env);
+  const theftSettings = parseTheftResponseSettings(env);
   const verifyClerkToken = await createClerkVerifier(config.clerk).catch((error) => {
     throw new ConfigError("CLERK_JWT_KEY", `cannot be imported as an RS256 public key (${error.message})`);
   });
@@ -36,9 +41,15 @@ export async function createSessionFunction(
   });
   const refreshTokens = await createRefreshTokens(config.refreshSecrets);
   const sql = openDatabase(config.databaseUrl);
+  const store = createStore(sql);
+  const onTheft = createTheftResponderFromSettings(theftSettings, {
+    recordFailure: ({ theft }) => store.recordClerkRevokeFailed(theft.sessionId, theft.ip, theft.userAgent),
+    waitUntil: edgeRuntimeWaitUntil(),
+  });
   const handler = createHandler({
     config,
-    store: createStore(sql),
+    store,
+    onTheft,
     verifyClerkToken,
     accessTokens,
     refreshTokens,
@@ -77,4 +88,11 @@ if (import.meta.main || "EdgeRuntime" in globalThis) {
     Deno.addSignalListener("SIGTERM", stop);
     Deno.addSignalListener("SIGINT", stop);
   }
+}
+
+/** Supabase's `EdgeRuntime.waitUntil`, which keeps work alive after the response, if present. */
+function edgeRuntimeWaitUntil(): ((work: Promise<unknown>) => void) | undefined {
+  const runtime =
+    (globalThis as { EdgeRuntime?: { waitUntil?: (work: Promise<unknown>) => void } }).EdgeRuntime;
+  return runtime?.waitUntil ? (work) => runtime.waitUntil!(work) : undefined;
 }
