@@ -164,7 +164,9 @@ check() {
 if wants types; then
   section "typecheck and lint"
   export RUST_BACKTRACE=0 NO_COLOR=1
+  # The deployed entrypoints, and the local gateway that mounts them for `npm start`.
   entries=(supabase/functions/*/index.ts)
+  [[ -f dev/gateway.ts ]] && entries+=(dev/gateway.ts)
   if [[ -e ${entries[0]} ]]; then
     check "deno check" "$BIN/deno" check --quiet "${entries[@]}"
   fi
