@@ -26,6 +26,10 @@ describe("deploy import map", () => {
       "refresh-token",
       "request",
       "store",
+      "theft-response",
+      "clerk-api",
+      "security-webhook",
+      "webhook-secret",
     ];
     expect(readdirSync(new URL("functions/", root))).toEqual(
       expect.arrayContaining(files.map((f) => `${f}.ts`)),
