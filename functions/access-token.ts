@@ -20,6 +20,8 @@ export interface AccessTokenClaims {
   readonly sid: string;
   readonly iat: number;
   readonly exp: number;
+  /** Present when the session is bound to a device key (DPoP): that key's RFC 7638 thumbprint. */
+  readonly cnf?: { readonly jkt: string };
 }
 
 /** A freshly signed access token. */
@@ -32,9 +34,12 @@ export interface SignedAccessToken {
 export interface AccessTokens {
   /**
    * Signs a token for a session. It expires after `SESSION_ACCESS_TTL`, or at
-   * `notAfter` (the session's own end) when that comes first.
+   * `notAfter` (the session's own end) when that comes first. With `jkt` it
+   * carries `cnf.jkt`: the session is bound to that device key (RFC 9449 §6).
    */
-  sign(input: { userId: string; sessionId: string; now: Date; notAfter?: Date }): Promise<SignedAccessToken>;
+  sign(
+    input: { userId: string; sessionId: string; now: Date; notAfter?: Date; jkt?: string | null },
+  ): Promise<SignedAccessToken>;
   /** Verifies signature, issuer, audience and lifetime; throws `invalid_token`. */
   verify(token: string, now: Date): Promise<AccessTokenClaims>;
   /** The public key set (empty for HS256). */
@@ -51,6 +56,7 @@ interface Key {
 
 const CLOCK_TOLERANCE_SECONDS = 5;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 /** Imports the configured keys; throws when a key cannot be imported. */
 export async function createAccessTokens(config: Config): Promise<AccessTokens> {
@@ -81,7 +87,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   const algorithms = [...new Set(keys.map((key) => key.alg))];
 
   return {
-    async sign({ userId, sessionId, now, notAfter }) {
+    async sign({ userId, sessionId, now, notAfter, jkt }) {
       const iat = Math.floor(now.getTime() / 1000);
       const end = notAfter ? Math.floor(notAfter.getTime() / 1000) : Infinity;
       const exp = Math.max(iat + 1, Math.min(iat + accessTtl, end));
@@ -93,6 +99,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         sid: sessionId,
         iat,
         exp,
+        ...(jkt ? { cnf: { jkt } } : {}),
       };
       const token = await new SignJWT({ ...claims })
         .setProtectedHeader({ alg: signWith.alg, kid: signWith.kid, typ: "JWT" })
@@ -122,12 +129,29 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       } catch (error) {
         throw new ApiError("invalid_token", { detail: `access token: ${describe(error)}` });
       }
-      const { sub, sid, role, iat, exp } = payload;
+      const { sub, sid, role, iat, exp, cnf } = payload;
       if (typeof sub !== "string" || sub === "" || typeof sid !== "string" || !UUID.test(sid)) {
         throw new ApiError("invalid_token", { detail: "access token: bad sub or sid" });
       }
       if (role !== "authenticated") throw new ApiError("invalid_token", { detail: "access token: bad role" });
-      return { iss: issuer, sub, aud: "authenticated", role, sid, iat: iat!, exp: exp! };
+      let bound: { jkt: string } | undefined;
+      if (cnf !== undefined) {
+        const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
+        if (typeof jkt !== "string" || !JKT.test(jkt)) {
+          throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
+        }
+        bound = { jkt };
+      }
+      return {
+        iss: issuer,
+        sub,
+        aud: "authenticated",
+        role,
+        sid,
+        iat: iat!,
+        exp: exp!,
+        ...(bound && { cnf: bound }),
+      };
     },
 
     jwks: Object.freeze({ keys: Object.freeze(publicJwks) }),
@@ -138,7 +162,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       response_types_supported: ["id_token"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: algorithms,
-      claims_supported: ["iss", "sub", "aud", "role", "sid", "iat", "exp"],
+      claims_supported: ["iss", "sub", "aud", "role", "sid", "iat", "exp", "cnf"],
     }),
   };
 }

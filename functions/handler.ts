@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk.ts";
 import type { Config } from "./config.ts";
+import { authorizationToken, createDpopVerifier, type DpopSettings, type VerifiedProof } from "./dpop.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
 import { bearerToken, clientIp, optionalString, readJsonBody, userAgent } from "./request.ts";
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   readonly log?: (entry: LogEntry) => void;
   /** What else to do when a reused refresh token is caught (Clerk revocation, webhook). */
   readonly onTheft?: TheftResponder;
+  /** DPoP settings beyond `SESSION_DPOP`; default: issuer as public URL, no nonces, refuse only. */
+  readonly dpop?: DpopSettings;
 }
 
 /**
@@ -62,8 +65,29 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? ((entry: LogEntry) => console.warn(JSON.stringify(entry)));
   const { session } = config;
+  const dpopSettings: DpopSettings = deps.dpop ??
+    { publicUrls: [session.issuer], nonce: false, mismatch: "refuse" };
+  const dpopVerifier = createDpopVerifier({
+    secrets: config.refreshSecrets,
+    publicUrls: dpopSettings.publicUrls,
+    requireNonce: dpopSettings.nonce,
+    mounts: MOUNTS,
+  });
 
-  /** Signs an access token and mints the refresh token of `generation`: the token response. */
+  /**
+   * The request's verified DPoP proof, or null when it carries none. With
+   * `SESSION_DPOP=off` proofs are not looked at, and nothing is bound.
+   */
+  async function proofOf(c: Context, at: Date, accessToken?: string): Promise<VerifiedProof | null> {
+    if (session.dpop === "off") return null;
+    return await (await dpopVerifier).verify(c.req.raw, { now: at, accessToken });
+  }
+
+  /**
+   * Signs an access token and mints the refresh token of `generation`: the token
+   * response. A family bound to a device key (`jkt`) gets access tokens with
+   * `cnf.jkt`, of token type `DPoP` (RFC 9449 §5).
+   */
   async function tokenResponse(
     c: Context,
     userId: string,
@@ -71,15 +95,16 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     generation: number,
     expiresAt: Date,
     at: Date,
+    jkt: string | null,
   ): Promise<Response> {
     const [access, refreshToken] = await Promise.all([
-      accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt }),
+      accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt, jkt }),
       refreshTokens.mint(sessionId, generation),
     ]);
     return c.json(
       {
         access_token: access.token,
-        token_type: "bearer",
+        token_type: jkt ? "DPoP" : "bearer",
         expires_in: access.claims.exp - access.claims.iat,
         expires_at: access.claims.exp,
         refresh_token: refreshToken,
@@ -91,10 +116,32 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     );
   }
 
-  /** Verifies the access token, then asks the database whether its session still lives. */
+  /**
+   * Verifies the access token, then asks the database whether its session still
+   * lives. A token bound to a device key (`cnf.jkt`) also needs a proof from that
+   * key, carrying the token's hash, that was never used before.
+   */
   async function authenticate(c: Context, at: Date): Promise<AccessTokenClaims> {
-    const claims = await accessTokens.verify(bearerToken(c.req.raw), at);
-    const status = await store.sessionStatus(claims.sid, claims.sub, at);
+    const { token } = authorizationToken(c.req.raw);
+    const claims = await accessTokens.verify(token, at);
+    const bound = session.dpop === "off" ? undefined : claims.cnf?.jkt;
+    let status;
+    if (bound === undefined) {
+      status = await store.sessionStatus(claims.sid, claims.sub, at);
+    } else {
+      const proof = await proofOf(c, at, token);
+      if (proof === null) {
+        throw new ApiError("invalid_dpop_proof", { detail: "bound access token without proof" });
+      }
+      if (proof.jkt !== bound) throw new ApiError("invalid_dpop_proof", { detail: "proof from another key" });
+      const verifier = await dpopVerifier;
+      let fresh;
+      [fresh, status] = await Promise.all([
+        store.useDpopProof(proof.jkt, proof.jti, verifier.replayWindow, at),
+        store.sessionStatus(claims.sid, claims.sub, at),
+      ]);
+      if (!fresh) throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });
+    }
     if (status === "revoked") throw new ApiError("session_revoked");
     if (status === "expired") throw new ApiError("session_expired");
     if (status !== "active") throw new ApiError("invalid_token", { detail: `session ${status}` });
@@ -108,6 +155,13 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     const clerkToken = bearerToken(c.req.raw);
     const body = await readJsonBody(c.req.raw);
     const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
+    // A proof here binds the new family to its key. Its jti is not recorded: a
+    // replayed /start proof could only bind another session to the victim's key,
+    // which the replayer cannot use.
+    const proof = await proofOf(c, at);
+    if (proof === null && session.dpop === "required") {
+      throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
+    }
     const identity = await deps.verifyClerkToken(clerkToken, at);
     const ip = clientIp(c.req.raw);
     if (config.rateLimits) {
@@ -126,10 +180,18 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       userAgent: userAgent(c.req.raw),
       idleTimeout: session.idleTimeout,
       absoluteLifetime: session.absoluteLifetime,
-      dpopJkt: null, // DPoP binding arrives with its own issue.
+      dpopJkt: proof?.jkt ?? null,
       now: at,
     });
-    return tokenResponse(c, identity.userId, started.sessionId, started.generation, started.expiresAt, at);
+    return tokenResponse(
+      c,
+      identity.userId,
+      started.sessionId,
+      started.generation,
+      started.expiresAt,
+      at,
+      proof?.jkt ?? null,
+    );
   });
 
   api.post("/refresh", async (c) => {
@@ -142,6 +204,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     // A token this server did not mint is refused before the database hears of it (P4).
     const claims = await refreshTokens.verify(presented);
     if (claims === null) throw new ApiError("invalid_refresh_token", { detail: "shape, kid or MAC" });
+    // Checked before the database hears of the token: a bad proof changes nothing.
+    const proof = await proofOf(c, at);
 
     const ip = clientIp(c.req.raw);
     const agent = userAgent(c.req.raw);
@@ -154,8 +218,10 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       idleTimeout: session.idleTimeout,
       reuseGrace: session.reuseGrace,
       theftScope: session.theftScope,
-      dpopJkt: null,
-      dpopJti: null,
+      // The database rotates a bound family only for its own key, and refuses a jti it has seen.
+      dpopJkt: proof?.jkt ?? null,
+      dpopJti: proof?.jti ?? null,
+      dpopLifetime: (await dpopVerifier).replayWindow,
       rateLimit: limits?.refresh ?? null,
       ipRateLimit: limits ? scaled(limits.refresh) : null,
       now: at,
@@ -164,7 +230,15 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       case "rotated":
       case "grace":
         // On "grace" the generation is the successor already handed out, so the string is identical (P3).
-        return tokenResponse(c, rotated.userId, rotated.sessionId, rotated.generation, rotated.expiresAt, at);
+        return tokenResponse(
+          c,
+          rotated.userId,
+          rotated.sessionId,
+          rotated.generation,
+          rotated.expiresAt,
+          at,
+          rotated.dpopJkt,
+        );
       case "reused":
         // The family is already revoked (committed). The responder's outside calls are
         // bounded by its own timeout, so the 401 never waits longer than that.
@@ -189,7 +263,14 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       case "expired":
         throw new ApiError("session_expired");
       case "dpop_mismatch":
-        throw new ApiError("invalid_dpop_proof", { detail: "family is bound to another key" });
+        // The refresh token is off its device (the database wrote dpop_key_mismatch and
+        // rotated nothing). The holder of the key can go on; optionally end the session.
+        if (dpopSettings.mismatch === "revoke") {
+          await store.revokeSession(rotated.userId, rotated.sessionId, "session_revoked", at);
+        }
+        throw new ApiError("invalid_dpop_proof", {
+          detail: `family ${claims.family} is bound to another key (${proof ? "other key" : "no proof"})`,
+        });
       case "not_found":
         throw new ApiError("invalid_refresh_token", { detail: "no such family or generation ahead" });
     }
@@ -282,6 +363,17 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
 
   const app = new Hono();
   app.use("*", corsMiddleware(config.allowedOrigins));
+  if (dpopSettings.nonce && session.dpop !== "off") {
+    // Every answer to a request with a proof carries a current nonce, so a client
+    // meets the use_dpop_nonce challenge once, not once per nonce period.
+    app.use("*", async (c, next) => {
+      await next();
+      if (c.req.header("dpop") !== undefined && !c.res.headers.has("dpop-nonce")) {
+        const nonce = await (await dpopVerifier).nonce(now());
+        if (nonce !== null) c.res.headers.set("dpop-nonce", nonce);
+      }
+    });
+  }
   for (const mount of MOUNTS) app.route(mount, api);
   app.notFound(() => {
     throw new ApiError("not_found");
@@ -341,7 +433,8 @@ function corsMiddleware(allowedOrigins: Config["allowedOrigins"]) {
     c.res.headers.append("vary", "Origin");
     if (allowedOrigin) {
       c.res.headers.set("access-control-allow-origin", allowedOrigin);
-      c.res.headers.set("access-control-expose-headers", "www-authenticate, dpop-nonce, retry-after");
+      // date: lets a client whose clock is off correct the iat of its DPoP proofs.
+      c.res.headers.set("access-control-expose-headers", "www-authenticate, dpop-nonce, retry-after, date");
     }
   };
 }

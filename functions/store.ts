@@ -93,6 +93,8 @@ export interface Store {
       theftScope: "family" | "user";
       dpopJkt: string | null;
       dpopJti: string | null;
+      /** Seconds the proof's jti is remembered (only with `dpopJti`). */
+      dpopLifetime?: number;
       rateLimit: Budget | null;
       ipRateLimit: Budget | null;
     },
@@ -103,8 +105,15 @@ export interface Store {
     generation: number;
     expiresAt: Date;
     clerkSessionId: string | null;
+    /** The device key the family is bound to, or null. */
+    dpopJkt: string | null;
     retryAfter: number;
   }>;
+  /**
+   * Records a DPoP proof id of an access-token request; false when that key
+   * already used it within `lifetime` seconds (a replayed proof).
+   */
+  useDpopProof(jkt: string, jti: string, lifetime: number, now: Date): Promise<boolean>;
   /** Counts one request against each key's budget, in one round trip; seconds to wait, 0 when allowed. */
   checkRateLimits(checks: readonly { key: string; budget: Budget }[], now: Date): Promise<number>;
   /** Records that ending the Clerk session after a theft failed, as a security event. */
@@ -164,13 +173,13 @@ export function createStore(sql: Sql): Store {
       run(async () => {
         const [row] = await sql`
           select result, session_id, user_id, generation::text as generation, expires_at,
-                 clerk_session_id, retry_after
+                 clerk_session_id, dpop_jkt, retry_after
           from sessionguard.refresh_session(
             p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
             p_ip => ${input.ip}::inet, p_user_agent => ${input.userAgent},
             p_idle_timeout => ${input.idleTimeout}::integer, p_reuse_grace => ${input.reuseGrace}::integer,
             p_theft_scope => ${input.theftScope}, p_dpop_jkt => ${input.dpopJkt},
-            p_dpop_jti => ${input.dpopJti},
+            p_dpop_jti => ${input.dpopJti}, p_dpop_lifetime => ${input.dpopLifetime ?? 300}::integer,
             p_rate_limit => ${input.rateLimit?.count ?? null}::integer,
             p_rate_window => ${input.rateLimit?.seconds ?? 60}::integer,
             p_ip_rate_limit => ${input.ipRateLimit?.count ?? null}::integer,
@@ -185,8 +194,16 @@ export function createStore(sql: Sql): Store {
           generation: row.generation === null ? -1 : toInt(row.generation),
           expiresAt: row.expires_at,
           clerkSessionId: row.clerk_session_id,
+          dpopJkt: row.dpop_jkt,
           retryAfter: Number(row.retry_after ?? 0),
         };
+      }),
+
+    useDpopProof: (jkt, jti, lifetime, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.use_dpop_proof(${jkt}, ${jti}, ${lifetime}::integer, ${now}::timestamptz) as fresh`;
+        return row.fresh === true;
       }),
 
     checkRateLimits: (checks, now) =>

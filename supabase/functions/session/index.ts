@@ -10,6 +10,7 @@
 import { createAccessTokens } from "../../../functions/access-token.ts";
 import { createClerkVerifier } from "../../../functions/clerk.ts";
 import { type Config, ConfigError, type Env, parseConfig } from "../../../functions/config.ts";
+import { parseDpopSettings } from "../../../functions/dpop.ts";
 import { createHandler, type HandlerDeps } from "../../../functions/handler.ts";
 import { createRefreshTokens } from "../../../functions/refresh-token.ts";
 import { createStore, openDatabase } from "../../../functions/store.ts";
@@ -32,6 +33,7 @@ export async function createSessionFunction(
 ): Promise<SessionFunction> {
   const config = parseConfig(env);
   const theftSettings = parseTheftResponseSettings(env);
+  const dpop = parseDpopSettings(env, config.session.issuer);
   const verifyClerkToken = await createClerkVerifier(config.clerk).catch((error) => {
     throw new ConfigError("CLERK_JWT_KEY", `cannot be imported as an RS256 public key (${error.message})`);
   });
@@ -50,6 +52,7 @@ export async function createSessionFunction(
     config,
     store,
     onTheft,
+    dpop,
     verifyClerkToken,
     accessTokens,
     refreshTokens,
@@ -68,9 +71,6 @@ if (import.meta.main || "EdgeRuntime" in globalThis) {
     const reason = error instanceof ConfigError ? error.message : String(error);
     console.error(`session: cannot start: ${reason}`);
     Deno.exit(1);
-  }
-  if (session.config.session.dpop === "required") {
-    console.warn("session: SESSION_DPOP=required is not enforced yet; proofs are not checked");
   }
   if ("EdgeRuntime" in globalThis) {
     Deno.serve(session.handler);
