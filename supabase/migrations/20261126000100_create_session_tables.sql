@@ -90,7 +90,8 @@ create table sessionguard.events (
   constraint events_user_agent_check check (length(user_agent) <= 1024),
   constraint events_type_check check (type in (
     'session_started', 'signed_out', 'session_revoked', 'refresh_token_reused',
-    'session_expired', 'clerk_session_ended', 'user_deleted', 'dpop_key_mismatch'))
+    'session_expired', 'clerk_session_ended', 'user_deleted', 'dpop_key_mismatch',
+    'clerk_revoke_failed'))
 );
 
 comment on table sessionguard.events is
@@ -103,6 +104,22 @@ comment on column sessionguard.events.ip is 'Client IP of the request that cause
 comment on column sessionguard.events.user_agent is 'User agent of the request that caused the event, if any.';
 comment on column sessionguard.events.description is 'A sentence a user understands.';
 comment on column sessionguard.events.created_at is 'When it happened.';
+
+-- A Clerk session token stays valid for up to 60 s after Clerk ends the session, so the
+-- end is remembered and /start refuses such tokens.
+create table sessionguard.clerk_endings (
+  kind text not null,
+  clerk_id text not null,
+  ended_at timestamptz not null,
+  constraint clerk_endings_pkey primary key (kind, clerk_id),
+  constraint clerk_endings_kind_check check (kind in ('session', 'user')),
+  constraint clerk_endings_clerk_id_check check (length(clerk_id) between 1 and 255)
+);
+comment on table sessionguard.clerk_endings is
+  'Clerk sessions that ended and users that were deleted (from Clerk webhooks); /start refuses their tokens.';
+comment on column sessionguard.clerk_endings.kind is 'session (a Clerk session id) or user (a Clerk user id).';
+comment on column sessionguard.clerk_endings.clerk_id is 'The Clerk session or user id.';
+comment on column sessionguard.clerk_endings.ended_at is 'When Clerk reported the end.';
 
 -- ---------------------------------------------------------------------------------------
 -- indexes
@@ -134,6 +151,10 @@ comment on index sessionguard.events_user_id_created_at_idx is 'A user''s events
 create index events_created_at_idx on sessionguard.events (created_at);
 comment on index sessionguard.events_created_at_idx is 'Events by age, for purging.';
 
+comment on index sessionguard.clerk_endings_pkey is 'Endings by kind and Clerk id: the lookup /start makes.';
+create index clerk_endings_ended_at_idx on sessionguard.clerk_endings (ended_at);
+comment on index sessionguard.clerk_endings_ended_at_idx is 'Endings by age, for purging.';
+
 -- ---------------------------------------------------------------------------------------
 -- internal functions used by triggers
 -- ---------------------------------------------------------------------------------------
@@ -156,6 +177,9 @@ as $$
     when 'user_deleted' then format('The session on %s ended because the account was deleted.', d)
     when 'dpop_key_mismatch' then format(
       'A sign-in token of the session on %s was presented by a device that does not hold its key, and was refused.', d)
+    when 'clerk_revoke_failed' then format(
+      'After a stolen token was detected on %s, your account''s sign-in could not be ended automatically. '
+      'Sign out of your account everywhere to be safe.', d)
   end
   from (select coalesce(nullif(p_device_name, ''), 'a device') as d) as device;
 $$;
@@ -176,6 +200,13 @@ $$;
 comment on function sessionguard.set_request_context(inet, text) is
   'Records the client ip and user agent of the current transaction for the security events it writes.';
 
+/*
+ * Every security event is announced twice: pg_notify on channel `sessionguard` (for
+ * servers that LISTEN), and, where Supabase Realtime is installed, a private broadcast
+ * on topic `sessionguard:<user id>` so that the user's other open tabs and devices learn
+ * of it at once. realtime.send is called dynamically because plain Postgres (and a
+ * project without Realtime) has no such function.
+ */
 create function sessionguard.record_event(
   p_user_id text, p_session_id uuid, p_type text, p_device_name text)
 returns void
@@ -186,16 +217,29 @@ as $$
 declare
   v_ip text := nullif(current_setting('sessionguard.ip', true), '');
   v_user_agent text := nullif(current_setting('sessionguard.user_agent', true), '');
+  v_event sessionguard.events%rowtype;
+  v_payload jsonb;
 begin
   insert into sessionguard.events (user_id, session_id, type, ip, user_agent, description)
   values (p_user_id, p_session_id, p_type, v_ip::inet, v_user_agent,
-          sessionguard.describe_event(p_type, p_device_name));
-  perform pg_notify('sessionguard', json_build_object(
-    'type', p_type, 'session_id', p_session_id, 'user_id', p_user_id)::text);
+          sessionguard.describe_event(p_type, p_device_name))
+  returning * into v_event;
+
+  v_payload := jsonb_build_object(
+    'id', v_event.id, 'type', v_event.type, 'session_id', v_event.session_id,
+    'user_id', v_event.user_id, 'created_at', v_event.created_at,
+    'description', v_event.description);
+  perform pg_notify('sessionguard', v_payload::text);
+  if to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null then
+    -- Built with format() so that static checkers do not resolve a schema that
+    -- may not exist where the migration is linted.
+    execute format('select %I.send($1, $2, $3, true)', 'realtime')
+      using v_payload, v_event.type, 'sessionguard:' || p_user_id;
+  end if;
 end;
 $$;
 comment on function sessionguard.record_event(text, uuid, text, text) is
-  'Writes a security event with the request context and announces it on the `sessionguard` notification channel.';
+  'Writes a security event with the request context; announces it by pg_notify and, where present, a private Realtime broadcast.';
 
 -- ---------------------------------------------------------------------------------------
 -- triggers
@@ -273,6 +317,8 @@ create trigger families_record_revocation
 
 alter table sessionguard.families enable row level security;
 alter table sessionguard.events enable row level security;
+alter table sessionguard.clerk_endings enable row level security;
+-- clerk_endings has no policy: no API role reads it; only the functions do.
 
 -- sessionguard.user_id() is defined in the RLS helper migration; policies here compare
 -- the row's owner with the request JWT's `sub` directly so this file stands alone.
@@ -290,7 +336,8 @@ comment on policy events_select_own on sessionguard.events is 'A user reads only
 -- grants
 -- ---------------------------------------------------------------------------------------
 
-revoke all on sessionguard.families, sessionguard.events from public, anon, authenticated, service_role;
+revoke all on sessionguard.families, sessionguard.events, sessionguard.clerk_endings
+  from public, anon, authenticated, service_role;
 
 -- Users may read what describes their sessions; generation, rotation time and key
 -- binding stay out of reach of every API role.

@@ -53,6 +53,27 @@ comment on function sessionguard.require_context(text) is 'Validates request con
 -- API functions
 -- ---------------------------------------------------------------------------------------
 
+create function sessionguard.clerk_ended(
+  p_clerk_session_id text, p_user_id text)
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (
+    select 1 from sessionguard.clerk_endings e
+    where (e.kind = 'session' and e.clerk_id = p_clerk_session_id)
+       or (e.kind = 'user' and e.clerk_id = p_user_id));
+$$;
+comment on function sessionguard.clerk_ended(text, text) is
+  'True when Clerk reported the session ended or the user deleted.';
+
+/*
+ * start_session refuses a Clerk session that has ended or a deleted user, in the same
+ * round trip as the insert. This raises (SQLSTATE 28000) rather than returning a code:
+ * nothing is written that would need to survive the refusal.
+ */
 create function sessionguard.start_session(
   p_user_id text,
   p_clerk_session_id text,
@@ -83,8 +104,13 @@ begin
   perform sessionguard.require(p_dpop_jkt is null or p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$',
     'p_dpop_jkt must be null or an RFC 7638 SHA-256 thumbprint');
   perform sessionguard.require(p_now is not null, 'p_now must not be null');
-  perform sessionguard.set_request_context(p_ip, p_user_agent);
 
+  if sessionguard.clerk_ended(p_clerk_session_id, p_user_id) then
+    raise exception 'the Clerk session has ended or the user was deleted'
+      using errcode = 'invalid_authorization_specification';
+  end if;
+
+  perform sessionguard.set_request_context(p_ip, p_user_agent);
   return query
   insert into sessionguard.families as f (
     user_id, clerk_session_id, device_name, user_agent, ip, created_at, last_active_at,
@@ -97,7 +123,7 @@ begin
 end;
 $$;
 comment on function sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz) is
-  'Starts a session family at generation 0 for a verified Clerk user and writes a session_started event.';
+  'Starts a session family at generation 0 for a verified Clerk user and writes a session_started event; raises 28000 for an ended Clerk session or deleted user.';
 
 /*
  * Rotation. The family row is locked (`for update`) for the whole decision, so
@@ -456,6 +482,7 @@ comment on function sessionguard.purge_expired(timestamptz, interval, integer, i
 
 revoke execute on function
   sessionguard.require(boolean, text),
+  sessionguard.clerk_ended(text, text),
   sessionguard.require_user_id(text),
   sessionguard.require_context(text),
   sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),

@@ -1,30 +1,16 @@
--- sessionguard: reacting to Clerk's lifecycle, and announcing what happened.
+-- sessionguard: reacting to Clerk's lifecycle, and telling Clerk about theft.
 --
 -- Clerk tells us (through Svix-signed webhooks) when a Clerk session ends or a user is
 -- deleted. Every family started from that session (or of that user) is revoked, and
--- the fact is remembered for a while: a Clerk session token stays valid for up to 60 s
--- after Clerk ends the session, and /start must refuse it in that time.
+-- the end is remembered in clerk_endings: a Clerk session token stays valid for up to
+-- 60 s after Clerk ends the session, and start_session refuses it in that time.
 -- Webhook deliveries are remembered by `svix-id`, so a replayed delivery acts once.
 --
--- Sections: tables, indexes, internal functions, RLS policies, API functions, grants.
+-- Sections: tables, indexes, RLS policies, API functions, grants.
 
 -- ---------------------------------------------------------------------------------------
 -- tables
 -- ---------------------------------------------------------------------------------------
-
-create table sessionguard.clerk_endings (
-  kind text not null,
-  clerk_id text not null,
-  ended_at timestamptz not null,
-  constraint clerk_endings_pkey primary key (kind, clerk_id),
-  constraint clerk_endings_kind_check check (kind in ('session', 'user')),
-  constraint clerk_endings_clerk_id_check check (length(clerk_id) between 1 and 255)
-);
-comment on table sessionguard.clerk_endings is
-  'Clerk sessions that ended and users that were deleted; /start refuses their tokens.';
-comment on column sessionguard.clerk_endings.kind is 'session (a Clerk session id) or user (a Clerk user id).';
-comment on column sessionguard.clerk_endings.clerk_id is 'The Clerk session or user id.';
-comment on column sessionguard.clerk_endings.ended_at is 'When Clerk reported the end.';
 
 create table sessionguard.webhook_deliveries (
   id text not null,
@@ -44,67 +30,17 @@ comment on column sessionguard.webhook_deliveries.received_at is 'When it was ap
 -- indexes
 -- ---------------------------------------------------------------------------------------
 
-comment on index sessionguard.clerk_endings_pkey is 'Endings by kind and Clerk id: the lookup /start makes.';
 comment on index sessionguard.webhook_deliveries_pkey is 'Deliveries by svix-id: the replay check.';
-
-create index clerk_endings_ended_at_idx on sessionguard.clerk_endings (ended_at);
-comment on index sessionguard.clerk_endings_ended_at_idx is 'Endings by age, for purging.';
 
 create index webhook_deliveries_received_at_idx on sessionguard.webhook_deliveries (received_at);
 comment on index sessionguard.webhook_deliveries_received_at_idx is 'Deliveries by age, for purging.';
 
 -- ---------------------------------------------------------------------------------------
--- internal functions
--- ---------------------------------------------------------------------------------------
-
-/*
- * Every security event is announced twice: pg_notify on channel `sessionguard` (for
- * servers that LISTEN), and, where Supabase Realtime is installed, a private broadcast
- * on topic `sessionguard:<user id>` so that the user's other open tabs and devices learn
- * of it at once. realtime.send is called dynamically because plain Postgres (and a
- * project without Realtime) has no such function.
- */
-create or replace function sessionguard.record_event(
-  p_user_id text, p_session_id uuid, p_type text, p_device_name text)
-returns void
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  v_ip text := nullif(current_setting('sessionguard.ip', true), '');
-  v_user_agent text := nullif(current_setting('sessionguard.user_agent', true), '');
-  v_event sessionguard.events%rowtype;
-  v_payload jsonb;
-begin
-  insert into sessionguard.events (user_id, session_id, type, ip, user_agent, description)
-  values (p_user_id, p_session_id, p_type, v_ip::inet, v_user_agent,
-          sessionguard.describe_event(p_type, p_device_name))
-  returning * into v_event;
-
-  v_payload := jsonb_build_object(
-    'id', v_event.id, 'type', v_event.type, 'session_id', v_event.session_id,
-    'user_id', v_event.user_id, 'created_at', v_event.created_at,
-    'description', v_event.description);
-  perform pg_notify('sessionguard', v_payload::text);
-  if to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null then
-    -- Built with format() so that static checkers do not resolve a schema that
-    -- may not exist where the migration is linted.
-    execute format('select %I.send($1, $2, $3, true)', 'realtime')
-      using v_payload, v_event.type, 'sessionguard:' || p_user_id;
-  end if;
-end;
-$$;
-comment on function sessionguard.record_event(text, uuid, text, text) is
-  'Writes a security event with the request context; announces it by pg_notify and, where present, a private Realtime broadcast.';
-
--- ---------------------------------------------------------------------------------------
 -- RLS policies
 -- ---------------------------------------------------------------------------------------
 
-alter table sessionguard.clerk_endings enable row level security;
 alter table sessionguard.webhook_deliveries enable row level security;
--- No policies: no API role reads or writes these tables; only the functions below do.
+-- No policy: no API role reads or writes it; only the functions below do.
 
 -- ---------------------------------------------------------------------------------------
 -- API functions
@@ -177,78 +113,6 @@ $$;
 comment on function sessionguard.apply_clerk_event(text, text, text, text, timestamptz) is
   'Applies one verified Clerk webhook delivery once: applied | ignored | duplicate, with the number of families revoked.';
 
-create function sessionguard.clerk_ended(
-  p_clerk_session_id text, p_user_id text)
-returns boolean
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select exists (
-    select 1 from sessionguard.clerk_endings e
-    where (e.kind = 'session' and e.clerk_id = p_clerk_session_id)
-       or (e.kind = 'user' and e.clerk_id = p_user_id));
-$$;
-comment on function sessionguard.clerk_ended(text, text) is
-  'True when Clerk reported the session ended or the user deleted.';
-
-/*
- * start_session refuses a Clerk session that has ended or a deleted user, in the same
- * round trip as the insert. This raises (SQLSTATE 28000) rather than returning a code:
- * nothing is written that would need to survive the refusal.
- */
-create or replace function sessionguard.start_session(
-  p_user_id text,
-  p_clerk_session_id text,
-  p_device_name text,
-  p_user_agent text,
-  p_ip inet,
-  p_idle_timeout integer,
-  p_absolute_lifetime integer,
-  p_dpop_jkt text default null,
-  p_now timestamptz default now()
-)
-returns table (session_id uuid, generation bigint, expires_at timestamptz, idle_expires_at timestamptz)
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
-#variable_conflict use_column
-begin
-  perform sessionguard.require_user_id(p_user_id);
-  perform sessionguard.require(p_clerk_session_id is null or length(p_clerk_session_id) between 1 and 255,
-    'p_clerk_session_id must be null or 1 to 255 characters');
-  perform sessionguard.require(p_device_name is null or length(p_device_name) <= 200,
-    'p_device_name must be at most 200 characters');
-  perform sessionguard.require_context(p_user_agent);
-  perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
-  perform sessionguard.require(p_absolute_lifetime > 0, 'p_absolute_lifetime must be a positive number of seconds');
-  perform sessionguard.require(p_dpop_jkt is null or p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$',
-    'p_dpop_jkt must be null or an RFC 7638 SHA-256 thumbprint');
-  perform sessionguard.require(p_now is not null, 'p_now must not be null');
-
-  if sessionguard.clerk_ended(p_clerk_session_id, p_user_id) then
-    raise exception 'the Clerk session has ended or the user was deleted'
-      using errcode = 'invalid_authorization_specification';
-  end if;
-
-  perform sessionguard.set_request_context(p_ip, p_user_agent);
-  return query
-  insert into sessionguard.families as f (
-    user_id, clerk_session_id, device_name, user_agent, ip, created_at, last_active_at,
-    idle_expires_at, expires_at, dpop_jkt)
-  values (
-    p_user_id, p_clerk_session_id, p_device_name, p_user_agent, p_ip, p_now, p_now,
-    least(p_now + make_interval(secs => p_idle_timeout), p_now + make_interval(secs => p_absolute_lifetime)),
-    p_now + make_interval(secs => p_absolute_lifetime), p_dpop_jkt)
-  returning f.id, f.generation, f.expires_at, f.idle_expires_at;
-end;
-$$;
-comment on function sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz) is
-  'Starts a session family at generation 0 for a verified Clerk user and writes a session_started event; raises 28000 for an ended Clerk session or deleted user.';
-
 /*
  * Purge of the lifecycle records. Clerk session endings are needed only while a token
  * of that session can still verify (60 s, plus skew); a day is ample. Deleted users are
@@ -284,23 +148,51 @@ $$;
 comment on function sessionguard.purge_clerk_records(timestamptz, interval, interval) is
   'Deletes Clerk endings and webhook deliveries older than their retention; returns how many.';
 
+/*
+ * When a stolen refresh token is detected and CLERK_SECRET_KEY is set, the session
+ * function also asks Clerk to end the Clerk session the family came from. If Clerk
+ * cannot be reached after the bounded retries, the failure must not be lost: it becomes
+ * a security event the user (and the app) can see.
+ */
+create function sessionguard.record_clerk_revoke_failed(
+  p_session_id uuid, p_ip inet default null, p_user_agent text default null)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v sessionguard.families%rowtype;
+begin
+  perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
+  perform sessionguard.require_context(p_user_agent);
+  select * into v from sessionguard.families f where f.id = p_session_id;
+  if not found then
+    return false;
+  end if;
+  perform sessionguard.set_request_context(p_ip, p_user_agent);
+  perform sessionguard.record_event(v.user_id, v.id, 'clerk_revoke_failed', v.device_name);
+  return true;
+end;
+$$;
+comment on function sessionguard.record_clerk_revoke_failed(uuid, inet, text) is
+  'Records that ending the Clerk session of a family caught with a reused token failed; false when the family is unknown.';
+
 -- ---------------------------------------------------------------------------------------
 -- grants
 -- ---------------------------------------------------------------------------------------
 
-revoke all on sessionguard.clerk_endings, sessionguard.webhook_deliveries
-  from public, anon, authenticated, service_role;
+revoke all on sessionguard.webhook_deliveries from public, anon, authenticated, service_role;
 
 revoke execute on function
-  sessionguard.record_event(text, uuid, text, text),
   sessionguard.apply_clerk_event(text, text, text, text, timestamptz),
-  sessionguard.clerk_ended(text, text),
-  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),
-  sessionguard.purge_clerk_records(timestamptz, interval, interval)
+  sessionguard.purge_clerk_records(timestamptz, interval, interval),
+  sessionguard.record_clerk_revoke_failed(uuid, inet, text)
 from public, anon, authenticated;
 
 grant execute on function
   sessionguard.apply_clerk_event(text, text, text, text, timestamptz),
-  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),
-  sessionguard.purge_clerk_records(timestamptz, interval, interval)
+  sessionguard.purge_clerk_records(timestamptz, interval, interval),
+  sessionguard.record_clerk_revoke_failed(uuid, inet, text)
 to service_role;
