@@ -37,7 +37,9 @@ async function familyRow(
 
 /** /start with a proof from `key` (bound), or without one. */
 async function start(key: DeviceKey | null, user = clerkId("user")): Promise<TokenResponse> {
-  const headers = key ? { dpop: await proof(key, "POST", `${stack.server.url}/start`) } : {};
+  const headers: Record<string, string> = key
+    ? { dpop: await proof(key, "POST", `${stack.server.url}/start`) }
+    : {};
   return await stack.start(user, headers);
 }
 
