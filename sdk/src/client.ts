@@ -1,4 +1,18 @@
-import { type Coordinator, localCoordinator, type TabMessage, webCoordinator } from "./coordination.ts";
+import {
+  type Coordinator,
+  localCoordinator,
+  type TabMessage,
+  webCoordinator,
+} from "./coordination.ts";
+import {
+  boundKeyOf,
+  defaultKeyStore,
+  type DeviceKey,
+  deviceKey,
+  type DpopKeyStore,
+  dpopSupported,
+  generateDeviceKey,
+} from "./dpop.ts";
 import { Emitter } from "./emitter.ts";
 import { errorFromResponse, SessionError, TERMINAL_CODES } from "./errors.ts";
 import type { SessionEvents, SignedOutReason } from "./events.ts";
@@ -44,6 +58,16 @@ export interface SessionClientOptions {
   coordinator?: Coordinator;
   /** Extra headers on every request to the session function (e.g. `apikey`). */
   headers?: Record<string, string>;
+  /**
+   * Device binding (DPoP): bind the session to a key made on this device whose private half
+   * cannot be exported, and sign every request to the session function with it, so a copy of
+   * the refresh token is useless anywhere else. Keys live in IndexedDB in browsers; elsewhere
+   * in memory, which needs a memory session storage (or pass `dpopKeyStore`, e.g.
+   * `fileKeyStore`). The server binds only when it allows DPoP (`SESSION_DPOP`). Default false.
+   */
+  dpop?: boolean;
+  /** Where device keys are kept when `dpop` is on. Default: see `dpop`. */
+  dpopKeyStore?: DpopKeyStore;
 }
 
 /** A client for one app's sessionguard session. Create one per page (or per process). */
@@ -94,11 +118,15 @@ const DEFAULT_KEY = "sessionguard.session";
 const FORMAT = 1;
 /** After a proactive refresh failed without an answer, try again this much later (ms). */
 const PROACTIVE_RETRY_MS = 15_000;
+/** A server clock this far from ours (ms) is corrected for in proofs' `iat`; the server allows 60 s. */
+const CLOCK_SKEW_MS = 30_000;
 
 interface Persisted extends StoredSession {
   v: typeof FORMAT;
   /** Local clock (ms) when the tokens arrived: expiry is judged from it, immune to clock skew. */
   received_at: number;
+  /** Thumbprint of the device key the session is bound to (DPoP), when it is. */
+  dpop_jkt?: string;
 }
 
 export function createSessionClient(
@@ -124,6 +152,10 @@ class SessionClientImpl implements SessionClient {
   readonly #id = randomId();
   readonly #events = new Emitter<SessionEvents>();
   readonly #unsubscribe: () => void;
+  /** Where device keys are found; null when there is no fitting store. */
+  readonly #keyStore: DpopKeyStore | null;
+  /** Bind new sessions to a device key (the `dpop` option). */
+  readonly #bind: boolean;
 
   /** null: signed out, or storage not read yet. */
   #current: Persisted | null = null;
@@ -131,6 +163,12 @@ class SessionClientImpl implements SessionClient {
   #refreshing: Promise<Persisted | null> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** The current session's device key, once loaded. */
+  #signer: DeviceKey | null = null;
+  /** The server's latest `DPoP-Nonce`. */
+  #nonce: string | undefined;
+  /** Server clock minus ours (ms), applied to proofs' `iat` once it exceeds {@link CLOCK_SKEW_MS}. */
+  #skewMs = 0;
 
   constructor(options: SessionClientOptions) {
     this.#base = String(options.url).replace(/\/+$/, "");
@@ -152,11 +190,32 @@ class SessionClientImpl implements SessionClient {
     this.#timeout = options.requestTimeout ?? 5000;
     this.#headers = { ...options.headers };
     this.#lockName = `sessionguard:${this.#key}`;
+    this.#bind = options.dpop ?? false;
+    // Looked up even with dpop off: a session bound earlier keeps working with its key.
+    this.#keyStore = options.dpopKeyStore ??
+      (dpopSupported() ? defaultKeyStore(this.#storage) : null);
+    if (this.#bind) {
+      if (!dpopSupported()) {
+        throw new TypeError(
+          "sessionguard: dpop needs WebCrypto (crypto.subtle)",
+        );
+      }
+      if (!this.#keyStore) {
+        throw new TypeError(
+          "sessionguard: with dpop outside a browser, pass dpopKeyStore (e.g. fileKeyStore) or use memoryStorage: " +
+            "a key kept in memory beside a session kept elsewhere would be lost on restart",
+        );
+      }
+    }
     // Tabs coordinate only through a store they share; a memory store is private to this page.
     this.#coordinator = options.coordinator ??
-      (this.#storage.shared === false ? null : webCoordinator(this.#lockName)) ??
+      (this.#storage.shared === false
+        ? null
+        : webCoordinator(this.#lockName)) ??
       localCoordinator(this.#lockName, this.#storage);
-    this.#unsubscribe = this.#coordinator.subscribe((message) => this.#onTabMessage(message));
+    this.#unsubscribe = this.#coordinator.subscribe((message) =>
+      this.#onTabMessage(message)
+    );
   }
 
   // ---- public API -------------------------------------------------------------------
@@ -171,12 +230,35 @@ class SessionClientImpl implements SessionClient {
         "a Clerk session token is required",
       );
     }
-    const body = options.deviceName === undefined ? {} : { device_name: options.deviceName };
-    // Not retried: /start is not idempotent, a retry could open a second session.
-    const res = await this.#send("POST", "/start", { token: clerkToken, body });
+    const body = options.deviceName === undefined
+      ? {}
+      : { device_name: options.deviceName };
+    // One key per session: a new sign-in never reuses the key of an earlier one.
+    const key = this.#bind && this.#keyStore
+      ? await deviceKey(await generateDeviceKey(this.#keyStore.extractable))
+      : null;
+    // Not retried on network errors: /start is not idempotent, a retry could open a second
+    // session. (A use_dpop_nonce answer started nothing, so that one is retried.)
+    const res = await this.#exchange("POST", "/start", {
+      token: clerkToken,
+      body,
+      signer: key,
+    });
     if (!res.ok) throw await errorFromResponse(res);
     const session = this.#persisted(await readTokenResponse(res));
+    const previous = this.#current ?? (await this.#read());
+    if (key && session.dpop_jkt === key.jkt) {
+      // Kept before the session is, so a stored session never names a key that is not there.
+      // Should the key store fail, the key still serves this page until it is closed.
+      await this.#keyStore!.set(this.#keyName(key.jkt), key.keys).catch(
+        () => {},
+      );
+      this.#signer = key;
+    }
     await this.#save(session);
+    if (previous?.dpop_jkt && previous.dpop_jkt !== session.dpop_jkt) {
+      await this.#forgetKey(previous.dpop_jkt);
+    }
     this.#coordinator.publish({ type: "signedIn", from: this.#id, session });
     this.#events.emit("signedIn", { session: info(session), source: "this" });
     return info(session);
@@ -190,9 +272,7 @@ class SessionClientImpl implements SessionClient {
       const fresh = await this.#refresh(current, false);
       return fresh?.access_token ?? null;
     } catch (err) {
-      if (err instanceof SessionError && TERMINAL_CODES.has(err.code)) {
-        return null;
-      }
+      if (endsSession(err)) return null;
       // A transient failure inside the margin: the token we hold is still good.
       if (this.#now() < this.#expiresAtMs(current)) return current.access_token;
       throw err;
@@ -321,11 +401,16 @@ class SessionClientImpl implements SessionClient {
     }
     let tokens: TokenResponse;
     try {
-      tokens = await this.#postRefresh(latest.refresh_token);
-    } catch (err) {
-      if (err instanceof SessionError && TERMINAL_CODES.has(err.code)) {
-        await this.#end(err.code as SignedOutReason, err);
+      const signer = await this.#signerFor(latest);
+      if (latest.dpop_jkt && !signer) {
+        throw new SessionError(
+          "invalid_dpop_proof",
+          "this device no longer holds the key the session is bound to",
+        );
       }
+      tokens = await this.#postRefresh(latest.refresh_token, signer);
+    } catch (err) {
+      if (endsSession(err)) await this.#end(signedOutReason(err), err);
       throw err;
     }
     const fresh = this.#persisted(tokens);
@@ -350,14 +435,19 @@ class SessionClientImpl implements SessionClient {
    * rotated before the answer was lost; within its reuse window it hands back the identical
    * successor, so retrying is safe, while a retry after the window would look like theft.
    */
-  async #postRefresh(refreshToken: string): Promise<TokenResponse> {
+  async #postRefresh(
+    refreshToken: string,
+    signer: DeviceKey | null,
+  ): Promise<TokenResponse> {
     const started = Date.now();
     for (let attempt = 0;; attempt++) {
       const elapsed = Date.now() - started;
       let failure: SessionError;
       try {
-        const res = await this.#send("POST", "/refresh", {
+        // A fresh proof per attempt: the server remembers every proof id it has seen.
+        const res = await this.#exchange("POST", "/refresh", {
           body: { refresh_token: refreshToken },
+          signer,
           // An attempt still in flight when the reuse window closes would look like theft.
           timeout: Math.min(
             this.#timeout,
@@ -408,7 +498,7 @@ class SessionClientImpl implements SessionClient {
       const now = this.#current;
       if (!now || this.#closed) return;
       this.#refresh(now, false).catch((err) => {
-        if (err instanceof SessionError && TERMINAL_CODES.has(err.code)) return;
+        if (endsSession(err)) return;
         if (this.#current) this.#schedule(PROACTIVE_RETRY_MS);
       });
     }, Math.min(delay, 2 ** 31 - 1));
@@ -426,7 +516,14 @@ class SessionClientImpl implements SessionClient {
     for (let attempt = 0;; attempt++) {
       const token = await this.getAccessToken();
       if (!token) throw new SessionError("not_signed_in", "no session");
-      const res = await this.#send(method, path, { token, body });
+      const session = this.#current;
+      const signer = session?.dpop_jkt ? await this.#signerFor(session) : null;
+      const res = await this.#exchange(method, path, {
+        token,
+        body,
+        signer,
+        bound: signer !== null,
+      });
       if (res.ok) return res;
       const err = await errorFromResponse(res);
       if (err.code === "invalid_token" && attempt === 0 && this.#current) {
@@ -449,17 +546,24 @@ class SessionClientImpl implements SessionClient {
   async #send(
     method: string,
     path: string,
-    { token, body, timeout }: {
+    { token, body, timeout, dpop, scheme = "Bearer" }: {
       token?: string;
       body?: unknown;
       timeout?: number;
+      /** A DPoP proof for this request. */
+      dpop?: string;
+      /** `DPoP` for an access token bound to the key that signed `dpop` (RFC 9449 §7.1). */
+      scheme?: "Bearer" | "DPoP";
     } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...this.#headers };
-    if (token) headers["authorization"] = `Bearer ${token}`;
+    if (token) headers["authorization"] = `${scheme} ${token}`;
+    if (dpop) headers["dpop"] = dpop;
     if (body !== undefined) headers["content-type"] = "application/json";
     const ms = timeout ?? this.#timeout;
-    const signal = typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(ms) : undefined;
+    const signal = typeof AbortSignal.timeout === "function"
+      ? AbortSignal.timeout(ms)
+      : undefined;
     try {
       return await this.#fetch(this.#base + path, {
         method,
@@ -472,6 +576,86 @@ class SessionClientImpl implements SessionClient {
         cause: err,
       });
     }
+  }
+
+  /**
+   * {@link #send} with a DPoP proof from `signer` (when given), signed afresh for each try.
+   * Retries once when the server asks for its nonce (`use_dpop_nonce`), and once when it
+   * refused the proof while its clock (the `Date` header) is far from ours: both refusals
+   * come before the server looks at the request, so nothing was spent.
+   */
+  async #exchange(
+    method: string,
+    path: string,
+    options: {
+      token?: string;
+      body?: unknown;
+      timeout?: number;
+      signer?: DeviceKey | null;
+      /** The access token in `token` is bound to `signer`: proofs carry its hash. */
+      bound?: boolean;
+    },
+  ): Promise<Response> {
+    const { signer, bound, ...rest } = options;
+    for (let attempt = 0;; attempt++) {
+      const dpop = signer
+        ? await signer.proof(method, this.#base + path, {
+          accessToken: bound ? rest.token : undefined,
+          nonce: this.#nonce,
+          now: Date.now() + this.#skewMs,
+        })
+        : undefined;
+      const res = await this.#send(method, path, {
+        ...rest,
+        dpop,
+        scheme: bound && signer ? "DPoP" : "Bearer",
+      });
+      const nonce = res.headers.get("dpop-nonce");
+      if (nonce) this.#nonce = nonce;
+      if (!signer || attempt > 0 || res.status !== 401) return res;
+      const challenge = res.headers.get("www-authenticate") ?? "";
+      if (challenge.includes('error="use_dpop_nonce"') && nonce) continue;
+      if (
+        challenge.includes('error="invalid_dpop_proof"') &&
+        this.#correctSkew(res)
+      ) continue;
+      return res;
+    }
+  }
+
+  /** Adopts the server's clock offset from its `Date` header; true when it changed notably. */
+  #correctSkew(res: Response): boolean {
+    const date = Date.parse(res.headers.get("date") ?? "");
+    if (Number.isNaN(date)) return false;
+    const skew = date - Date.now();
+    if (Math.abs(skew - this.#skewMs) < CLOCK_SKEW_MS) return false;
+    this.#skewMs = Math.abs(skew) < CLOCK_SKEW_MS ? 0 : skew;
+    return true;
+  }
+
+  // ---- device key ---------------------------------------------------------------------
+
+  #keyName(jkt: string): string {
+    return `${this.#key}:${jkt}`;
+  }
+
+  /** The device key a bound session needs, from memory or the key store; null when missing. */
+  async #signerFor(session: Persisted): Promise<DeviceKey | null> {
+    const jkt = session.dpop_jkt;
+    if (!jkt || !this.#keyStore) return null;
+    if (this.#signer?.jkt === jkt) return this.#signer;
+    const keys = await this.#keyStore.get(this.#keyName(jkt)).catch(() => null);
+    if (!keys) return null;
+    const key = await deviceKey(keys);
+    if (key.jkt !== jkt) return null;
+    this.#signer = key;
+    return key;
+  }
+
+  /** Deletes a session's device key: it can never serve another session. */
+  async #forgetKey(jkt: string): Promise<void> {
+    if (this.#signer?.jkt === jkt) this.#signer = null;
+    await this.#keyStore?.remove(this.#keyName(jkt)).catch(() => {});
   }
 
   // ---- state ------------------------------------------------------------------------
@@ -518,7 +702,9 @@ class SessionClientImpl implements SessionClient {
 
   /** Clears the session here and in the other tabs. */
   async #end(reason: SignedOutReason, error?: SessionError): Promise<void> {
+    const ended = this.#current;
     await this.#storage.remove(this.#key);
+    if (ended?.dpop_jkt) await this.#forgetKey(ended.dpop_jkt);
     this.#coordinator.publish({ type: "signedOut", from: this.#id, reason });
     this.#ended(reason, "this", error);
   }
@@ -530,6 +716,7 @@ class SessionClientImpl implements SessionClient {
   ): void {
     const had = this.#current;
     this.#current = null;
+    this.#signer = null;
     clearTimeout(this.#timer);
     if (!had) return;
     if (reason === "refresh_token_reused") {
@@ -564,7 +751,9 @@ class SessionClientImpl implements SessionClient {
   }
 
   #persisted(t: TokenResponse): Persisted {
+    const jkt = boundKeyOf(t.access_token);
     return {
+      ...(jkt ? { dpop_jkt: jkt } : {}),
       v: FORMAT,
       access_token: t.access_token,
       expires_at: t.expires_at,
@@ -576,6 +765,22 @@ class SessionClientImpl implements SessionClient {
       received_at: this.#now(),
     };
   }
+}
+
+/**
+ * Refresh answers after which the stored session is useless here: the server's terminal
+ * codes, and a refused DPoP proof (the key the session is bound to is not on this device,
+ * or the server no longer accepts it).
+ */
+function endsSession(err: unknown): err is SessionError {
+  return err instanceof SessionError &&
+    (TERMINAL_CODES.has(err.code) || err.code === "invalid_dpop_proof");
+}
+
+function signedOutReason(err: SessionError): SignedOutReason {
+  return err.code === "invalid_dpop_proof"
+    ? "invalid_refresh_token"
+    : err.code as SignedOutReason;
 }
 
 function info(s: StoredSession): SessionInfo {
