@@ -1,0 +1,213 @@
+/**
+ * `npm run bench`: every benchmark of issue 6 in one run, each figure a ratio
+ * against a baseline measured in the same run on the same machine.
+ *
+ *   npm run bench [-- --quick] [--wait-quiet] [--only a,b] [--out DIR] [--pg 15|17]
+ *
+ * Writes <out>/bench/results/<date>.json, <date>-throughput.svg and
+ * regenerates <out>/BENCHMARKS.md below its hand-written introduction.
+ * The default out is the repository (a --quick run: .local/bench-quick).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type Context, FULL, QUICK } from "./lib/context.ts";
+import { type BenchDatabase, startBenchDatabase } from "./lib/database.ts";
+import { elapsedSeconds, progress, sleep } from "./lib/log.ts";
+import { describeMachine, type Machine } from "./lib/machine.ts";
+import { findPgbench } from "./lib/pgbench.ts";
+import { repoRoot } from "./lib/proc.ts";
+import {
+  GENERATED_MARKER,
+  judge,
+  renderMarkdown,
+  renderPlot,
+  type Results,
+  type Scenarios,
+} from "./lib/report.ts";
+import { runCosts } from "./scenarios/costs.ts";
+import { runDatabase } from "./scenarios/database.ts";
+import { runGrowth } from "./scenarios/growth.ts";
+import { runHttp } from "./scenarios/http.ts";
+import { runRls } from "./scenarios/rls.ts";
+import { runStorage } from "./scenarios/storage.ts";
+
+/** Run order: small and quiet first, the 11-million-row growth load last. */
+const SCENARIOS = ["storage", "database", "rls", "http", "costs", "growth"] as const;
+type Name = typeof SCENARIOS[number];
+
+interface Options {
+  quick: boolean;
+  /** Wait (up to 15 min) for the 1-minute load average to drop below 0.7 before starting. */
+  waitQuiet: boolean;
+  only: Name[];
+  out: string;
+  pg: 15 | 17;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { quick: false, waitQuiet: false, only: [...SCENARIOS], out: "", pg: 17 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--wait-quiet") options.waitQuiet = true;
+    else if (arg === "--only") {
+      const names = value().split(",").map((name) => name.trim()).filter(Boolean);
+      for (const name of names) {
+        if (!(SCENARIOS as readonly string[]).includes(name)) {
+          throw new Error(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(", ")})`);
+        }
+      }
+      options.only = SCENARIOS.filter((name) => names.includes(name));
+    } else if (arg === "--out") options.out = path.resolve(value());
+    else if (arg === "--pg") {
+      const version = Number(value());
+      if (version !== 15 && version !== 17) throw new Error("--pg must be 15 or 17");
+      options.pg = version;
+    } else if (arg === "--help" || arg === "-h") {
+      console.log(
+        "usage: npm run bench [-- --quick] [--wait-quiet] [--only storage,database,rls,http,costs,growth] [--out DIR] [--pg 15|17]",
+      );
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  options.out ||= options.quick ? path.join(repoRoot, ".local", "bench-quick") : repoRoot;
+  return options;
+}
+
+/** Other work on the machine skews every figure: wait for it to calm down. */
+async function waitForQuiet(): Promise<void> {
+  const deadline = Date.now() + 15 * 60_000;
+  while (os.loadavg()[0] >= 0.7 && Date.now() < deadline) {
+    progress("setup", `waiting for a quiet machine (1-minute load average ${os.loadavg()[0].toFixed(2)})`);
+    await sleep(15_000);
+  }
+}
+
+function today(): string {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+const DEFAULT_INTRO = "# Benchmarks\n\nSee bench/run.ts.\n";
+
+/** The hand-written part of BENCHMARKS.md: from the output's own file, else the repository's. */
+async function intro(out: string): Promise<string> {
+  for (const file of [path.join(out, "BENCHMARKS.md"), path.join(repoRoot, "BENCHMARKS.md")]) {
+    const text = await readFile(file, "utf8").catch(() => null);
+    if (text === null) continue;
+    const at = text.indexOf(GENERATED_MARKER);
+    return (at >= 0 ? text.slice(0, at) : text).trimEnd() + "\n\n";
+  }
+  return DEFAULT_INTRO + "\n";
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const scale = options.quick ? QUICK : FULL;
+  if (options.waitQuiet) await waitForQuiet();
+  const loadBefore = os.loadavg();
+  const startedAt = new Date();
+  progress("setup", `${options.quick ? "quick" : "full"} run: ${options.only.join(", ")}`);
+  const pgbench = await findPgbench();
+  progress("setup", `starting a throwaway PostgreSQL ${options.pg} with durable commits`);
+  const db: BenchDatabase = await startBenchDatabase(options.pg);
+  let stopping = false;
+  const interrupt = async () => {
+    if (stopping) return;
+    stopping = true;
+    progress("setup", "interrupted: stopping the database");
+    await db.stop().catch(() => {});
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+
+  const scenarios: Scenarios = {};
+  const failures: Record<string, string> = {};
+  let machine: Machine | undefined;
+  try {
+    machine = await describeMachine(pgbench, db);
+    progress(
+      "setup",
+      `PostgreSQL ${db.version}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+    );
+    const ctx: Context = { quick: options.quick, scale, db, pgbench };
+    const runners: Record<Name, () => Promise<void>> = {
+      storage: async () => void (scenarios.storage = await runStorage(ctx)),
+      database: async () => void (scenarios.database = await runDatabase(ctx)),
+      rls: async () => void (scenarios.rls = await runRls(ctx)),
+      http: async () => void (scenarios.http = await runHttp(ctx)),
+      costs: async () => void (scenarios.costs = await runCosts(ctx)),
+      growth: async () => void (scenarios.growth = await runGrowth(ctx)),
+    };
+    for (const name of options.only) {
+      const started = elapsedSeconds();
+      try {
+        await runners[name]();
+        progress(name, `done in ${Math.round(elapsedSeconds() - started)} s`);
+      } catch (error) {
+        failures[name] = error instanceof Error ? error.stack ?? error.message : String(error);
+        progress(name, `FAILED: ${failures[name]}`);
+      }
+    }
+  } finally {
+    await db.stop();
+  }
+
+  if (!machine) throw new Error("no machine description");
+  const date = today();
+  const suffix = options.quick ? "-quick" : "";
+  const results: Results = {
+    format: 1,
+    date,
+    startedAt: startedAt.toISOString(),
+    quick: options.quick,
+    durationSeconds: elapsedSeconds(),
+    loadAverage: { start: loadBefore, end: os.loadavg() },
+    machine,
+    scenarios,
+    failures,
+    targets: judge(scenarios),
+  };
+  const resultsDir = path.join(options.out, "bench", "results");
+  await mkdir(resultsDir, { recursive: true });
+  const jsonPath = path.join(resultsDir, `${date}${suffix}.json`);
+  await writeFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
+  const plot = renderPlot(scenarios);
+  const plotPath = plot ? path.join(resultsDir, `${date}${suffix}-throughput.svg`) : null;
+  if (plot && plotPath) await writeFile(plotPath, plot);
+  const markdownPath = path.join(options.out, "BENCHMARKS.md");
+  const relative = (file: string) => path.relative(options.out, file).split(path.sep).join("/");
+  const markdown = (await intro(options.out)) +
+    renderMarkdown(results, { plot: plotPath ? relative(plotPath) : null, json: relative(jsonPath) });
+  await writeFile(markdownPath, markdown);
+
+  progress(
+    "report",
+    `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), markdownPath)}`,
+  );
+  for (const target of results.targets) {
+    progress(
+      "report",
+      `${target.met ? "met   " : "MISSED"} ${target.scenario}: ${target.figure} = ${
+        target.value.toFixed(2)
+      } (${target.target})`,
+    );
+  }
+  return Object.keys(failures).length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`bench: ${error instanceof Error ? error.stack ?? error.message : error}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,237 @@
+/**
+ * Scenario 7: does a refresh cost more when the table is big? Rotations per
+ * second (pgbench, 32 clients, random live families) and refresh latency (HTTP,
+ * 32 connections, each request a different random live family) with a small
+ * and a large table: 10,000 and 1,000,000 live families, each with ten times
+ * as many revoked ones past retention, awaiting purge. The refresh load runs
+ * once alone and once while `sessionguard.purge_expired` deletes in bounded
+ * batches, back to back, on its own connection.
+ *
+ * Families are bulk-loaded straight into the table (triggers off, so no start
+ * events), at generation 0, and their refresh tokens minted here with the
+ * function's own code and secret.
+ */
+import { createRefreshTokens } from "../../functions/refresh-token.ts";
+import type { Context } from "../lib/context.ts";
+import { resetSessions, type Sql } from "../lib/database.ts";
+import { percentile, progress, ratio } from "../lib/log.ts";
+import { type PgbenchResult, runPgbench } from "../lib/pgbench.ts";
+import { startSessionFunction } from "../lib/targets.ts";
+import { measure, type MeasuredRun } from "./http.ts";
+
+export interface PurgeStats {
+  readonly batches: number;
+  readonly deleted: number;
+  readonly batchMs: { readonly p50: number; readonly max: number };
+  readonly rowsPerSecond: number;
+}
+
+export interface GrowthPhase {
+  readonly live: number;
+  readonly revoked: number;
+  readonly tableBytes: number;
+  readonly loadSeconds: number;
+  readonly rotate: PgbenchResult;
+  readonly refresh: MeasuredRun;
+  readonly refreshWithPurge: MeasuredRun;
+  readonly purge: PurgeStats;
+}
+
+export interface GrowthResult {
+  readonly phases: readonly GrowthPhase[];
+  /** Large-table value ÷ small-table value. */
+  readonly rotateRatio: number;
+  readonly p99Ratio: number;
+  /** Refresh p99 with purge running ÷ without, on the large table. */
+  readonly purgeP99Ratio: number;
+}
+
+const CHUNK = 500_000;
+const CLIENTS = 32;
+
+/** Adds live and revoked families until the table holds `live` and `revoked` of them. */
+async function load(sql: Sql, live: number, revoked: number, have: { live: number; revoked: number }) {
+  const chunks: { kind: "live" | "revoked"; from: number; to: number }[] = [];
+  for (let from = have.live + 1; from <= live; from += CHUNK) {
+    chunks.push({ kind: "live", from, to: Math.min(live, from + CHUNK - 1) });
+  }
+  for (let from = have.revoked + 1; from <= revoked; from += CHUNK) {
+    chunks.push({ kind: "revoked", from, to: Math.min(revoked, from + CHUNK - 1) });
+  }
+  let done = 0;
+  const total = live - have.live + revoked - have.revoked;
+  // Two loaders at once: one per core. Each chunk is inserted in id order, which
+  // keeps index insertion local without making ids any less random.
+  const worker = async () => {
+    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+      await sql.begin(async (tx) => {
+        await tx`set local session_replication_role = replica`;
+        await tx`set local synchronous_commit = off`;
+        await tx`set local work_mem = '256MB'`;
+        if (chunk.kind === "live") {
+          await tx`
+            insert into sessionguard.families (id, user_id, device_name, user_agent, ip,
+              created_at, last_active_at, idle_expires_at, expires_at)
+            select id, 'user_live_' || g, 'bench', 'bench', '203.0.113.7',
+              now(), now(), now() + interval '7 days', now() + interval '30 days'
+            from (select gen_random_uuid() as id, g from generate_series(${chunk.from}::int, ${chunk.to}::int) g) s
+            order by id`;
+        } else {
+          await tx`
+            insert into sessionguard.families (id, user_id, device_name, user_agent, ip,
+              created_at, last_active_at, idle_expires_at, expires_at, revoked_at, revoked_reason)
+            select id, 'user_gone_' || g, 'bench', 'bench', '203.0.113.7',
+              now() - interval '10 days', now() - interval '3 days', now() - interval '3 days',
+              now() + interval '20 days', now() - interval '2 days', 'signed_out'
+            from (select gen_random_uuid() as id, g from generate_series(${chunk.from}::int, ${chunk.to}::int) g) s
+            order by id`;
+        }
+      });
+      done += chunk.to - chunk.from + 1;
+      progress("growth", `loaded ${done.toLocaleString("en")} of ${total.toLocaleString("en")} families`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+}
+
+/** Calls purge_expired back to back until stopped; what it did and how long each batch took. */
+function purgeLoop(sql: Sql): { stop(): Promise<PurgeStats> } {
+  let running = true;
+  const durations: number[] = [];
+  let deleted = 0;
+  const started = performance.now();
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const [row] = await sql`select * from sessionguard.purge_expired(p_batch => 1000)`;
+      durations.push(performance.now() - t0);
+      deleted += Number(row.deleted) + Number(row.expired);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      const seconds = (performance.now() - started) / 1000;
+      durations.sort((a, b) => a - b);
+      return {
+        batches: durations.length,
+        deleted,
+        batchMs: { p50: percentile(durations, 50), max: durations[durations.length - 1] ?? NaN },
+        rowsPerSecond: deleted / seconds,
+      };
+    },
+  };
+}
+
+export async function runGrowth(ctx: Context): Promise<GrowthResult> {
+  const { db, scale } = ctx;
+  const { sql } = db;
+  const seconds = scale.growthSeconds;
+  await resetSessions(sql);
+  const ours = await startSessionFunction(db.url);
+  try {
+    const refreshTokens = await createRefreshTokens([ours.settings.SESSION_REFRESH_SECRET]);
+    const have = { live: 0, revoked: 0 };
+    const phases: GrowthPhase[] = [];
+    for (const { live, revoked } of scale.growth) {
+      progress(
+        "growth",
+        `loading ${live.toLocaleString("en")} live and ${revoked.toLocaleString("en")} revoked families`,
+      );
+      const loadStarted = performance.now();
+      await load(sql, live, revoked, have);
+      // Purging during the previous phase removed some revoked families: top them up.
+      const [{ revoked: nowRevoked }] = await sql`
+        select count(*)::int as revoked from sessionguard.families where revoked_at is not null`;
+      if (nowRevoked < revoked) await load(sql, live, revoked, { live, revoked: nowRevoked });
+      have.live = live;
+      have.revoked = revoked;
+      await sql`truncate bench.fam`;
+      await sql`
+        insert into bench.fam (n, id)
+        select row_number() over (order by id), id from sessionguard.families where revoked_at is null`;
+      await sql`analyze sessionguard.families`;
+      await sql`analyze bench.fam`;
+      await sql`checkpoint`;
+      const loadSeconds = (performance.now() - loadStarted) / 1000;
+      const [{ bytes }] = await sql`select pg_total_relation_size('sessionguard.families') as bytes`;
+      progress(
+        "growth",
+        `table and indexes: ${(Number(bytes) / 2 ** 20).toFixed(0)} MiB (${
+          loadSeconds.toFixed(0)
+        } s to load)`,
+      );
+
+      const rotate = await runPgbench({
+        binary: ctx.pgbench,
+        url: db.url,
+        script: "rotate.sql",
+        clients: CLIENTS,
+        seconds,
+        defines: { clients: CLIENTS, per: Math.floor(live / CLIENTS) },
+        label: `rotate ${live.toLocaleString("en")} live`,
+      });
+      progress("growth", `rotations: ${Math.round(rotate.tps)}/s`);
+
+      // Tokens of random live families, at their current generation, minted with the function's secret.
+      const poolSize = Math.min(live, 40_000);
+      const rows = await sql<{ id: string; generation: string }[]>`
+        select f.id, f.generation::text as generation
+        from (select (1 + floor(random() * ${live}))::int as n from generate_series(1, ${poolSize * 2})) r
+        join bench.fam b using (n)
+        join sessionguard.families f on f.id = b.id
+        group by f.id, f.generation
+        limit ${poolSize}`;
+      const pool = await Promise.all(rows.map((row) => refreshTokens.mint(row.id, Number(row.generation))));
+      // Shuffle so each request lands on an unrelated page of the table.
+      for (let i = pool.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [pool[i], pool[j]] = [pool[j], pool[i]];
+      }
+      const tokens = { kind: "pool" as const, tokens: pool };
+      const refresh = await measure(ours.server, ours.target, tokens, CLIENTS, seconds, db.postmasterPid);
+      progress(
+        "growth",
+        `refresh: ${Math.round(refresh.rps)} req/s, p99 ${refresh.latencyMs.p99.toFixed(1)} ms`,
+      );
+      const purging = purgeLoop(sql);
+      const refreshWithPurge = await measure(
+        ours.server,
+        ours.target,
+        tokens,
+        CLIENTS,
+        seconds,
+        db.postmasterPid,
+      );
+      const purge = await purging.stop();
+      progress(
+        "growth",
+        `refresh with purge: ${Math.round(refreshWithPurge.rps)} req/s, p99 ${
+          refreshWithPurge.latencyMs.p99.toFixed(1)
+        } ms; purge ${purge.batches} batches, ${purge.deleted} rows, batch p50 ${
+          purge.batchMs.p50.toFixed(0)
+        } ms`,
+      );
+      phases.push({
+        live,
+        revoked,
+        tableBytes: Number(bytes),
+        loadSeconds,
+        rotate,
+        refresh,
+        refreshWithPurge,
+        purge,
+      });
+    }
+    const [small, large] = [phases[0], phases[phases.length - 1]];
+    return {
+      phases,
+      rotateRatio: ratio(large.rotate.tps, small.rotate.tps),
+      p99Ratio: ratio(large.refresh.latencyMs.p99, small.refresh.latencyMs.p99),
+      purgeP99Ratio: ratio(large.refreshWithPurge.latencyMs.p99, large.refresh.latencyMs.p99),
+    };
+  } finally {
+    await ours.stop();
+  }
+}

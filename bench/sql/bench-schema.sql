@@ -1,0 +1,104 @@
+-- Objects the bench needs in its throwaway database, kept in their own schema so
+-- nothing of sessionguard's is changed. Never applied to a real project.
+
+create schema bench;
+comment on schema bench is 'Benchmark fixtures (throwaway bench database only).';
+
+-- Families by number, so pgbench scripts can pick one with \set and random().
+create table bench.fam (
+  n integer not null,
+  id uuid not null,
+  constraint fam_pkey primary key (n)
+);
+
+-- The baseline of the database scenario: one single-row insert per transaction.
+create table bench.commit_probe (
+  id bigint generated always as identity,
+  client integer not null,
+  at timestamptz not null default now(),
+  constraint commit_probe_pkey primary key (id)
+);
+
+/*
+ * One rotation of family number p_n through the real API function, in the
+ * statement's own transaction. The current generation is read in the same
+ * statement (each pgbench client owns its families, so nothing races for it);
+ * the edge function instead takes it from the presented token, so this costs
+ * one more primary-key lookup than a real refresh.
+ */
+create function bench.rotate(p_n integer)
+returns text
+language sql
+volatile
+as $$
+  select r.result
+  from bench.fam b
+  cross join lateral sessionguard.rotate_session(
+    p_session_id => b.id,
+    p_generation => (select f.generation from sessionguard.families f where f.id = b.id),
+    p_ip => '127.0.0.1'::inet,
+    p_user_agent => 'pgbench',
+    p_idle_timeout => 604800,
+    p_reuse_grace => 10,
+    p_theft_scope => 'family') as r
+  where b.n = p_n;
+$$;
+comment on function bench.rotate(integer) is 'Rotates family number p_n once; returns rotate_session''s result.';
+
+/*
+ * One rotation of every family in bench.fam at generation p_generation, committing
+ * every p_batch rotations, as refreshes arrive in production: a page's old row
+ * versions are dead (and prunable) by the time the next rotation on that page needs
+ * room. Families go in id order, which is unrelated to where their rows lie, so the
+ * rotations of one transaction land on different pages.
+ */
+create procedure bench.rotate_each(p_generation bigint, p_batch integer default 20)
+language plpgsql
+as $$
+declare
+  v_id uuid;
+  v_result text;
+  v_done integer := 0;
+begin
+  for v_id in select id from bench.fam order by id loop
+    select r.result into v_result
+    from sessionguard.rotate_session(
+      p_session_id => v_id, p_generation => p_generation, p_ip => '127.0.0.1'::inet,
+      p_user_agent => 'bench', p_idle_timeout => 604800, p_reuse_grace => 10,
+      p_theft_scope => 'family') as r;
+    if v_result is distinct from 'rotated' then
+      raise exception 'family % at generation % answered %', v_id, p_generation, v_result;
+    end if;
+    v_done := v_done + 1;
+    if v_done % p_batch = 0 then
+      commit;
+    end if;
+  end loop;
+end;
+$$;
+comment on procedure bench.rotate_each(bigint, integer) is
+  'Rotates every bench family once, committing every p_batch rotations.';
+
+-- Contrast for the RLS scenario: the same check as sessionguard.session_active(), in
+-- PL/pgSQL, whose query plan is cached per connection instead of planned per call.
+create function bench.session_active_plpgsql()
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return exists (
+    select 1
+    from sessionguard.families f
+    where f.id = sessionguard.session_id()
+      and f.user_id = sessionguard.user_id()
+      and f.revoked_at is null
+      and f.expires_at > now()
+      and f.idle_expires_at > now());
+end;
+$$;
+comment on function bench.session_active_plpgsql() is 'Bench-only PL/pgSQL twin of sessionguard.session_active().';
+revoke execute on function bench.session_active_plpgsql() from public;
+grant execute on function bench.session_active_plpgsql() to authenticated;
