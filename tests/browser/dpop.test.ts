@@ -96,7 +96,68 @@ async function inPage(page: Page, action: "start" | "refresh"): Promise<PageRepo
   return await page.evaluate(`(${PAGE_SCRIPT})(${args})`) as PageReport;
 }
 
+/**
+ * In the page: the tab's own `dpop: true` client on `storageKey` (made once), which signs in
+ * when asked, else refreshes `times` times at once; answers the failures and the bound key.
+ */
+const TAB_SCRIPT = `async ({ signIn, times, storageKey }) => {
+  if (!window.dpopTab) {
+    const sdk = await import(new URL("sdk/index.js", location.href).href);
+    const { config } = window.sessionguardPage;
+    const sessions = sdk.createSessionClient({
+      url: config.sessionUrl, storage: sdk.defaultStorage(), storageKey, dpop: true, autoRefresh: false,
+    });
+    const signedOut = [];
+    sessions.on("signedOut", (e) => signedOut.push(e.reason));
+    window.dpopTab = { sessions, config, signedOut };
+  }
+  const { sessions, config, signedOut } = window.dpopTab;
+  if (signIn) {
+    const res = await fetch(config.identity.devTokenUrl, { headers: { accept: "application/json" } });
+    await sessions.start((await res.json()).token);
+  }
+  const results = await Promise.allSettled(Array.from({ length: times }, () => sessions.refresh()));
+  const failures = results.filter((r) => r.status === "rejected").map((r) => String(r.reason));
+  return { failures, signedOut, session: await sessions.getSession() };
+}`;
+
+async function tab(page: Page, signIn: boolean, times: number) {
+  const args = JSON.stringify({ signIn, times, storageKey: "dpop-two-tabs" });
+  return await page.evaluate(`(${TAB_SCRIPT})(${args})`) as {
+    failures: string[];
+    signedOut: string[];
+    session: { session_id: string } | null;
+  };
+}
+
 describe("device-bound session in a browser", () => {
+  it("two tabs share the one key and race refreshes at grace 0 without ever being signed out", async () => {
+    const context = await browser.newContext();
+    try {
+      const user = `user_${randomBytes(4).toString("hex")}`;
+      const one = await context.newPage();
+      const two = await context.newPage();
+      await open(one, user);
+      await open(two, user);
+      const first = await tab(one, true, 0);
+      const sessionId = first.session!.session_id;
+      for (let round = 0; round < 10; round++) {
+        const results = await Promise.all([tab(one, false, 2), tab(two, false, 2)]);
+        expect(results.flatMap((r) => [...r.failures, ...r.signedOut]), `round ${round}`).toEqual([]);
+      }
+      const [row] = await sql<{ generation: string; revoked_at: Date | null; dpop_jkt: string | null }[]>`
+        select generation::text as generation, revoked_at, dpop_jkt from sessionguard.families where id = ${sessionId}`;
+      expect(row.revoked_at).toBeNull();
+      expect(row.dpop_jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Number(row.generation)).toBeGreaterThanOrEqual(10);
+      const mismatches = await sql`
+        select 1 from sessionguard.events where session_id = ${sessionId} and type = 'dpop_key_mismatch'`;
+      expect(mismatches.length).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("keeps a non-extractable key in IndexedDB that survives a reload and still refreshes", async () => {
     const context = await browser.newContext();
     try {
