@@ -249,7 +249,7 @@ describe("SDK with dpop: true", () => {
     await expect(second.refresh()).rejects.toMatchObject({
       code: "invalid_dpop_proof",
     });
-    expect(ended).toEqual(["invalid_refresh_token"]);
+    expect(ended).toEqual(["invalid_dpop_proof"]);
     expect(await second.getSession()).toBeNull();
     expect((await eventsOf(optional.sql, user)).map((e) => e.type)).not
       .toContain("dpop_key_mismatch");

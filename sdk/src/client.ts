@@ -778,9 +778,7 @@ function endsSession(err: unknown): err is SessionError {
 }
 
 function signedOutReason(err: SessionError): SignedOutReason {
-  return err.code === "invalid_dpop_proof"
-    ? "invalid_refresh_token"
-    : err.code as SignedOutReason;
+  return err.code as SignedOutReason;
 }
 
 function info(s: StoredSession): SessionInfo {

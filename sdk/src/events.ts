@@ -4,14 +4,16 @@ import type { SessionInfo } from "./types.ts";
 /**
  * Why the session ended here:
  * - `signed_out`: this client (or another tab) called `signOut`.
- * - a server code: the server said the session is over (`refresh_token_reused` is theft).
+ * - a server code: the server said the session is over (`refresh_token_reused` is theft;
+ *   `invalid_dpop_proof`: the session is bound to a device key this client does not hold).
  */
 export type SignedOutReason =
   | "signed_out"
   | "refresh_token_reused"
   | "session_revoked"
   | "session_expired"
-  | "invalid_refresh_token";
+  | "invalid_refresh_token"
+  | "invalid_dpop_proof";
 
 /** Events a session client emits; subscribe with `client.on(name, listener)`. */
 export interface SessionEvents {
