@@ -1,0 +1,74 @@
+/**
+ * Faults under load (quick mode; `npm run soak` repeats them at full size).
+ * Each test keeps 40 families refreshing while faults strike one after
+ * another: the function crashed and redeployed; a statement timeout;
+ * connections terminated and Postgres restarted. Clients retry the same token after a failure, inside the grace
+ * window. Every answer must be a 200 or, during the fault, a clean 503
+ * `server_error` with Retry-After (or no answer at all while the process is
+ * gone); afterwards the database must agree with every answer the clients got,
+ * and every family must still rotate: nothing half-done, nothing lost.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type FaultEnvironment,
+  type FaultKind,
+  formatFault,
+  runFault,
+  startFaultEnvironment,
+} from "./support/fault-run.ts";
+
+const seed = Number(process.env.SG_LOAD_SEED ?? Date.now() % 1_000_000);
+
+/**
+ * Faults that functions/store.ts does not yet survive. Tests made only of
+ * these are expected to fail (`it.fails`) until it is fixed;
+ * SG_STRICT_FAULTS=1 runs them as ordinary tests.
+ *
+ *  - Its pool keeps postgres.js's default reconnect backoff: the retry count
+ *    is shared by the pool and grows with every failed connection, so after a
+ *    short outage each connection sleeps 10-20 s before reconnecting. Requests
+ *    hang that long; a client whose answer was lost retries after the 10 s
+ *    grace window and its session is revoked as stolen. Fix: pass
+ *    `backoff: (retries) => Math.min(0.05 * 2 ** retries, 1)` in openDatabase.
+ *  - Its UNAVAILABLE pattern misses EPIPE (a write to a connection the server
+ *    closed) and 57014 (statement_timeout / query canceled), so those answer
+ *    500 instead of 503. Fix: add EPIPE, 57014 and 55P03 (lock_timeout).
+ */
+const KNOWN_STORE_BUGS: readonly FaultKind[] = process.env.SG_STRICT_FAULTS === "1"
+  ? []
+  : ["terminate_backends", "statement_timeout", "postgres_restart"];
+
+describe.skipIf(!!process.env.DATABASE_URL)("faults under load", () => {
+  let env: FaultEnvironment;
+  beforeAll(async () => {
+    env = await startFaultEnvironment(`faults-${process.pid}`);
+  }, 60_000);
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  const cases: [FaultKind[], string][] = [
+    [
+      ["function_crash", "function_redeploy"],
+      "the function process killed (SIGKILL), then stopped (SIGTERM), and restarted",
+    ],
+    [["statement_timeout"], "rotations waiting on a row lock past the role's statement_timeout"],
+    [
+      ["terminate_backends", "postgres_restart"],
+      "connections terminated, then Postgres stopped and restarted on the same port and data",
+    ],
+  ];
+  for (const [kinds, title] of cases) {
+    const known = kinds.every((kind) => KNOWN_STORE_BUGS.includes(kind));
+    const test = known ? it.fails : it;
+    test(
+      `${title}: clean 503s, recovery, nothing lost${known ? " (known to fail: store.ts, see above)" : ""}`,
+      async () => {
+        const result = await runFault(env, kinds, { families: 40, maxInFlight: 32, seed });
+        console.log(formatFault(result));
+        expect(result.invariants.violations).toEqual([]);
+      },
+      90_000,
+    );
+  }
+});
