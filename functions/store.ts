@@ -135,6 +135,10 @@ export function openDatabase(url: string): Sql {
     max: 8,
     idle_timeout: 30,
     connect_timeout: 10,
+    // postgres.js's default backoff grows with every failed connection of the pool, up
+    // to 20 s: after a short outage requests would hang past the client's reuse grace
+    // window. Reconnect within a second instead.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
     onnotice: () => {},
     connection: { application_name: "sessionguard" },
   }) as unknown as Sql;
@@ -294,7 +298,13 @@ function toInt(value: string): number {
 }
 
 /** SQLSTATE classes and driver codes that mean "the database is unreachable", not "bad request". */
-const UNAVAILABLE = /^(08|53|57P0[1-3])|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|CONNECT_TIMEOUT|CONNECTION_)/;
+/*
+ * Also: a statement or lock timeout (57014, 55P03) and a serialization failure or
+ * deadlock (40001, 40P01) rolled the whole rotation back, so the client may retry the
+ * same token; EPIPE is a write to a connection the server already closed.
+ */
+const UNAVAILABLE =
+  /^(08|53|57P0[1-3]|57014|55P03|40001|40P01)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|CONNECT_TIMEOUT|CONNECTION_)/;
 
 async function run<T>(query: () => Promise<T>): Promise<T> {
   try {

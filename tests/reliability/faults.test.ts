@@ -19,25 +19,6 @@ import {
 
 const seed = Number(process.env.SG_LOAD_SEED ?? Date.now() % 1_000_000);
 
-/**
- * Faults that functions/store.ts does not yet survive. Tests made only of
- * these are expected to fail (`it.fails`) until it is fixed;
- * SG_STRICT_FAULTS=1 runs them as ordinary tests.
- *
- *  - Its pool keeps postgres.js's default reconnect backoff: the retry count
- *    is shared by the pool and grows with every failed connection, so after a
- *    short outage each connection sleeps 10-20 s before reconnecting. Requests
- *    hang that long; a client whose answer was lost retries after the 10 s
- *    grace window and its session is revoked as stolen. Fix: pass
- *    `backoff: (retries) => Math.min(0.05 * 2 ** retries, 1)` in openDatabase.
- *  - Its UNAVAILABLE pattern misses EPIPE (a write to a connection the server
- *    closed) and 57014 (statement_timeout / query canceled), so those answer
- *    500 instead of 503. Fix: add EPIPE, 57014 and 55P03 (lock_timeout).
- */
-const KNOWN_STORE_BUGS: readonly FaultKind[] = process.env.SG_STRICT_FAULTS === "1"
-  ? []
-  : ["terminate_backends", "statement_timeout", "postgres_restart"];
-
 describe.skipIf(!!process.env.DATABASE_URL)("faults under load", () => {
   let env: FaultEnvironment;
   beforeAll(async () => {
@@ -59,10 +40,8 @@ describe.skipIf(!!process.env.DATABASE_URL)("faults under load", () => {
     ],
   ];
   for (const [kinds, title] of cases) {
-    const known = kinds.every((kind) => KNOWN_STORE_BUGS.includes(kind));
-    const test = known ? it.fails : it;
-    test(
-      `${title}: clean 503s, recovery, nothing lost${known ? " (known to fail: store.ts, see above)" : ""}`,
+    it(
+      `${title}: clean 503s, recovery, nothing lost`,
       async () => {
         const result = await runFault(env, kinds, { families: 40, maxInFlight: 32, seed });
         console.log(formatFault(result));
