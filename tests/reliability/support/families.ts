@@ -42,6 +42,14 @@ export interface ClientPlan {
   /** Chance that a round loses its answer (aborted) and retries the same token. */
   readonly lostShare: number;
   /**
+   * How long an owner waits after a round that lost an answer before rotating
+   * again, in ms. The abandoned request may still reach the database later;
+   * should the owner have rotated twice by then, it presents a token two
+   * generations old, which is reuse by definition (P3) and ends the session.
+   * Real clients refresh minutes apart; back-to-back load must leave this room.
+   */
+  readonly pauseAfterLostMs: number;
+  /**
    * How long a client keeps retrying the same token after a 5xx or a network
    * failure, in ms (0: no retries). Retries wait 50-250 ms.
    */
@@ -206,6 +214,7 @@ async function driveFamily(traffic: Traffic, targets: Targets, family: FamilyRun
       const lost = await present(token, "owner", pick(), Math.floor(plan.random() * 4));
       if (lost.kind === "aborted") family.aborted.add(token);
       answers = [await present(token, "owner")];
+      if (lost.kind === "aborted") await sleep(plan.pauseAfterLostMs);
     } else {
       answers = [await present(token, "owner")];
     }

@@ -152,6 +152,7 @@ export async function runFault(
     more: () => running,
     raceShare: 0.15,
     lostShare: 0.1,
+    pauseAfterLostMs: 1_000,
     retryForMs: RETRY_FOR_MS,
     latestAttackRound: 0,
     random,

@@ -75,6 +75,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         more: (round) => round < options.rounds,
         raceShare: 0.15,
         lostShare: 0.15,
+        pauseAfterLostMs: 1_000,
         retryForMs: 0,
         latestAttackRound: options.rounds - 3,
         random,
