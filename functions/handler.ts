@@ -7,6 +7,7 @@
  * `/session/...` (what Supabase's Edge Runtime passes to the function).
  */
 import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
 import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk.ts";
 import type { Config } from "./config.ts";
@@ -362,7 +363,20 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   }
 
   const app = new Hono();
-  app.use("*", corsMiddleware(config.allowedOrigins));
+  // CORS for the ALLOWED_ORIGINS allowlist, errors included. Credentials are bearer
+  // tokens and DPoP proofs, never cookies. `date` is exposed so that a client whose
+  // clock is off can correct the iat of its DPoP proofs.
+  const { allowedOrigins } = config;
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (allowedOrigins === "*" || allowedOrigins.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+      allowHeaders: ["authorization", "content-type", "dpop", "apikey", "x-client-info"],
+      exposeHeaders: ["www-authenticate", "dpop-nonce", "retry-after", "date"],
+      maxAge: 600,
+    }),
+  );
   if (dpopSettings.nonce && session.dpop !== "off") {
     // Every answer to a request with a proof carries a current nonce, so a client
     // meets the use_dpop_nonce challenge once, not once per nonce period.
@@ -404,37 +418,4 @@ function scaled(budget: Budget): Budget {
 /** 429 with the seconds to wait. */
 function rateLimited(seconds: number, detail: string): ApiError {
   return new ApiError("rate_limited", { headers: { "retry-after": String(seconds) }, detail });
-}
-
-/**
- * CORS for the `ALLOWED_ORIGINS` allowlist: preflights answered with 204, and
- * the allow headers added to every response (errors included) for an allowed
- * origin. Credentials are bearer tokens, never cookies.
- */
-function corsMiddleware(allowedOrigins: Config["allowedOrigins"]) {
-  const allows = (origin: string) => allowedOrigins === "*" || allowedOrigins.includes(origin);
-  return async (c: Context, next: () => Promise<void>) => {
-    const origin = c.req.header("origin");
-    const allowedOrigin = origin !== undefined && allows(origin) ? origin : null;
-    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
-      const headers = new Headers({ vary: "Origin" });
-      if (allowedOrigin) {
-        headers.set("access-control-allow-origin", allowedOrigin);
-        headers.set("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
-        headers.set(
-          "access-control-allow-headers",
-          "authorization, content-type, dpop, apikey, x-client-info",
-        );
-        headers.set("access-control-max-age", "600");
-      }
-      return new Response(null, { status: 204, headers });
-    }
-    await next();
-    c.res.headers.append("vary", "Origin");
-    if (allowedOrigin) {
-      c.res.headers.set("access-control-allow-origin", allowedOrigin);
-      // date: lets a client whose clock is off correct the iat of its DPoP proofs.
-      c.res.headers.set("access-control-expose-headers", "www-authenticate, dpop-nonce, retry-after, date");
-    }
-  };
 }

@@ -3,44 +3,58 @@
  * supabase/functions/session/import_map.json (`import_map` in config.toml; not a
  * deno.json, which local Deno would pick up and fetch from npm instead of using
  * node_modules); locally they come from node_modules.
- * Both must name the same versions, and every bare import must be mapped.
+ * Both must name the same versions, and every bare import of every file the
+ * entrypoint reaches must be mapped: `pkg` by "pkg", `pkg/sub` by "pkg/".
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url);
-const read = (path: string) => readFileSync(new URL(path, root), "utf8");
+const read = (url: URL) => readFileSync(url, "utf8");
+const IMPORT = /(?:from|import)\s*"([^"]+)"/g;
+
+/** Every module the entrypoint reaches through relative imports, and the bare specifiers they use. */
+function reach(entry: URL): { files: string[]; bare: Set<string> } {
+  const seen = new Set<string>();
+  const bare = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file.href)) continue;
+    seen.add(file.href);
+    for (const [, specifier] of read(file).matchAll(IMPORT)) {
+      if (specifier.startsWith(".")) queue.push(new URL(specifier, file));
+      else if (!specifier.startsWith("node:")) bare.add(specifier);
+    }
+  }
+  return { files: [...seen].map((href) => href.slice(root.href.length)), bare };
+}
+
+const packageOf = (specifier: string) =>
+  specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
 
 describe("deploy import map", () => {
-  it("maps every bare import of the session function to the version package.json pins", () => {
+  it("maps every bare import the session function reaches to the version package.json pins", () => {
     const map: Record<string, string> =
-      JSON.parse(read("supabase/functions/session/import_map.json")).imports;
-    const pkg = JSON.parse(read("package.json"));
+      JSON.parse(read(new URL("supabase/functions/session/import_map.json", root))).imports;
+    const pkg = JSON.parse(read(new URL("package.json", root)));
     const pinned = { ...pkg.dependencies, ...pkg.devDependencies };
-    const files = [
-      "access-token",
-      "clerk",
-      "config",
-      "errors",
-      "handler",
-      "refresh-token",
-      "request",
-      "store",
-      "theft-response",
-      "clerk-api",
-      "security-webhook",
-      "webhook-secret",
-    ];
-    expect(readdirSync(new URL("functions/", root))).toEqual(
-      expect.arrayContaining(files.map((f) => `${f}.ts`)),
+    const { files, bare } = reach(new URL("supabase/functions/session/index.ts", root));
+
+    expect(files).toEqual(
+      expect.arrayContaining(["functions/handler.ts", "functions/store.ts", "functions/dpop.ts"]),
     );
-    const bare = new Set<string>();
-    for (const file of files) {
-      for (const [, specifier] of read(`functions/${file}.ts`).matchAll(/from "([^".][^"]*)"/g)) {
-        bare.add(specifier);
-      }
+    expect(files.some((file) => file.startsWith("dev/"))).toBe(false);
+    for (const specifier of bare) {
+      const name = packageOf(specifier);
+      const key = specifier === name ? name : `${name}/`;
+      expect(map[key], `import map entry for ${specifier}`).toBeDefined();
     }
-    expect([...bare].sort()).toEqual(Object.keys(map).sort());
-    for (const [name, target] of Object.entries(map)) expect(target).toBe(`npm:${name}@${pinned[name]}`);
+    for (const [key, target] of Object.entries(map)) {
+      const name = key.replace(/\/$/, "");
+      expect(target).toBe(
+        key.endsWith("/") ? `npm:/${name}@${pinned[name]}/` : `npm:${name}@${pinned[name]}`,
+      );
+    }
   });
 });
