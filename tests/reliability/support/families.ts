@@ -186,19 +186,32 @@ async function driveFamily(traffic: Traffic, targets: Targets, family: FamilyRun
   const side: Promise<void>[] = [];
   let ownerDone = false;
 
-  /** Presents `token` (retrying failures per plan) and records every answer. */
-  const present = async (token: string, by: Exchange["by"], url = pick(), abortAfterMs?: number) => {
+  /**
+   * Presents `token` and records every answer, retrying failures per plan.
+   * Requests that must land inside the grace window (racing tabs, a retry of
+   * the same token, an in-window replay) are `urgent`.
+   */
+  const present = async (
+    token: string,
+    by: Exchange["by"],
+    { url = pick(), abortAfterMs, urgent = false }: {
+      url?: string;
+      abortAfterMs?: number;
+      urgent?: boolean;
+    } = {},
+  ) => {
     const deadline = Date.now() + plan.retryForMs;
     for (;;) {
       const afterAttack = family.attackAnsweredAt !== null;
       const facts = by === "owner" || by === "probe" ? family.owner : family.thief;
       const sentAt = Date.now();
-      const answer = await traffic.refresh(url, token, facts, abortAfterMs);
+      const answer = await traffic.refresh(url, token, facts, { abortAfterMs, urgent });
       family.exchanges.push({ token, answer, afterAttack, by, sentAt, elapsedMs: Date.now() - sentAt });
       const failed = answer.kind === "network" || (answer.kind === "http" && answer.status >= 500);
       if (!failed || Date.now() > deadline) return answer;
       await sleep(50 + plan.random() * 200);
       url = pick();
+      urgent = true;
     }
   };
 
@@ -209,11 +222,13 @@ async function driveFamily(traffic: Traffic, targets: Targets, family: FamilyRun
     let answers: Answer[];
     if (roll < plan.raceShare) {
       const tabs = 2 + Math.floor(plan.random() * 3);
-      answers = await Promise.all(Array.from({ length: tabs }, () => present(token, "owner")));
+      answers = await Promise.all(
+        Array.from({ length: tabs }, () => present(token, "owner", { urgent: true })),
+      );
     } else if (roll < plan.raceShare + plan.lostShare) {
-      const lost = await present(token, "owner", pick(), Math.floor(plan.random() * 4));
+      const lost = await present(token, "owner", { abortAfterMs: Math.floor(plan.random() * 4) });
       if (lost.kind === "aborted") family.aborted.add(token);
-      answers = [await present(token, "owner")];
+      answers = [await present(token, "owner", { urgent: true })];
       if (lost.kind === "aborted") await sleep(plan.pauseAfterLostMs);
     } else {
       answers = [await present(token, "owner")];
@@ -251,9 +266,9 @@ async function driveFamily(traffic: Traffic, targets: Targets, family: FamilyRun
         if (family.attack === "window") {
           const { url, graceSeconds } = targets.shortGrace!;
           await sleep(graceSeconds * 1000 + 600);
-          await present(stolen, "thief", url);
+          await present(stolen, "thief", { url });
         } else {
-          await present(stolen, "thief");
+          await present(stolen, "thief", { urgent: true });
         }
         family.attackAnsweredAt = Date.now();
         continue;

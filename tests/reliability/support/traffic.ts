@@ -22,6 +22,18 @@ export type Answer =
   /** The client gave up on purpose (a "lost response"). */
   | { readonly kind: "aborted" };
 
+/** How a request is sent. */
+export interface SendOptions {
+  /** Drop the request after this many ms, whether or not the server got it: the answer is "aborted". */
+  readonly abortAfterMs?: number;
+  /**
+   * Next in line for a slot. The queue stands in for the capacity of the network
+   * and the server; a real client's retry inside the grace window, or its racing
+   * tabs, does not wait behind thousands of other users' requests.
+   */
+  readonly urgent?: boolean;
+}
+
 /** Request facts a simulated client sends. */
 export interface ClientFacts {
   readonly ip: string;
@@ -47,11 +59,8 @@ export class Traffic {
 
   constructor(private readonly maxInFlight: number) {}
 
-  /**
-   * POSTs a refresh. With `abortAfterMs` the client drops the request after
-   * that long, whether or not the server got it: the answer is "aborted".
-   */
-  refresh(base: string, token: string, facts: ClientFacts, abortAfterMs?: number): Promise<Answer> {
+  /** POSTs a refresh. */
+  refresh(base: string, token: string, facts: ClientFacts, options: SendOptions = {}): Promise<Answer> {
     return this.send(base + "/refresh", {
       method: "POST",
       headers: {
@@ -60,16 +69,16 @@ export class Traffic {
         "user-agent": facts.userAgent,
       },
       body: JSON.stringify({ refresh_token: token }),
-    }, abortAfterMs);
+    }, options);
   }
 
   /** Any request, counted like the others. */
-  async send(url: string, init: RequestInit, abortAfterMs?: number): Promise<Answer> {
-    await this.acquire();
+  async send(url: string, init: RequestInit, options: SendOptions = {}): Promise<Answer> {
+    await this.acquire(options.urgent ?? false);
     this.sent++;
     let answer: Answer;
     try {
-      answer = await request(url, init, abortAfterMs);
+      answer = await request(url, init, options.abortAfterMs);
     } finally {
       this.release();
     }
@@ -107,12 +116,14 @@ export class Traffic {
     return result;
   }
 
-  private async acquire(): Promise<void> {
+  private async acquire(urgent: boolean): Promise<void> {
     if (this.inFlight < this.maxInFlight) {
       this.inFlight++;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((
+      resolve,
+    ) => (urgent ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
   }
 
   private release(): void {
