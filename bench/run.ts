@@ -114,6 +114,7 @@ async function main(): Promise<number> {
   if (options.waitQuiet) await waitForQuiet();
   const loadBefore = os.loadavg();
   const startedAt = new Date();
+  const startedSeconds = elapsedSeconds();
   progress("setup", `${options.quick ? "quick" : "full"} run: ${options.only.join(", ")}`);
   const pgbench = await findPgbench();
   progress("setup", `starting a throwaway PostgreSQL ${options.pg} with durable commits`);
@@ -169,7 +170,7 @@ async function main(): Promise<number> {
     date,
     startedAt: startedAt.toISOString(),
     quick: options.quick,
-    durationSeconds: elapsedSeconds(),
+    durationSeconds: elapsedSeconds() - startedSeconds,
     loadAverage: { start: loadBefore, end: os.loadavg() },
     machine,
     scenarios,

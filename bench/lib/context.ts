@@ -22,8 +22,8 @@ export interface Scale {
 }
 
 export const FULL: Scale = {
-  pgbenchSeconds: 10,
-  httpSeconds: 8,
+  pgbenchSeconds: 8,
+  httpSeconds: 6,
   warmupSeconds: 3,
   dbClients: [1, 8, 32],
   dbFamilies: 10_000,
@@ -33,7 +33,7 @@ export const FULL: Scale = {
   storageFamilies: 10_000,
   storageRotations: 100,
   growth: [{ live: 10_000, revoked: 100_000 }, { live: 1_000_000, revoked: 10_000_000 }],
-  growthSeconds: 8,
+  growthSeconds: 6,
   microIterations: 2_000,
 };
 

@@ -88,9 +88,9 @@ export async function runCosts(ctx: Context): Promise<CostsResult> {
       kind: "per-connection" as const,
       tokens: Array(n).fill("x".repeat(112)),
     });
-    await measure(bare.server, bare.target, filler(8), 8, scale.warmupSeconds, db.postmasterPid);
-    const one = await measure(bare.server, bare.target, filler(1), 1, scale.httpSeconds, db.postmasterPid);
-    const many = await measure(bare.server, bare.target, filler(32), 32, scale.httpSeconds, db.postmasterPid);
+    await measure(bare.server, bare.target, filler(8), 8, scale.warmupSeconds, db);
+    const one = await measure(bare.server, bare.target, filler(1), 1, scale.httpSeconds, db);
+    const many = await measure(bare.server, bare.target, filler(32), 32, scale.httpSeconds, db);
     progress(
       "costs",
       `bare HTTP: p50 ${one.latencyMs.p50.toFixed(3)} ms at 1 connection, ${

@@ -11,16 +11,22 @@
  * machine affects all three alike.
  */
 import type { Context } from "../lib/context.ts";
+import type { BenchDatabase } from "../lib/database.ts";
 import { type LoadResult, runLoad, type Target, type Tokens } from "../lib/load.ts";
 import { progress, ratio } from "../lib/log.ts";
 import { cpuMs, rssKb, sampleRss, type Server, treeCpuMs } from "../lib/proc.ts";
 import { startBaseline, startPeer, startSessionFunction } from "../lib/targets.ts";
 
 export interface MeasuredRun extends LoadResult {
-  /** CPU µs per successful request: the server process, Postgres (all backends), the load generator. */
+  /**
+   * CPU µs per successful request: the server process; Postgres as a whole (every
+   * backend and background process); of that, the server's own connections
+   * (application_name "sessionguard", which the baseline's pool shares); the load generator.
+   */
   readonly cpuUsPerRequest: {
     readonly server: number;
     readonly postgres: number;
+    readonly serverBackends: number;
     readonly loadGenerator: number;
   };
   readonly rss: { readonly peakKb: number; readonly meanKb: number };
@@ -48,6 +54,13 @@ export interface HttpResult {
   readonly finalRssKb: { readonly sessionFunction: number };
 }
 
+/** CPU ms so far of each backend the session function (or the baseline) holds open. */
+async function backendCpu(db: BenchDatabase): Promise<Map<number, number>> {
+  const rows = await db.sql<{ pid: number }[]>`
+    select pid from pg_catalog.pg_stat_activity where application_name = 'sessionguard'`;
+  return new Map(rows.map(({ pid }) => [pid, cpuMs(pid)]));
+}
+
 /** One measured load run of `server`, with CPU and memory sampled around it. */
 export async function measure(
   server: Server,
@@ -55,23 +68,29 @@ export async function measure(
   tokens: Tokens,
   connections: number,
   seconds: number,
-  postmasterPid: number,
+  db: BenchDatabase,
 ): Promise<MeasuredRun> {
+  const backendsBefore = await backendCpu(db);
   const rss = sampleRss(server.pid);
   const serverBefore = cpuMs(server.pid);
-  const postgresBefore = treeCpuMs(postmasterPid);
+  const postgresBefore = treeCpuMs(db.postmasterPid);
   const loadBefore = process.cpuUsage();
   const result = await runLoad(target, tokens, connections, seconds);
   const load = process.cpuUsage(loadBefore);
-  const postgresUsed = treeCpuMs(postmasterPid) - postgresBefore;
+  const postgresUsed = treeCpuMs(db.postmasterPid) - postgresBefore;
   const serverUsed = cpuMs(server.pid) - serverBefore;
   const memory = rss.stop();
+  let backendsUsed = 0;
+  for (const [pid, ms] of await backendCpu(db)) {
+    if (Number.isFinite(ms)) backendsUsed += ms - (backendsBefore.get(pid) ?? 0);
+  }
   const perRequest = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : NaN);
   return {
     ...result,
     cpuUsPerRequest: {
       server: perRequest(serverUsed),
       postgres: perRequest(postgresUsed),
+      serverBackends: perRequest(backendsUsed),
       loadGenerator: perRequest((load.user + load.system) / 1000),
     },
     rss: { peakKb: memory.peakKb, meanKb: memory.meanKb },
@@ -133,7 +152,7 @@ export async function runHttp(ctx: Context): Promise<HttpResult> {
         filler(connections),
         connections,
         seconds,
-        db.postmasterPid,
+        db,
       );
       progress("http", `c=${connections} baseline: ${describe(baselineRun)}`);
       const refreshRun = await measure(
@@ -142,7 +161,7 @@ export async function runHttp(ctx: Context): Promise<HttpResult> {
         { kind: "per-connection", tokens: await ours.startSessions(connections) },
         connections,
         seconds,
-        db.postmasterPid,
+        db,
       );
       progress("http", `c=${connections} refresh:  ${describe(refreshRun)}`);
       const peerRun = await measure(
@@ -151,7 +170,7 @@ export async function runHttp(ctx: Context): Promise<HttpResult> {
         { kind: "per-connection", tokens: await peer.mint(connections) },
         connections,
         seconds,
-        db.postmasterPid,
+        db,
       );
       progress("http", `c=${connections} peer:     ${describe(peerRun)}`);
       levels.push({
@@ -187,7 +206,7 @@ export async function runHttp(ctx: Context): Promise<HttpResult> {
         { kind: "per-connection", tokens: await hs256Function.startSessions(32) },
         32,
         seconds,
-        db.postmasterPid,
+        db,
       );
       progress("http", `c=32 refresh (HS256): ${describe(hs256)}`);
     } finally {

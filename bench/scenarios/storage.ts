@@ -69,8 +69,9 @@ export async function runStorage(ctx: Context): Promise<StorageResult> {
   await sql`truncate sessionguard.events`;
   const fresh = await sizes(sql);
 
-  // One rotation of every family per call, committed in small batches (durability is
-  // not what this scenario measures, so commits do not wait for the disk).
+  // One rotation of every family per round on one connection, committed in small
+  // batches (durability is not what this scenario measures, so commits do not wait
+  // for the disk).
   const connection = await sql.reserve();
   const checkpoints: { rotations: number; raw: Sizes }[] = [];
   let afterOneVacuumed: Sizes | undefined;
@@ -78,7 +79,7 @@ export async function runStorage(ctx: Context): Promise<StorageResult> {
   try {
     await connection`set synchronous_commit = off`;
     for (let generation = 0; generation < rotations; generation++) {
-      await connection.unsafe(`call bench.rotate_each(${generation})`);
+      await connection.unsafe(`call bench.rotate_each(${generation}, 20)`);
       const done = generation + 1;
       if (CHECKPOINTS.includes(done) || done === rotations) {
         const raw = await sizes(sql);

@@ -50,9 +50,11 @@ comment on function bench.rotate(integer) is 'Rotates family number p_n once; re
  * every p_batch rotations, as refreshes arrive in production: a page's old row
  * versions are dead (and prunable) by the time the next rotation on that page needs
  * room. Families go in id order, which is unrelated to where their rows lie, so the
- * rotations of one transaction land on different pages.
+ * rotations of one transaction land on different pages. p_part of p_parts splits the
+ * families between concurrent callers.
  */
-create procedure bench.rotate_each(p_generation bigint, p_batch integer default 20)
+create procedure bench.rotate_each(
+  p_generation bigint, p_batch integer default 20, p_part integer default 0, p_parts integer default 1)
 language plpgsql
 as $$
 declare
@@ -60,7 +62,7 @@ declare
   v_result text;
   v_done integer := 0;
 begin
-  for v_id in select id from bench.fam order by id loop
+  for v_id in select id from bench.fam where n % p_parts = p_part order by id loop
     select r.result into v_result
     from sessionguard.rotate_session(
       p_session_id => v_id, p_generation => p_generation, p_ip => '127.0.0.1'::inet,
@@ -76,8 +78,8 @@ begin
   end loop;
 end;
 $$;
-comment on procedure bench.rotate_each(bigint, integer) is
-  'Rotates every bench family once, committing every p_batch rotations.';
+comment on procedure bench.rotate_each(bigint, integer, integer, integer) is
+  'Rotates every bench family (numbers n with n % p_parts = p_part) once, committing every p_batch rotations.';
 
 -- Contrast for the RLS scenario: the same check as sessionguard.session_active(), in
 -- PL/pgSQL, whose query plan is cached per connection instead of planned per call.
