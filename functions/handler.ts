@@ -151,10 +151,13 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
 
   const api = new Hono();
 
+  // Each route takes its time only once the body is in: a client decides how long its
+  // upload takes, and must not be judged at an earlier moment of its choosing (a
+  // replay held back in a slow upload would otherwise fall inside a closed grace window).
   api.post("/start", async (c) => {
-    const at = now();
     const clerkToken = bearerToken(c.req.raw);
     const body = await readJsonBody(c.req.raw);
+    const at = now();
     const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
     // A proof here binds the new family to its key. Its jti is not recorded: a
     // replayed /start proof could only bind another session to the victim's key,
@@ -196,8 +199,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   });
 
   api.post("/refresh", async (c) => {
-    const at = now();
     const body = await readJsonBody(c.req.raw);
+    const at = now();
     const presented = body?.refresh_token;
     if (typeof presented !== "string") {
       throw new ApiError("invalid_request", { description: '"refresh_token" must be a string.' });
@@ -278,9 +281,9 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   });
 
   api.post("/signout", async (c) => {
+    const body = await readJsonBody(c.req.raw);
     const at = now();
     const claims = await authenticate(c, at);
-    const body = await readJsonBody(c.req.raw);
     // Absent means "local"; anything present must be one of the three names (null included).
     const scope = body?.scope === undefined ? "local" : body.scope;
     if (!SIGNOUT_SCOPES.includes(scope as typeof SIGNOUT_SCOPES[number])) {
