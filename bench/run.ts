@@ -2,11 +2,13 @@
  * `npm run bench`: every benchmark of issue 6 in one run, each figure a ratio
  * against a baseline measured in the same run on the same machine.
  *
- *   npm run bench [-- --quick] [--wait-quiet] [--only a,b] [--out DIR] [--pg 15|17]
+ *   npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only a,b] [--out DIR] [--pg 15|17]
  *
  * Writes <out>/bench/results/<date>.json, <date>-throughput.svg and
  * regenerates <out>/BENCHMARKS.md below its hand-written introduction.
  * The default out is the repository (a --quick run: .local/bench-quick).
+ * `--render <results.json>` only regenerates BENCHMARKS.md and the plot from a
+ * results file (after editing the introduction or the report layout).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -40,13 +42,22 @@ interface Options {
   quick: boolean;
   /** Wait (up to 15 min) for the 1-minute load average to drop below 0.7 before starting. */
   waitQuiet: boolean;
+  /** Only regenerate BENCHMARKS.md and the plot from this results file. */
+  render: string;
   only: Name[];
   out: string;
   pg: 15 | 17;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, waitQuiet: false, only: [...SCENARIOS], out: "", pg: 17 };
+  const options: Options = {
+    quick: false,
+    waitQuiet: false,
+    render: "",
+    only: [...SCENARIOS],
+    out: "",
+    pg: 17,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -56,6 +67,7 @@ function parseArgs(argv: string[]): Options {
     };
     if (arg === "--quick") options.quick = true;
     else if (arg === "--wait-quiet") options.waitQuiet = true;
+    else if (arg === "--render") options.render = path.resolve(value());
     else if (arg === "--only") {
       const names = value().split(",").map((name) => name.trim()).filter(Boolean);
       for (const name of names) {
@@ -71,7 +83,7 @@ function parseArgs(argv: string[]): Options {
       options.pg = version;
     } else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench [-- --quick] [--wait-quiet] [--only storage,database,rls,http,costs,growth] [--out DIR] [--pg 15|17]",
+        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,costs,growth] [--out DIR] [--pg 15|17]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
@@ -108,8 +120,36 @@ async function intro(out: string): Promise<string> {
   return DEFAULT_INTRO + "\n";
 }
 
+/** Writes the results file (unless rendering an existing one), the plot and BENCHMARKS.md. */
+async function writeReport(
+  results: Results,
+  out: string,
+  writeJson: boolean,
+): Promise<{ jsonPath: string; markdownPath: string }> {
+  const suffix = results.quick ? "-quick" : "";
+  const resultsDir = path.join(out, "bench", "results");
+  await mkdir(resultsDir, { recursive: true });
+  const jsonPath = path.join(resultsDir, `${results.date}${suffix}.json`);
+  if (writeJson) await writeFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
+  const plot = renderPlot(results.scenarios);
+  const plotPath = plot ? path.join(resultsDir, `${results.date}${suffix}-throughput.svg`) : null;
+  if (plot && plotPath) await writeFile(plotPath, plot);
+  const markdownPath = path.join(out, "BENCHMARKS.md");
+  const relative = (file: string) => path.relative(out, file).split(path.sep).join("/");
+  const markdown = (await intro(out)) +
+    renderMarkdown(results, { plot: plotPath ? relative(plotPath) : null, json: relative(jsonPath) });
+  await writeFile(markdownPath, markdown);
+  return { jsonPath, markdownPath };
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.render) {
+    const results = JSON.parse(await readFile(options.render, "utf8")) as Results;
+    const { markdownPath } = await writeReport(results, options.out, false);
+    progress("report", `rendered ${path.relative(process.cwd(), markdownPath)} from ${options.render}`);
+    return 0;
+  }
   const scale = options.quick ? QUICK : FULL;
   if (options.waitQuiet) await waitForQuiet();
   const loadBefore = os.loadavg();
@@ -164,7 +204,6 @@ async function main(): Promise<number> {
 
   if (!machine) throw new Error("no machine description");
   const date = today();
-  const suffix = options.quick ? "-quick" : "";
   const results: Results = {
     format: 1,
     date,
@@ -177,18 +216,7 @@ async function main(): Promise<number> {
     failures,
     targets: judge(scenarios),
   };
-  const resultsDir = path.join(options.out, "bench", "results");
-  await mkdir(resultsDir, { recursive: true });
-  const jsonPath = path.join(resultsDir, `${date}${suffix}.json`);
-  await writeFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
-  const plot = renderPlot(scenarios);
-  const plotPath = plot ? path.join(resultsDir, `${date}${suffix}-throughput.svg`) : null;
-  if (plot && plotPath) await writeFile(plotPath, plot);
-  const markdownPath = path.join(options.out, "BENCHMARKS.md");
-  const relative = (file: string) => path.relative(options.out, file).split(path.sep).join("/");
-  const markdown = (await intro(options.out)) +
-    renderMarkdown(results, { plot: plotPath ? relative(plotPath) : null, json: relative(jsonPath) });
-  await writeFile(markdownPath, markdown);
+  const { jsonPath, markdownPath } = await writeReport(results, options.out, true);
 
   progress(
     "report",

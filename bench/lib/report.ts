@@ -578,9 +578,11 @@ export function renderMarkdown(results: Results, paths: { plot: string | null; j
           [
             "SQL round trip",
             int(m.rotate.mean),
-            `\`store.rotateSession\` (rotate_session), one at a time, durable commit; p50 ${
-              int(m.rotate.p50)
-            }, p99 ${int(m.rotate.p99)} (\`select 1\`: ${int(m.selectOne.mean)})`,
+            `\`store.${m.storeMethod}\` (${
+              m.storeMethod === "refreshSession" ? "refresh_session" : "rotate_session"
+            }), one at a time, durable commit; p50 ${int(m.rotate.p50)}, p99 ${
+              int(m.rotate.p99)
+            } (\`select 1\`: ${int(m.selectOne.mean)})`,
           ],
           [
             "signing",
