@@ -53,7 +53,19 @@ export interface Config {
   readonly allowedOrigins: readonly string[] | "*";
   /** Null when rate limiting is `off`. */
   readonly rateLimits: { readonly start: RateLimit; readonly refresh: RateLimit } | null;
+  /** Where the client's address is read from (`SESSION_CLIENT_IP`). */
+  readonly clientIp: ClientIpSource;
 }
+
+/**
+ * Where the client's address comes from: the first valid `X-Forwarded-For`
+ * entry (what the client says, unless a proxy in front rewrites the header),
+ * the last one (what the nearest proxy appended), or one header that a trusted
+ * proxy sets to a single address (e.g. `cf-connecting-ip`).
+ */
+export type ClientIpSource =
+  | { readonly kind: "forwarded"; readonly pick: "first" | "last" }
+  | { readonly kind: "header"; readonly name: string };
 
 /** A bad or missing setting; `setting` names it. */
 export class ConfigError extends Error {
@@ -154,7 +166,21 @@ export function parseConfig(env: Env): Config {
     databaseUrl,
     allowedOrigins,
     rateLimits: parseRateLimits(get("SESSION_RATE_LIMITS")),
+    clientIp: parseClientIp(get("SESSION_CLIENT_IP")),
   });
+}
+
+function parseClientIp(value: string | undefined): ClientIpSource {
+  if (value === undefined || value === "forwarded-first") {
+    return Object.freeze({ kind: "forwarded", pick: "first" });
+  }
+  if (value === "forwarded-last") return Object.freeze({ kind: "forwarded", pick: "last" });
+  const header = /^header:([A-Za-z0-9-]{1,64})$/.exec(value);
+  if (header) return Object.freeze({ kind: "header", name: header[1].toLowerCase() });
+  throw new ConfigError(
+    "SESSION_CLIENT_IP",
+    'must be "forwarded-first", "forwarded-last" or "header:<name>" (e.g. header:cf-connecting-ip)',
+  );
 }
 
 /** Clerk development instances and local issuers may omit the `azp` allowlist. */

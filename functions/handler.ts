@@ -167,7 +167,7 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
     }
     const identity = await deps.verifyClerkToken(clerkToken, at);
-    const ip = clientIp(c.req.raw);
+    const ip = clientIp(c.req.raw, config.clientIp);
     if (config.rateLimits) {
       const { start } = config.rateLimits;
       const wait = await store.checkRateLimits([
@@ -211,7 +211,7 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     // Checked before the database hears of the token: a bad proof changes nothing.
     const proof = await proofOf(c, at);
 
-    const ip = clientIp(c.req.raw);
+    const ip = clientIp(c.req.raw, config.clientIp);
     const agent = userAgent(c.req.raw);
     const limits = config.rateLimits;
     const rotated = await store.refreshSession({

@@ -4,6 +4,7 @@
  * string fields. Each refusal is an {@link ApiError} with a documented code, so
  * bad input never reaches the database (P12).
  */
+import type { ClientIpSource } from "./config.ts";
 import { ApiError } from "./errors.ts";
 
 /** Largest request body accepted, in bytes. */
@@ -108,20 +109,29 @@ export function bearerToken(request: Request): string {
 }
 
 /**
- * The client's IP: the first valid address in `x-forwarded-for` (set by
- * Supabase's gateway), else `cf-connecting-ip`, else null. Only a valid IPv4
- * or IPv6 address is returned. The client can put anything in front of what
- * the gateway appends, so this feeds the security log, never a decision.
+ * The client's address from `source` (the `SESSION_CLIENT_IP` setting), or
+ * null when it names no valid address. By default the first valid
+ * `X-Forwarded-For` entry, then `cf-connecting-ip`: right behind a proxy that
+ * rewrites the header, what the client claims otherwise. The per-session and
+ * per-user rate limits never depend on it.
  */
-export function clientIp(request: Request): string | null {
-  const forwarded = (request.headers.get("x-forwarded-for") ?? "").split(",").slice(0, 20);
-  for (const entry of forwarded) {
+export function clientIp(request: Request, source: ClientIpSource = FORWARDED_FIRST): string | null {
+  if (source.kind === "header") {
+    const value = request.headers.get(source.name)?.trim();
+    return value ? normalizeIp(value) : null;
+  }
+  const forwarded = (request.headers.get("x-forwarded-for") ?? "").split(",");
+  const entries = source.pick === "first" ? forwarded.slice(0, 20) : forwarded.slice(-20).reverse();
+  for (const entry of entries) {
     const ip = normalizeIp(entry.trim());
     if (ip !== null) return ip;
   }
+  if (source.pick === "last") return null;
   const cloudflare = request.headers.get("cf-connecting-ip")?.trim();
   return cloudflare ? normalizeIp(cloudflare) : null;
 }
+
+const FORWARDED_FIRST: ClientIpSource = { kind: "forwarded", pick: "first" };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 

@@ -96,6 +96,11 @@ describe("parseConfig", () => {
     expect(config.clerk.jwtKey).toBe("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----");
     expect(parseConfig({ ...base, SESSION_RATE_LIMITS: "off" }).rateLimits).toBeNull();
     expect(parseConfig({ ...base, ALLOWED_ORIGINS: "*" }).allowedOrigins).toBe("*");
+    expect(parseConfig(base).clientIp).toEqual({ kind: "forwarded", pick: "first" });
+    expect(parseConfig({ ...base, SESSION_CLIENT_IP: "forwarded-last" }).clientIp)
+      .toEqual({ kind: "forwarded", pick: "last" });
+    expect(parseConfig({ ...base, SESSION_CLIENT_IP: "header:CF-Connecting-IP" }).clientIp)
+      .toEqual({ kind: "header", name: "cf-connecting-ip" });
   });
 
   it("accepts the HS256 legacy secret instead of a JWK", () => {
@@ -143,6 +148,8 @@ describe("parseConfig", () => {
     ["ALLOWED_ORIGINS", { ALLOWED_ORIGINS: "https://app.example.com/path" }],
     ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=0/60" }],
     ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "login=5/60" }],
+    ["SESSION_CLIENT_IP", { SESSION_CLIENT_IP: "header:" }],
+    ["SESSION_CLIENT_IP", { SESSION_CLIENT_IP: "remote-addr" }],
   ])("names %s when it is bad (%j)", (setting, override) => {
     expect(settingNamed({ ...base, ...override })).toBe(setting);
   });

@@ -60,6 +60,21 @@ describe("request facts", () => {
     expect(clientIp(request({}))).toBeNull();
   });
 
+  it("reads the address the nearest proxy appended, or one trusted header, when told to", () => {
+    const last = { kind: "forwarded", pick: "last" } as const;
+    const forged = request({
+      "x-forwarded-for": "198.51.100.66, 203.0.113.5",
+      "cf-connecting-ip": "198.51.100.1",
+    });
+    expect(clientIp(forged, last)).toBe("203.0.113.5");
+    expect(clientIp(request({ "x-forwarded-for": "203.0.113.5, unknown" }), last)).toBe("203.0.113.5");
+    expect(clientIp(request({ "cf-connecting-ip": "198.51.100.1" }), last)).toBeNull();
+    const header = { kind: "header", name: "cf-connecting-ip" } as const;
+    expect(clientIp(forged, header)).toBe("198.51.100.1");
+    expect(clientIp(request({ "x-forwarded-for": "203.0.113.5" }), header)).toBeNull();
+    expect(clientIp(request({ "cf-connecting-ip": "203.0.113.5, 198.51.100.1" }), header)).toBeNull();
+  });
+
   it("refuses anything that is not an IP address", () => {
     for (
       const value of [

@@ -98,3 +98,30 @@ describe("rate limits under concurrency", () => {
     expect(successors.size).toBe(1);
   });
 });
+
+describe("rate limits behind a proxy that appends the client's address", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      SESSION_RATE_LIMITS: "start=1/3600,refresh=100/3600",
+      SESSION_CLIENT_IP: "forwarded-last",
+    });
+  });
+  afterAll(() => stack?.stop());
+
+  it("cannot be dodged by forging a leading X-Forwarded-For address", async () => {
+    const statuses = [];
+    for (let i = 0; i < 11; i++) {
+      const response = await stack.call("/start", {
+        method: "POST",
+        token: await stack.clerk.token({ sub: clerkId("user") }),
+        headers: { "x-forwarded-for": `192.0.2.${i}, 198.51.100.80` },
+      });
+      statuses.push(response.status);
+    }
+    // One ip's budget is ten times the user's (1): the eleventh start from it is refused,
+    // whatever the client wrote in front.
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200));
+    expect(statuses[10]).toBe(429);
+  });
+});
