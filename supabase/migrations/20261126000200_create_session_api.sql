@@ -158,15 +158,43 @@ as $$
 declare
   v sessionguard.families%rowtype;
 begin
-  perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
-  perform sessionguard.require(p_generation >= 0, 'p_generation must be a non-negative integer');
-  perform sessionguard.require_context(p_user_agent);
-  perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
-  perform sessionguard.require(p_reuse_grace between 0 and 60, 'p_reuse_grace must be 0 to 60 seconds');
-  perform sessionguard.require(p_theft_scope in ('family', 'user'), 'p_theft_scope must be ''family'' or ''user''');
-  perform sessionguard.require(p_now is not null, 'p_now must not be null');
-  perform sessionguard.set_request_context(p_ip, p_user_agent);
+  -- One test for the common case; the checks that name the bad argument run only when
+  -- it fails.
+  if (p_session_id is not null and p_generation >= 0 and p_idle_timeout > 0
+      and p_reuse_grace between 0 and 60 and p_theft_scope in ('family', 'user')
+      and p_now is not null and (p_user_agent is null or length(p_user_agent) <= 1024)) is not true then
+    perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
+    perform sessionguard.require(p_generation >= 0, 'p_generation must be a non-negative integer');
+    perform sessionguard.require_context(p_user_agent);
+    perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
+    perform sessionguard.require(p_reuse_grace between 0 and 60, 'p_reuse_grace must be 0 to 60 seconds');
+    perform sessionguard.require(p_theft_scope in ('family', 'user'), 'p_theft_scope must be ''family'' or ''user''');
+    perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  end if;
 
+  -- Fast path, one compare-and-set: the current token of a live family (bound to this
+  -- key, if bound). A concurrent rotation that won the row makes the generation test
+  -- fail on re-check (READ COMMITTED re-evaluates the WHERE on the new row version), so
+  -- the loser falls through to the locked slow path below and gets the grace answer.
+  return query
+  update sessionguard.families f
+  set generation = f.generation + 1,
+      rotated_at = p_now,
+      last_active_at = p_now,
+      idle_expires_at = least(p_now + make_interval(secs => p_idle_timeout), f.expires_at),
+      ip = coalesce(p_ip, f.ip),
+      user_agent = coalesce(p_user_agent, f.user_agent)
+  where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null
+    and f.expires_at > p_now and f.idle_expires_at > p_now
+    and (f.dpop_jkt is null or f.dpop_jkt = p_dpop_jkt)
+  returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at, f.clerk_session_id, f.dpop_jkt;
+  if found then
+    return;
+  end if;
+
+  -- Slow path: every other answer is decided under the row lock. Some of them write
+  -- security events, which record who asked.
+  perform sessionguard.set_request_context(p_ip, p_user_agent);
   select * into v from sessionguard.families f where f.id = p_session_id for update;
 
   if not found then

@@ -35,21 +35,30 @@ $$;
 comment on function sessionguard.session_id() is
   'The sessionguard session (`sid`) of the request JWT, or null when the token carries none (e.g. a Clerk token, whose sid is sess_...).';
 
+-- PL/pgSQL, not SQL: a security-definer SQL function is never inlined, so its query
+-- would be planned on every statement; PL/pgSQL keeps the plan per connection.
 create function sessionguard.session_active()
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select exists (
+declare
+  v_sid uuid := sessionguard.session_id();
+begin
+  if v_sid is null then
+    return false;
+  end if;
+  return exists (
     select 1
     from sessionguard.families f
-    where f.id = sessionguard.session_id()
+    where f.id = v_sid
       and f.user_id = sessionguard.user_id()
       and f.revoked_at is null
       and f.expires_at > now()
       and f.idle_expires_at > now());
+end;
 $$;
 comment on function sessionguard.session_active() is
   'True when the request JWT''s sid names a live (not revoked, not expired, not idle) session of its sub. Call it in policies as (select sessionguard.session_active()).';

@@ -146,13 +146,17 @@ as $$
 declare
   v_retry integer;
 begin
-  perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
-  perform sessionguard.require((p_dpop_jkt is null) = (p_dpop_jti is null),
-    'p_dpop_jkt and p_dpop_jti come together');
-  perform sessionguard.require(p_dpop_jti is null or length(p_dpop_jti) between 1 and 255,
-    'p_dpop_jti must be 1 to 255 characters');
-  perform sessionguard.require(p_dpop_lifetime between 1 and 3600, 'p_dpop_lifetime must be 1 to 3600 seconds');
-  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  if (p_session_id is not null and (p_dpop_jkt is null) = (p_dpop_jti is null)
+      and (p_dpop_jti is null or length(p_dpop_jti) between 1 and 255)
+      and p_dpop_lifetime between 1 and 3600 and p_now is not null) is not true then
+    perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
+    perform sessionguard.require((p_dpop_jkt is null) = (p_dpop_jti is null),
+      'p_dpop_jkt and p_dpop_jti come together');
+    perform sessionguard.require(p_dpop_jti is null or length(p_dpop_jti) between 1 and 255,
+      'p_dpop_jti must be 1 to 255 characters');
+    perform sessionguard.require(p_dpop_lifetime between 1 and 3600, 'p_dpop_lifetime must be 1 to 3600 seconds');
+    perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  end if;
 
   -- The family's own budget, and a larger one for everything behind one ip (many
   -- users can share an address).
