@@ -2,27 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, ERROR_CODES, errorResponse, toApiError } from "../functions/errors.ts";
 import { clientIp, MAX_USER_AGENT_LENGTH, normalizeIp, userAgent } from "../functions/request.ts";
+import { SPEC_STATUS } from "./helpers/spec.ts";
 
 describe("errors", () => {
   it("maps every code to SPEC's status", async () => {
     const statuses = Object.fromEntries(ERROR_CODES.map((code) => [code, new ApiError(code).status]));
-    expect(statuses).toEqual({
-      invalid_request: 400,
-      invalid_token: 401,
-      invalid_refresh_token: 401,
-      refresh_token_reused: 401,
-      session_revoked: 401,
-      session_expired: 401,
-      invalid_dpop_proof: 401,
-      use_dpop_nonce: 401,
-      invalid_signature: 401,
-      not_found: 404,
-      method_not_allowed: 405,
-      payload_too_large: 413,
-      unsupported_media_type: 415,
-      rate_limited: 429,
-      server_error: 500,
-    });
+    expect(statuses).toEqual(SPEC_STATUS);
   });
 
   it("puts a challenge on every 401 and keeps the detail out of the body", async () => {
