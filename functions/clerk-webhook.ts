@@ -16,6 +16,7 @@ import postgres from "postgres";
 import { Webhook } from "standardwebhooks";
 import { ConfigError, type Env } from "./config.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { readBodyBytes } from "./request.ts";
 import { webhookSecret } from "./webhook-secret.ts";
 
 /** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
@@ -174,32 +175,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
  * UTF-8 (400), which is what Svix signs.
  */
 async function readBody(request: Request): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null) {
-    if (!/^\d+$/.test(declared)) throw new ApiError("invalid_request", { detail: "bad content-length" });
-    if (Number(declared) > MAX_WEBHOOK_BODY_BYTES) throw new ApiError("payload_too_large");
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (request.body !== null) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > MAX_WEBHOOK_BODY_BYTES) {
-        await reader.cancel().catch(() => {});
-        throw new ApiError("payload_too_large");
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readBodyBytes(request, MAX_WEBHOOK_BODY_BYTES);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

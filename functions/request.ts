@@ -24,12 +24,7 @@ export type JsonObject = Readonly<Record<string, unknown>>;
  * UTF-8 or JSON and non-objects (400).
  */
 export async function readJsonBody(request: Request): Promise<JsonObject | undefined> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && !(/^\d+$/.test(declared) && Number(declared) <= MAX_BODY_BYTES)) {
-    if (/^\d+$/.test(declared)) throw new ApiError("payload_too_large");
-    throw new ApiError("invalid_request", { detail: "bad content-length" });
-  }
-  const bytes = await readCapped(request.body, MAX_BODY_BYTES);
+  const bytes = await readBodyBytes(request, MAX_BODY_BYTES);
   if (bytes.byteLength === 0) return undefined;
 
   const mediaType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
@@ -48,7 +43,19 @@ export async function readJsonBody(request: Request): Promise<JsonObject | undef
   return value as JsonObject;
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+/**
+ * The raw body, refused with 413 `payload_too_large` past `limit` bytes (by its
+ * declared length, or while it streams in) and 400 for a malformed
+ * Content-Length. Shared by the JSON routes and the webhook, which needs the
+ * exact bytes its sender signed.
+ */
+export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    if (!/^\d+$/.test(declared)) throw new ApiError("invalid_request", { detail: "bad content-length" });
+    if (Number(declared) > limit) throw new ApiError("payload_too_large");
+  }
+  const body = request.body;
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
