@@ -4,7 +4,7 @@
 -- session records its actor (item 8).
 begin;
 set local search_path = extensions, public;
-select plan(16);
+select plan(17);
 
 create temp table t0 as select timestamptz '2026-03-01 00:00:00+00' as t;
 create function pg_temp.at(p_secs numeric) returns timestamptz language sql as $$
@@ -88,6 +88,11 @@ select ok(
   (select e.description like '%user_admin%impersonation%' from sessionguard.events e
    where e.session_id = current_setting('t.imp')::uuid and e.type = 'session_started'),
   'whose description tells the user who acted');
+select throws_ok(
+  $$ select sessionguard.start_session('user_victim', 'sess_imp2', null, null, null, 3600, 3600, null, now(),
+       p_actor_id => '') $$,
+  '22023', 'p_actor_id must be null or a Clerk user id of 1 to 255 characters',
+  'an empty actor id is refused, naming the argument');
 
 select * from finish();
 rollback;
