@@ -38,6 +38,8 @@ export interface Config {
     readonly accessTtl: number;
     readonly idleTimeout: number;
     readonly absoluteLifetime: number;
+    /** Absolute lifetime of a session started by impersonation (Clerk `act` claim), s. */
+    readonly impersonationLifetime: number;
     readonly reuseGrace: number;
     readonly theftScope: "family" | "user";
     readonly dpop: "off" | "optional" | "required";
@@ -154,6 +156,13 @@ export function parseConfig(env: Env): Config {
         get("SESSION_ABSOLUTE_LIFETIME"),
         2_592_000,
         1,
+        MAX_INT4,
+      ),
+      impersonationLifetime: integer(
+        "SESSION_IMPERSONATION_LIFETIME",
+        get("SESSION_IMPERSONATION_LIFETIME"),
+        3_600,
+        60,
         MAX_INT4,
       ),
       reuseGrace: integer("SESSION_REUSE_GRACE", get("SESSION_REUSE_GRACE"), 10, 0, 60),

@@ -31,6 +31,7 @@ describe("parseConfig", () => {
       accessTtl: 600,
       idleTimeout: 604_800,
       absoluteLifetime: 2_592_000,
+      impersonationLifetime: 3_600,
       reuseGrace: 10,
       theftScope: "family",
       dpop: "optional",

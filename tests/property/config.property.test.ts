@@ -242,6 +242,7 @@ describe("settings: properties", () => {
       SESSION_IDLE_TIMEOUT: [1, 2_147_483_647],
       SESSION_ABSOLUTE_LIFETIME: [1, 2_147_483_647],
       SESSION_REUSE_GRACE: [0, 60],
+      SESSION_IMPERSONATION_LIFETIME: [60, 2_147_483_647],
     };
     fc.assert(
       fc.property(
