@@ -80,7 +80,10 @@ interface VersionedKey {
  * Builds the minter and verifier; `secrets` are newest first and non-empty, `issuer`
  * is the deployment's `SESSION_ISSUER`.
  */
-export async function createRefreshTokens(secrets: readonly string[], issuer: string): Promise<RefreshTokens> {
+export async function createRefreshTokens(
+  secrets: readonly string[],
+  issuer: string,
+): Promise<RefreshTokens> {
   if (secrets.length === 0) throw new Error("createRefreshTokens: no secret");
   if (issuer === "" || issuer.includes("\0")) throw new Error("createRefreshTokens: bad issuer");
   const keys = new Map<string, VersionedKey>();
@@ -97,7 +100,11 @@ export async function createRefreshTokens(secrets: readonly string[], issuer: st
     newestKid ??= kid;
   }
 
-  const macOf = async ({ key, prefix }: VersionedKey, family: string, generation: number): Promise<string> => {
+  const macOf = async (
+    { key, prefix }: VersionedKey,
+    family: string,
+    generation: number,
+  ): Promise<string> => {
     const input = encoder.encode(`${prefix}${family}.${generation}`);
     return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, input)));
   };

@@ -26,7 +26,9 @@ describe("refresh tokens", () => {
   it("is deterministic, so a grace retry gets the identical string", async () => {
     const tokens = await createRefreshTokens([NEW], ISSUER);
     const family = randomUUID();
-    expect(await tokens.mint(family, 7)).toBe(await (await createRefreshTokens([NEW, OLD], ISSUER)).mint(family, 7));
+    expect(await tokens.mint(family, 7)).toBe(
+      await (await createRefreshTokens([NEW, OLD], ISSUER)).mint(family, 7),
+    );
   });
 
   it("keeps verifying tokens of an older secret and mints with the newest", async () => {

@@ -276,7 +276,9 @@ describe("devices page cannot be turned against its user", () => {
     expect(used).toBe(configured.replace(/\/+$/, ""));
     await signIn(page, `Pointed elsewhere ${tag()}`);
     await page.locator("#refresh").click();
-    await page.waitForFunction(() => document.getElementById("status")?.textContent === "Access token refreshed.");
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent === "Access token refreshed."
+    );
     expect(requests.filter((r) => r.startsWith(other.origin))).toEqual([]);
     expect(other.hits).toEqual([]);
     expect(requests.some((r) => r.startsWith(`${configured.replace(/\/+$/, "")}/start`))).toBe(true);

@@ -10,7 +10,10 @@ import { createHash, createHmac } from "node:crypto";
 
 /** A version-1 (legacy, issuer-free) refresh token. */
 export function legacyRefreshToken(secret: string, family: string, generation: number): string {
-  const kid = createHash("sha256").update(`sessionguard refresh key id\0${secret}`).digest("base64url").slice(0, 8);
+  const kid = createHash("sha256").update(`sessionguard refresh key id\0${secret}`).digest("base64url").slice(
+    0,
+    8,
+  );
   const mac = createHmac("sha256", secret).update(`${family}.${generation}`).digest("base64url");
   return `${kid}.${family}.${generation}.${mac}`;
 }

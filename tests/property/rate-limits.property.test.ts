@@ -58,23 +58,28 @@ describe("SESSION_RATE_LIMITS against sessionguard.check_rate_limit", () => {
     let accepted = 0;
     let refused = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("start", "refresh"), counts, windows, async (route, count, seconds) => {
-        let parsed: ReturnType<typeof parseConfig> | null = null;
-        try {
-          parsed = parseConfig({ ...base, SESSION_RATE_LIMITS: `${route}=${count}/${seconds}` });
-        } catch (error) {
-          expect(error).toBeInstanceOf(ConfigError);
-          expect((error as ConfigError).setting).toBe("SESSION_RATE_LIMITS");
-        }
-        const ipCount = count * IP_BUDGET_FACTOR;
-        const sqlTakes = (await sqlAccepts(count, seconds)) &&
-          (ipCount > 2_147_483_647 ? false : await sqlAccepts(ipCount, seconds));
-        expect(parsed !== null, `${route}=${count}/${seconds}`).toBe(sqlTakes);
-        if (parsed) {
-          expect(parsed.rateLimits?.[route as "start" | "refresh"]).toEqual({ count, seconds });
-          accepted++;
-        } else refused++;
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("start", "refresh"),
+        counts,
+        windows,
+        async (route, count, seconds) => {
+          let parsed: ReturnType<typeof parseConfig> | null = null;
+          try {
+            parsed = parseConfig({ ...base, SESSION_RATE_LIMITS: `${route}=${count}/${seconds}` });
+          } catch (error) {
+            expect(error).toBeInstanceOf(ConfigError);
+            expect((error as ConfigError).setting).toBe("SESSION_RATE_LIMITS");
+          }
+          const ipCount = count * IP_BUDGET_FACTOR;
+          const sqlTakes = (await sqlAccepts(count, seconds)) &&
+            (ipCount > 2_147_483_647 ? false : await sqlAccepts(ipCount, seconds));
+          expect(parsed !== null, `${route}=${count}/${seconds}`).toBe(sqlTakes);
+          if (parsed) {
+            expect(parsed.rateLimits?.[route as "start" | "refresh"]).toEqual({ count, seconds });
+            accepted++;
+          } else refused++;
+        },
+      ),
       { numRuns: 400 },
     );
     // Both sides of the bounds were reached.
@@ -86,7 +91,9 @@ describe("SESSION_RATE_LIMITS against sessionguard.check_rate_limit", () => {
     let ran = 0;
     const count = fc.integer({ min: 1, max: 120_000 });
     const window = fc.integer({ min: 1, max: 90_000 });
-    const setting = fc.tuple(count, window, count, window).map(([sc, ss, rc, rs]) => `start=${sc}/${ss},refresh=${rc}/${rs}`);
+    const setting = fc.tuple(count, window, count, window).map(([sc, ss, rc, rs]) =>
+      `start=${sc}/${ss},refresh=${rc}/${rs}`
+    );
     await fc.assert(
       fc.asyncProperty(setting, async (value) => {
         let limits;

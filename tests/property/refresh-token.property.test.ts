@@ -29,9 +29,9 @@ const b64url = (length: number) =>
   fc.string({ unit: fc.constantFrom(...B64URL), minLength: length, maxLength: length });
 
 /** Strings in exactly the token's shape, with parts nobody minted. */
-const wellShaped = fc.tuple(fc.oneof(b64url(8), b64url(12)), family, generation, b64url(43)).map(([kid, id, gen, mac]) =>
-  `${kid}.${id}.${gen}.${mac}`
-);
+const wellShaped = fc.tuple(fc.oneof(b64url(8), b64url(12)), family, generation, b64url(43)).map((
+  [kid, id, gen, mac],
+) => `${kid}.${id}.${gen}.${mac}`);
 
 /** An edit of a string: a character replaced, inserted or removed, anywhere. */
 const edit = fc.record({
