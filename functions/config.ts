@@ -99,6 +99,7 @@ export const RATE_LIMIT_BOUNDS = Object.freeze({
   maxCount: Math.floor(1_000_000 / IP_BUDGET_FACTOR),
   maxSeconds: 86_400,
 });
+
 const MIN_SECRET_BYTES = 32;
 const MAX_INT4 = 2_147_483_647;
 
