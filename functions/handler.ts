@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk.ts";
-import type { Config } from "./config.ts";
+import { type Config, IP_BUDGET_FACTOR } from "./config.ts";
 import { authorizationToken, createDpopVerifier, type DpopSettings, type VerifiedProof } from "./dpop.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
@@ -34,12 +34,6 @@ export interface HandlerDeps {
   /** DPoP settings beyond `SESSION_DPOP`; default: issuer as public URL, no nonces, refuse only. */
   readonly dpop?: DpopSettings;
 }
-
-/**
- * Everything behind one ip shares a budget ten times a single family's or
- * user's: many users can sit behind one address (an office, a carrier's NAT).
- */
-const IP_BUDGET_FACTOR = 10;
 
 /** One line of the function's log. */
 export interface LogEntry {

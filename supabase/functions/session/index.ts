@@ -41,7 +41,7 @@ export async function createSessionFunction(
     const setting = config.signingJwks.length > 0 ? "SESSION_SIGNING_JWK" : "SESSION_JWT_SECRET";
     throw new ConfigError(setting, `cannot be imported (${error.message})`);
   });
-  const refreshTokens = await createRefreshTokens(config.refreshSecrets);
+  const refreshTokens = await createRefreshTokens(config.refreshSecrets, config.session.issuer);
   const sql = openDatabase(config.databaseUrl);
   const store = createStore(sql);
   const onTheft = createTheftResponderFromSettings(theftSettings, {
