@@ -6,16 +6,18 @@ begin;
 \ir ../sessionguard_test_helpers.psql
 select plan(24);
 
--- Fixtures, as the test's own role (the table owner: RLS does not apply to it).
+-- Fixtures, as the test's own role (the table owner: RLS does not apply to it). User ids
+-- unique to this run, so that rows already in the database cannot change the counts.
+select 'user_alice_' || md5(random()::text) as alice_id, 'user_bob_' || md5(random()::text) as bob_id \gset
 insert into public.notes (owner_id, body) values
-  ('user_alice', 'alice 1'), ('user_alice', 'alice 2'), ('user_alice', 'alice 3'),
-  ('user_bob', 'bob 1'), ('user_bob', 'bob 2');
+  (:'alice_id', 'alice 1'), (:'alice_id', 'alice 2'), (:'alice_id', 'alice 3'),
+  (:'bob_id', 'bob 1'), (:'bob_id', 'bob 2');
 
-select sessionguard_test.create_session('user_alice', 'Laptop') as alice \gset
-select sessionguard_test.create_session('user_alice', 'Phone') as alice_phone \gset
-select sessionguard_test.create_session('user_alice', 'Tablet') as alice_tablet \gset
-select sessionguard_test.create_session('user_alice', 'Old laptop') as alice_old \gset
-select sessionguard_test.create_session('user_bob') as bob \gset
+select sessionguard_test.create_session(:'alice_id', 'Laptop') as alice \gset
+select sessionguard_test.create_session(:'alice_id', 'Phone') as alice_phone \gset
+select sessionguard_test.create_session(:'alice_id', 'Tablet') as alice_tablet \gset
+select sessionguard_test.create_session(:'alice_id', 'Old laptop') as alice_old \gset
+select sessionguard_test.create_session(:'bob_id') as bob \gset
 
 -- The policies themselves.
 select ok((select relrowsecurity from pg_class where oid = 'public.notes'::regclass),
@@ -31,14 +33,14 @@ select results_eq('select body from public.notes order by id',
   array['alice 1', 'alice 2', 'alice 3'], 'a live session sees exactly its user''s notes');
 select lives_ok($$ insert into public.notes (body) values ('alice 4') $$,
   'a live session adds a note');
-select is((select owner_id from public.notes where body = 'alice 4'), 'user_alice',
+select is((select owner_id from public.notes where body = 'alice 4'), :'alice_id',
   'the new note belongs to the session''s user');
-select throws_ok($$ insert into public.notes (owner_id, body) values ('user_bob', 'planted') $$,
+select throws_ok(format('insert into public.notes (owner_id, body) values (%L, %L)', :'bob_id', 'planted'),
   '42501', null, 'a live session cannot add a note for another user');
-update public.notes set body = 'defaced' where owner_id = 'user_bob';
-delete from public.notes where owner_id = 'user_bob';
+update public.notes set body = 'defaced' where owner_id = :'bob_id';
+delete from public.notes where owner_id = :'bob_id';
 select sessionguard_test.clear_authentication();
-select results_eq($$ select body from public.notes where owner_id = 'user_bob' order by id $$,
+select results_eq(format('select body from public.notes where owner_id = %L order by id', :'bob_id'),
   array['bob 1', 'bob 2'], 'another user''s notes are neither changed nor deleted by a live session');
 
 -- Another user, and the anon key, see none of them.
