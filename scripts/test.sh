@@ -4,6 +4,8 @@
 #   1. pgTAP (supabase/tests/database/*.sql) with pg_prove on PostgreSQL 17 (embedded)
 #      and 15 (Debian), each a fresh database with the stand-in and the migrations; then,
 #      on the same server, the notes example's policy tests through scripts/test-policies.sh;
+#      and both again on PostgreSQL 15 with a `postgres` that is not a superuser, as hosted
+#      Supabase has it (scripts/with-hosted-roles.sh);
 #   2. `supabase db lint --level error` with plpgsql_check on PostgreSQL 15;
 #   3. vitest (tests/**/*.test.ts; its global setup starts its own PostgreSQL 17);
 #   4. typecheck and lint: deno check, deno lint, tsc --noEmit.
@@ -85,19 +87,23 @@ prove_counts() {
   record "$suite" $((tests > wrong ? tests - wrong : 0)) "$failed"
 }
 
-# pgtap_on <version>: pg_prove on a fresh prepared server of that version: sessionguard's
-# own files, then the notes example (examples/notes) through `npm run test:policies`, the
-# Docker-free runner users get, on the same server.
+# pgtap_on <label> <launcher...>: on a fresh prepared server from the launcher (which runs
+# a command with SG_DB_URL set), pg_prove on sessionguard's own files, then the notes
+# example (examples/notes) through `npm run test:policies`, the Docker-free runner users get.
 pgtap_on() {
-  local v=$1 log="$WORK/pgtap-$1.log" example_log="$WORK/pgtap-notes-$1.log" rc
-  section "pgTAP on PostgreSQL $v"
+  local label=$1 slug log example_log rc
+  shift
+  slug=$(printf '%s' "$label" | tr -c 'A-Za-z0-9' '-')
+  log="$WORK/pgtap-$slug.log"
+  example_log="$WORK/pgtap-notes-$slug.log"
+  section "pgTAP on $label"
   if ((APT_OK == 0)); then
     echo "pgTAP needs the Debian packages above"
-    record "pgTAP (PG $v)" 0 1
-    record "pgTAP notes example (PG $v)" 0 1
+    record "pgTAP ($label)" 0 1
+    record "pgTAP notes example ($label)" 0 1
     return
   fi
-  with_db --version "$v" -- env LOG="$log" EXAMPLE_LOG="$example_log" bash -c '
+  "$@" env LOG="$log" EXAMPLE_LOG="$example_log" bash -c '
     psql "$SG_DB_URL" -qX -v ON_ERROR_STOP=1 \
       -c "create extension if not exists pgtap with schema extensions" || exit 3
     pg_prove --dbname "$SG_DB_URL" --failures --timer supabase/tests/database/*.sql 2>&1 | tee "$LOG"
@@ -109,15 +115,17 @@ pgtap_on() {
   ' 2>&1 | tee -a "$log.outer"
   rc=${PIPESTATUS[0]}
   [[ -s $log ]] || cp "$log.outer" "$log"
-  prove_counts "pgTAP (PG $v)" "$log" "$rc"
+  prove_counts "pgTAP ($label)" "$log" "$rc"
   [[ -s $example_log ]] || : >"$example_log"
-  prove_counts "pgTAP notes example (PG $v)" "$example_log" "$(cat "$example_log.rc" 2>/dev/null || echo 1)"
+  prove_counts "pgTAP notes example ($label)" "$example_log" "$(cat "$example_log.rc" 2>/dev/null || echo 1)"
 }
 
 if wants pgtap; then
   if compgen -G 'supabase/tests/database/*.sql' >/dev/null; then
-    pgtap_on 17
-    pgtap_on 15
+    pgtap_on "PG 17" with_db --version 17 --
+    pgtap_on "PG 15" with_db --version 15 --
+    # As on hosted Supabase: `postgres` is not a superuser and pushes the migrations itself.
+    pgtap_on "PG 15, hosted roles" bash scripts/with-hosted-roles.sh --
   else
     section "pgTAP: no files in supabase/tests/database, skipped"
   fi
