@@ -34,7 +34,10 @@ function snippet(file: string, heading: string): string {
 /** TAP lines of the snippet run by psql in one transaction with the notes table. */
 async function runSnippet(body: string, withTable: boolean): Promise<string[]> {
   // The include is relative to supabase/tests/database/ in the user's project.
-  const script = `begin;\ncreate extension if not exists pgtap with schema extensions;\n${withTable ? `\\i ${migration}\n` : ""}` +
+  const script =
+    `begin;\ncreate extension if not exists pgtap with schema extensions;\n${
+      withTable ? `\\i ${migration}\n` : ""
+    }` +
     body.replace(/^begin;$/m, "").replace("\\ir ../sessionguard_test_helpers.psql", `\\i ${helpers}`);
   const child = run("psql", [testDatabaseUrl(), "-qXAt", "-v", "ON_ERROR_STOP=1"], { cwd: root });
   child.child.stdin!.end(script);
@@ -43,10 +46,12 @@ async function runSnippet(body: string, withTable: boolean): Promise<string[]> {
 }
 
 describe("the policy-test examples in the READMEs", () => {
-  for (const [file, heading] of [
-    ["README.md", "## Testing your own policies"],
-    ["examples/notes/README.md", "## In your project"],
-  ] as const) {
+  for (
+    const [file, heading] of [
+      ["README.md", "## Testing your own policies"],
+      ["examples/notes/README.md", "## In your project"],
+    ] as const
+  ) {
     it(`${file}: runs, every assertion passes, and nothing is left behind`, async () => {
       const [before] = await sql`select to_regclass('public.notes') is null as no_table`;
       const tap = await runSnippet(snippet(file, heading), before!.no_table);
