@@ -9,7 +9,7 @@
  * role the database lacks. A schema outside "Exposed schemas" answers 406 PGRST106.
  */
 import { decodeProtectedHeader } from "jose";
-import { fail, type Finding, fetchWithin, jsonOf, pass, skip } from "./report.ts";
+import { fail, fetchWithin, type Finding, jsonOf, pass, skip } from "./report.ts";
 
 /** A relation that does not exist: reaching "not found" means the token was accepted. */
 const PROBE = "sessionguard_deployment_check";
@@ -28,7 +28,9 @@ export async function checkDataApi(
   findings: Finding[],
 ): Promise<void> {
   if (!apikey) {
-    findings.push(skip("Data API accepts the access token", "no --apikey (the project's publishable or anon key)"));
+    findings.push(
+      skip("Data API accepts the access token", "no --apikey (the project's publishable or anon key)"),
+    );
     findings.push(skip("sessionguard schema is not exposed", "no --apikey"));
     return;
   }
@@ -59,17 +61,54 @@ async function checkToken(
   const body = (await jsonOf(response) ?? {}) as PostgrestError;
   const { alg, kid } = decodeProtectedHeader(accessToken);
   if (body.code === "PGRST301") {
-    findings.push(fail(title, `401 PGRST301: no key the project trusts verifies this ${alg} token${kid ? ` (kid ${kid})` : ""}`, keyFix(alg, kid)));
+    findings.push(
+      fail(
+        title,
+        `401 PGRST301: no key the project trusts verifies this ${alg} token${kid ? ` (kid ${kid})` : ""}`,
+        keyFix(alg, kid),
+      ),
+    );
   } else if (body.code === "PGRST303") {
-    findings.push(fail(title, `401 PGRST303: ${body.message ?? "claims refused"}`, "the function's clock or SESSION_ISSUER is off, or the project sets an audience other than \"authenticated\" (jwt-aud)"));
+    findings.push(
+      fail(
+        title,
+        `401 PGRST303: ${body.message ?? "claims refused"}`,
+        'the function\'s clock or SESSION_ISSUER is off, or the project sets an audience other than "authenticated" (jwt-aud)',
+      ),
+    );
   } else if (/role .* does not exist/i.test(body.message ?? "")) {
-    findings.push(fail(title, `role missing: ${body.message}`, "the token's role claim must name a database role; sessionguard signs role \"authenticated\", which every Supabase database has — is this a Supabase project?"));
+    findings.push(
+      fail(
+        title,
+        `role missing: ${body.message}`,
+        'the token\'s role claim must name a database role; sessionguard signs role "authenticated", which every Supabase database has — is this a Supabase project?',
+      ),
+    );
   } else if (response.status === 401 || (response.status === 403 && body.code?.startsWith("PGRST3"))) {
-    findings.push(fail(title, `${response.status} ${body.code ?? ""} ${body.message ?? ""}`.trim(), "check the apikey and the project's JWT settings"));
+    findings.push(
+      fail(
+        title,
+        `${response.status} ${body.code ?? ""} ${body.message ?? ""}`.trim(),
+        "check the apikey and the project's JWT settings",
+      ),
+    );
   } else if (response.ok || (!table && response.status === 404)) {
-    findings.push(pass(title, table ? `${response.status} from ${table}, queried as the token's role` : `accepted (reached "not found" for a probe relation; give --table to run a query as the token's role)`));
+    findings.push(
+      pass(
+        title,
+        table
+          ? `${response.status} from ${table}, queried as the token's role`
+          : `accepted (reached "not found" for a probe relation; give --table to run a query as the token's role)`,
+      ),
+    );
   } else {
-    findings.push(fail(title, `${response.status} ${body.code ?? ""} ${body.message ?? ""}`.trim(), table ? `check that ${table} exists and is exposed` : "unexpected answer from the Data API"));
+    findings.push(
+      fail(
+        title,
+        `${response.status} ${body.code ?? ""} ${body.message ?? ""}`.trim(),
+        table ? `check that ${table} exists and is exposed` : "unexpected answer from the Data API",
+      ),
+    );
   }
 }
 
@@ -98,6 +137,12 @@ async function checkSchemaHidden(restUrl: string, apikey: string, findings: Find
   if (response.status === 406 && body.code === "PGRST106") {
     findings.push(pass(title, "406 PGRST106"));
   } else {
-    findings.push(fail(title, `the Data API answered ${response.status} ${body.code ?? ""} for schema sessionguard`.trim(), "remove sessionguard from Exposed schemas (Dashboard → Data API settings; [api] schemas in supabase/config.toml)"));
+    findings.push(
+      fail(
+        title,
+        `the Data API answered ${response.status} ${body.code ?? ""} for schema sessionguard`.trim(),
+        "remove sessionguard from Exposed schemas (Dashboard → Data API settings; [api] schemas in supabase/config.toml)",
+      ),
+    );
   }
 }

@@ -29,12 +29,16 @@ export async function checkDatabase(
     );
     const missing = local.filter((file) => !applied.has(file.split("_")[0]!));
     findings.push(
-      missing.length === 0
-        ? pass("migrations applied", `${local.length} of ${local.length}`)
-        : fail("migrations applied", `missing ${missing.join(", ")}`, "supabase db push (or supabase link, then supabase db push)"),
+      missing.length === 0 ? pass("migrations applied", `${local.length} of ${local.length}`) : fail(
+        "migrations applied",
+        `missing ${missing.join(", ")}`,
+        "supabase db push (or supabase link, then supabase db push)",
+      ),
     );
 
-    const tables = await sql<{ name: string; rls: boolean; anon_reads: boolean; writable_by: string | null }[]>`
+    const tables = await sql<
+      { name: string; rls: boolean; anon_reads: boolean; writable_by: string | null }[]
+    >`
       select c.relname as name, c.relrowsecurity as rls,
              has_table_privilege('anon', c.oid, 'select') as anon_reads,
              (select string_agg(r, ', ') from unnest(array['anon', 'authenticated']) as r
@@ -51,10 +55,26 @@ export async function checkDatabase(
     }
     const noRls = tables.filter((table) => !table.rls).map((table) => table.name);
     const open = tables.filter((table) => table.anon_reads || table.writable_by).map((table) =>
-      `${table.name} (${[table.anon_reads ? "anon reads" : "", table.writable_by ? `${table.writable_by} write` : ""].filter(Boolean).join("; ")})`
+      `${table.name} (${
+        [table.anon_reads ? "anon reads" : "", table.writable_by ? `${table.writable_by} write` : ""].filter(
+          Boolean,
+        ).join("; ")
+      })`
     );
-    findings.push(noRls.length === 0 ? pass("RLS on every table", `${tables.length} tables`) : fail("RLS on every table", noRls.join(", "), "re-apply the migrations; never disable RLS on sessionguard tables"));
-    findings.push(open.length === 0 ? pass("table grants", "no writes by anon or authenticated, no reads by anon") : fail("table grants", open.join(", "), "revoke those grants; the migrations grant only select on families and events to authenticated"));
+    findings.push(
+      noRls.length === 0 ? pass("RLS on every table", `${tables.length} tables`) : fail(
+        "RLS on every table",
+        noRls.join(", "),
+        "re-apply the migrations; never disable RLS on sessionguard tables",
+      ),
+    );
+    findings.push(
+      open.length === 0 ? pass("table grants", "no writes by anon or authenticated, no reads by anon") : fail(
+        "table grants",
+        open.join(", "),
+        "revoke those grants; the migrations grant only select on families and events to authenticated",
+      ),
+    );
 
     const functions = await sql<{ name: string; fixed_path: boolean; public_exec: boolean }[]>`
       select p.oid::regprocedure::text as name,
@@ -65,14 +85,37 @@ export async function checkDatabase(
       where n.nspname = 'sessionguard' and p.prosecdef
       order by 1`;
     const loose = functions.filter((fn) => !fn.fixed_path || fn.public_exec).map((fn) => fn.name);
-    findings.push(loose.length === 0 ? pass("security-definer functions", `${functions.length}, each with a fixed search_path, none executable by public`) : fail("security-definer functions", loose.join(", "), "re-apply the migrations: each must set search_path = '' and revoke execute from public"));
+    findings.push(
+      loose.length === 0
+        ? pass(
+          "security-definer functions",
+          `${functions.length}, each with a fixed search_path, none executable by public`,
+        )
+        : fail(
+          "security-definer functions",
+          loose.join(", "),
+          "re-apply the migrations: each must set search_path = '' and revoke execute from public",
+        ),
+    );
 
     const [helpers] = await sql<{ ok: boolean }[]>`
       select has_function_privilege('authenticated', 'sessionguard.session_active()', 'execute')
          and has_function_privilege('authenticated', 'sessionguard.user_id()', 'execute') as ok`;
-    findings.push(helpers?.ok ? pass("RLS helpers callable by authenticated") : fail("RLS helpers callable by authenticated", "session_active() or user_id() is not", "re-apply the migrations"));
+    findings.push(
+      helpers?.ok ? pass("RLS helpers callable by authenticated") : fail(
+        "RLS helpers callable by authenticated",
+        "session_active() or user_id() is not",
+        "re-apply the migrations",
+      ),
+    );
   } catch (error) {
-    findings.push(fail("database", (error as Error).message, "check --db-url (the connection string from the project's Connect dialog)"));
+    findings.push(
+      fail(
+        "database",
+        (error as Error).message,
+        "check --db-url (the connection string from the project's Connect dialog)",
+      ),
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }

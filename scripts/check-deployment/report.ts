@@ -17,7 +17,12 @@ export interface Finding {
 }
 
 export const pass = (title: string, detail?: string): Finding => ({ outcome: "pass", title, detail });
-export const fail = (title: string, detail: string, fix: string): Finding => ({ outcome: "fail", title, detail, fix });
+export const fail = (title: string, detail: string, fix: string): Finding => ({
+  outcome: "fail",
+  title,
+  detail,
+  fix,
+});
 export const skip = (title: string, why: string): Finding => ({ outcome: "skip", title, detail: why });
 
 const MARK: Record<Outcome, string> = { pass: "✔", fail: "✘", skip: "–" };

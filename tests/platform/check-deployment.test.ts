@@ -28,7 +28,8 @@ function check(args: string[]): Promise<Run> {
       process.execPath,
       ["--import", "tsx", "scripts/check-deployment.ts", ...args],
       { cwd: root, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1" } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
     );
   });
 }
@@ -73,7 +74,12 @@ describe("against the local stack", () => {
   }, 60_000);
 
   it("fails, with exit status 1, when the function is not there", async () => {
-    const run = await check(["--url", stack.origin, "--function-url", `${stack.origin}/functions/v1/nothing`]);
+    const run = await check([
+      "--url",
+      stack.origin,
+      "--function-url",
+      `${stack.origin}/functions/v1/nothing`,
+    ]);
     expect(run.code).toBe(1);
     expect(run.output).toMatch(/✘ discovery document: .* answered 404/);
   }, 60_000);
@@ -104,17 +110,23 @@ describe("against a fake Data API", () => {
     const api = await startFakeDataApi(fake);
     fakes.push(api);
     const result = await check([
-      "--url", api.origin,
-      "--function-url", stack.server.url,
-      "--apikey", "sb_publishable_test",
-      "--clerk-token", await stack.clerk.token(),
+      "--url",
+      api.origin,
+      "--function-url",
+      stack.server.url,
+      "--apikey",
+      "sb_publishable_test",
+      "--clerk-token",
+      await stack.clerk.token(),
       ...extra,
     ]);
     return { ...result, api };
   }
 
   it("accepted, and the schema is hidden: exit 0", async () => {
-    const { code, output, api } = await run(es, { postgrest: importedKeyProject(SECRET, LEGACY_KID, published).postgrest });
+    const { code, output, api } = await run(es, {
+      postgrest: importedKeyProject(SECRET, LEGACY_KID, published).postgrest,
+    });
     expect(code, output).toBe(0);
     expect(output).toContain("✔ Data API accepts the access token: accepted");
     expect(output).toContain("✔ sessionguard schema is not exposed: 406 PGRST106");
@@ -128,13 +140,17 @@ describe("against a fake Data API", () => {
       ["--table", "notes"],
     );
     expect(code, output).toBe(0);
-    expect(output).toContain("✔ Data API accepts the access token: 200 from notes, queried as the token's role");
+    expect(output).toContain(
+      "✔ Data API accepts the access token: 200 from notes, queried as the token's role",
+    );
   }, 60_000);
 
   it("PGRST301 when the project does not trust the ES256 key, with the fix", async () => {
     const { code, output } = await run(es, { postgrest: legacyProject(SECRET).postgrest });
     expect(code).toBe(1);
-    expect(output).toMatch(/✘ Data API accepts the access token: 401 PGRST301: .*ES256 token \(kid k[0-9a-f]+\)/);
+    expect(output).toMatch(
+      /✘ Data API accepts the access token: 401 PGRST301: .*ES256 token \(kid k[0-9a-f]+\)/,
+    );
     expect(output).toContain("fix: make the project trust the key: import SESSION_SIGNING_JWK");
   }, 60_000);
 
@@ -174,7 +190,9 @@ describe("against a fake Data API", () => {
       roles: ["anon"],
     });
     expect(code).toBe(1);
-    expect(output).toContain('✘ Data API accepts the access token: role missing: role "authenticated" does not exist');
+    expect(output).toContain(
+      '✘ Data API accepts the access token: role missing: role "authenticated" does not exist',
+    );
   }, 60_000);
 
   it("fails when the sessionguard schema is exposed", async () => {

@@ -16,7 +16,10 @@ import { clerkEvent, newWebhookSecret, signDelivery } from "../helpers/clerk-web
 import { refreshSecret, signingJwk } from "../helpers/keys.ts";
 import { type Deployed, runDeployed, runDeployedToExit } from "./support/deployed.ts";
 
-const PREFIXES = { session: ["/functions/v1/session", "/session"], webhook: ["/functions/v1/clerk-webhook", "/clerk-webhook"] };
+const PREFIXES = {
+  session: ["/functions/v1/session", "/session"],
+  webhook: ["/functions/v1/clerk-webhook", "/clerk-webhook"],
+};
 let clerk: ClerkIssuer;
 let sessionSettings: Record<string, string>;
 const running: Deployed[] = [];
@@ -82,7 +85,10 @@ describe("a bad setting in the Edge Runtime (Deno.exit does nothing)", () => {
     const prefixes = name === "session" ? PREFIXES.session : PREFIXES.webhook;
     for (const prefix of prefixes) {
       for (const [path, method] of [["/.well-known/jwks.json", "GET"], ["/start", "POST"], ["", "POST"]]) {
-        const answer = await call(fn.origin + prefix, path, { method, json: method === "POST" ? {} : undefined });
+        const answer = await call(fn.origin + prefix, path, {
+          method,
+          json: method === "POST" ? {} : undefined,
+        });
         expect(answer.status, `${method} ${prefix}${path}`).toBe(500);
         expect(answer.body).toEqual({ error: "server_error", error_description: expect.any(String) });
       }
@@ -95,7 +101,10 @@ describe("a bad setting in the Edge Runtime (Deno.exit does nothing)", () => {
   }, 150_000);
 
   it("under deno run the same setting stops the process with exit code 1", async () => {
-    const { code, log } = await runDeployedToExit("session", { ...sessionSettings, SESSION_REUSE_GRACE: "90" });
+    const { code, log } = await runDeployedToExit("session", {
+      ...sessionSettings,
+      SESSION_REUSE_GRACE: "90",
+    });
     expect(code).toBe(1);
     expect(log).toContain("session: cannot start: SESSION_REUSE_GRACE");
   }, 150_000);
@@ -107,7 +116,11 @@ describe.each([
 ])("clerk-webhook as deployed (%s)", (_, edge) => {
   it.each(PREFIXES.webhook)("accepts a signed delivery under %s and refuses a forged one", async (prefix) => {
     const secret = newWebhookSecret();
-    const fn = await start("clerk-webhook", { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: testDatabaseUrl() }, edge);
+    const fn = await start(
+      "clerk-webhook",
+      { CLERK_WEBHOOK_SECRET: secret, DATABASE_URL: testDatabaseUrl() },
+      edge,
+    );
     const event = clerkEvent("session.ended", {
       id: `sess_deployed${Math.random().toString(36).slice(2, 10)}`,
       object: "session",

@@ -16,13 +16,24 @@ import { root } from "../stack/launch.ts";
 
 describe("a key from supabase gen signing-key", () => {
   it("is accepted as SESSION_SIGNING_JWK, signs under its kid and publishes only its public half", async () => {
-    const printed = execFileSync(path.join(root, "node_modules", ".bin", "supabase"), ["gen", "signing-key", "--algorithm", "ES256"], {
+    const printed = execFileSync(path.join(root, "node_modules", ".bin", "supabase"), [
+      "gen",
+      "signing-key",
+      "--algorithm",
+      "ES256",
+    ], {
       cwd: os.tmpdir(), // it writes nothing, but never into the checkout
       encoding: "utf8",
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" },
     });
     const jwk = JSON.parse(printed.split("\n").find((line) => line.startsWith("{"))!);
-    expect(jwk).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", d: expect.any(String), kid: expect.any(String) });
+    expect(jwk).toMatchObject({
+      kty: "EC",
+      crv: "P-256",
+      alg: "ES256",
+      d: expect.any(String),
+      kid: expect.any(String),
+    });
     const config = parseConfig({
       CLERK_ISSUER: "https://example.clerk.accounts.dev",
       SUPABASE_URL: "https://ref.supabase.co",
@@ -34,6 +45,14 @@ describe("a key from supabase gen signing-key", () => {
     const { token } = await tokens.sign({ userId: "user_1", sessionId: randomUUID(), now: new Date() });
     expect(decodeProtectedHeader(token)).toEqual({ alg: "ES256", kid: jwk.kid, typ: "JWT" });
     expect(tokens.jwks.keys).toHaveLength(1);
-    expect(tokens.jwks.keys[0]).toEqual({ kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, kid: jwk.kid, alg: "ES256", use: "sig" });
+    expect(tokens.jwks.keys[0]).toEqual({
+      kty: "EC",
+      crv: "P-256",
+      x: jwk.x,
+      y: jwk.y,
+      kid: jwk.kid,
+      alg: "ES256",
+      use: "sig",
+    });
   });
 });

@@ -11,7 +11,15 @@
  * in the real test database with the claims PostgREST hands it.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  SignJWT,
+} from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestDb, type Sql } from "../helpers/db.ts";
 import { deviceKey, proof } from "../helpers/dpop.ts";
@@ -44,7 +52,12 @@ interface Minted {
 }
 const es256: Minted[] = [];
 const hs256: Minted[] = [];
-let projects: { legacy: HostedProject; migrated: HostedProject; imported: HostedProject; thirdParty: HostedProject };
+let projects: {
+  legacy: HostedProject;
+  migrated: HostedProject;
+  imported: HostedProject;
+  thirdParty: HostedProject;
+};
 
 async function mint(stack: Stack, label: string, headers: Record<string, string> = {}): Promise<Minted> {
   const started = await stack.start(undefined, headers);
@@ -69,7 +82,9 @@ beforeAll(async () => {
   const device = await deviceKey();
   es256.push(
     await mint(before, "ES256, before rotation (sg-key-1)"),
-    await mint(before, "ES256, DPoP-bound", { dpop: await proof(device, "POST", `${before.server.url}/start`) }),
+    await mint(before, "ES256, DPoP-bound", {
+      dpop: await proof(device, "POST", `${before.server.url}/start`),
+    }),
     await mint(after, "ES256, after rotation (sg-key-2)"),
   );
   hs256.push(
@@ -120,8 +135,14 @@ async function verdicts(token: string, project: HostedProject, now = new Date())
 
 async function expectAcceptedEverywhere(minted: Minted, project: HostedProject): Promise<void> {
   const { postgrest, storage, realtime } = await verdicts(minted.token, project);
-  expect(postgrest, `${minted.label} / ${project.label}: PostgREST`).toMatchObject({ ok: true, role: "authenticated" });
-  expect(storage, `${minted.label} / ${project.label}: Storage`).toMatchObject({ ok: true, role: "authenticated" });
+  expect(postgrest, `${minted.label} / ${project.label}: PostgREST`).toMatchObject({
+    ok: true,
+    role: "authenticated",
+  });
+  expect(storage, `${minted.label} / ${project.label}: Storage`).toMatchObject({
+    ok: true,
+    role: "authenticated",
+  });
   expect(realtime, `${minted.label} / ${project.label}: Realtime`).toMatchObject({ ok: true });
   if (!postgrest.ok) return;
   const row = await inDatabase(postgrest.claims, postgrest.role);
@@ -139,7 +160,9 @@ describe("tokens the function mints, as each service reads them", () => {
   it("ES256 tokens pass a project with the key imported, and one with sessionguard as custom OIDC provider", async () => {
     expect(es256).toHaveLength(3);
     for (const minted of es256) {
-      for (const project of [projects.imported, projects.thirdParty]) await expectAcceptedEverywhere(minted, project);
+      for (const project of [projects.imported, projects.thirdParty]) {
+        await expectAcceptedEverywhere(minted, project);
+      }
     }
     expect(decodeJwt(es256[1]!.token).cnf).toMatchObject({ jkt: expect.any(String) });
   });
@@ -150,7 +173,9 @@ describe("tokens the function mints, as each service reads them", () => {
     for (const project of [projects.legacy, projects.migrated, projects.imported]) {
       await expectAcceptedEverywhere(hs256[0]!, project);
     }
-    for (const project of [projects.migrated, projects.imported]) await expectAcceptedEverywhere(hs256[1]!, project);
+    for (const project of [projects.migrated, projects.imported]) {
+      await expectAcceptedEverywhere(hs256[1]!, project);
+    }
   });
 
   it("SESSION_JWT_KID belongs to a migrated project: before migration the secret has no id, PGRST301", async () => {
@@ -170,7 +195,11 @@ describe("tokens the function mints, as each service reads them", () => {
 
 describe("negative controls", () => {
   /** Re-signs `minted`'s claims with another header and key. */
-  async function resign(minted: Minted, header: { alg: string; kid?: string; typ?: string }, key: CryptoKey | Uint8Array) {
+  async function resign(
+    minted: Minted,
+    header: { alg: string; kid?: string; typ?: string },
+    key: CryptoKey | Uint8Array,
+  ) {
     return await new SignJWT(decodeJwt(minted.token)).setProtectedHeader(header).sign(key);
   }
 
@@ -186,7 +215,11 @@ describe("negative controls", () => {
   });
 
   it("the kid HS256 tokens used to carry: PostgREST refuses (PGRST301), Storage and Realtime hide it", async () => {
-    const token = await resign(hs256[0]!, { alg: "HS256", kid: "3f1a9c0d2b7e", typ: "JWT" }, new TextEncoder().encode(SECRET));
+    const token = await resign(
+      hs256[0]!,
+      { alg: "HS256", kid: "3f1a9c0d2b7e", typ: "JWT" },
+      new TextEncoder().encode(SECRET),
+    );
     for (const project of [projects.legacy, projects.migrated]) {
       const { postgrest, storage, realtime } = await verdicts(token, project);
       expect(postgrest, project.label).toMatchObject({ ok: false, code: "PGRST301" });
@@ -197,7 +230,11 @@ describe("negative controls", () => {
 
   it("a wrong algorithm (HS256 keyed with the ES256 public key, under its kid): refused everywhere", async () => {
     const published = JSON.stringify({ kty: k1.kty, crv: k1.crv, x: k1.x, y: k1.y });
-    const token = await resign(es256[0]!, { alg: "HS256", kid: "sg-key-1", typ: "JWT" }, new TextEncoder().encode(published));
+    const token = await resign(
+      es256[0]!,
+      { alg: "HS256", kid: "sg-key-1", typ: "JWT" },
+      new TextEncoder().encode(published),
+    );
     for (const project of [projects.imported, projects.thirdParty]) {
       const { postgrest, storage, realtime } = await verdicts(token, project);
       expect(postgrest).toMatchObject({ ok: false, code: "PGRST301" });
@@ -239,9 +276,10 @@ describe("negative controls", () => {
   it("a role the database lacks cannot be switched to, as PostgREST would", async () => {
     const { postgrest } = await verdicts(es256[0]!.token, projects.imported);
     if (!postgrest.ok) throw new Error("expected acceptance");
-    await expect(inDatabase({ ...postgrest.claims, role: "no_such_role" }, "no_such_role")).rejects.toMatchObject({
-      code: "22023",
-    });
+    await expect(inDatabase({ ...postgrest.claims, role: "no_such_role" }, "no_such_role")).rejects
+      .toMatchObject({
+        code: "22023",
+      });
   });
 
   it("Realtime requires typ JWT in the header", async () => {

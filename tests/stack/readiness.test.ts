@@ -79,7 +79,10 @@ describe("a fresh clone: npm start with nothing run before it", () => {
     const copy = path.join(os.tmpdir(), `sg-fresh-${process.pid}-${randomBytes(3).toString("hex")}`);
     cleanups.push(() => rm(copy, { recursive: true, force: true }));
     // Every file git would check out, as the working tree has it; no node_modules, no .local.
-    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], {
+      cwd: root,
+      encoding: "utf8",
+    })
       .split("\n")
       .filter((file) => file !== "" && !file.startsWith("node_modules/"));
     await mkdir(copy);
@@ -91,7 +94,10 @@ describe("a fresh clone: npm start with nothing run before it", () => {
     const stack = await launch({ cwd: copy, npmStart: true, name: uniqueName("fresh") });
     cleanups.push(() => stack.stop());
 
-    const polled = await pollUntilAnswered(`${stack.origin}/functions/v1/session/.well-known/jwks.json`, stack);
+    const polled = await pollUntilAnswered(
+      `${stack.origin}/functions/v1/session/.well-known/jwks.json`,
+      stack,
+    );
     expect(polled.first, stack.output()).toBe(200);
     expect(await firstSignIn(stack.origin)).toBe(200);
     expect(stack.output()).toContain("installing node_modules");
@@ -127,10 +133,19 @@ describe("DATABASE_URL naming a database that is not migrated yet", () => {
 
   it("answers only requests addressed to a loopback host (DNS rebinding)", async () => {
     const { port } = new URL(stack.origin);
-    for (const host of ["evil.example", `evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost.evil.example`]) {
+    for (
+      const host of [
+        "evil.example",
+        `evil.example:${port}`,
+        `127.0.0.1.nip.io:${port}`,
+        `localhost.evil.example`,
+      ]
+    ) {
       expect(await withHost(stack.origin, "/dev/clerk-token", host), host).toBe(400);
       expect(await withHost(stack.origin, "/functions/v1/session/start", host, "POST"), host).toBe(400);
-      expect(await withHost(stack.origin, "/functions/v1/session/.well-known/jwks.json", host), host).toBe(400);
+      expect(await withHost(stack.origin, "/functions/v1/session/.well-known/jwks.json", host), host).toBe(
+        400,
+      );
     }
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `app.localhost:${port}`]) {
       expect(await withHost(stack.origin, "/dev/clerk-token", host), host).toBe(200);

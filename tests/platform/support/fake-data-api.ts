@@ -60,11 +60,18 @@ export async function startFakeDataApi(options: FakeDataApiOptions): Promise<Fak
       if (bearer) {
         const now = new Date(Date.now() + (options.clockAhead ?? 0) * 1000);
         const verdict = await postgrestVerify(bearer, options.postgrest, now);
-        if (!verdict.ok) return send(401, { code: verdict.code, details: null, hint: null, message: verdict.reason });
+        if (!verdict.ok) {
+          return send(401, { code: verdict.code, details: null, hint: null, message: verdict.reason });
+        }
         role = verdict.role;
       }
       if (!roles.includes(role)) {
-        return send(400, { code: "22023", details: null, hint: null, message: `role "${role}" does not exist` });
+        return send(400, {
+          code: "22023",
+          details: null,
+          hint: null,
+          message: `role "${role}" does not exist`,
+        });
       }
       const relation = new URL(req.url ?? "/", "http://x").pathname.replace(/^\/rest\/v1\//, "");
       if (!(options.relations ?? []).includes(relation)) {

@@ -43,7 +43,11 @@ export type PostgrestVerdict =
 const SKEW_SECONDS = 30;
 
 /** Decides as PostgREST does whether `token` authenticates a request at `now`. */
-export async function postgrestVerify(token: string, config: PostgrestConfig, now: Date): Promise<PostgrestVerdict> {
+export async function postgrestVerify(
+  token: string,
+  config: PostgrestConfig,
+  now: Date,
+): Promise<PostgrestVerdict> {
   if (token.split(".").length !== 3) return refuse("PGRST301", "UnexpectedParts");
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -82,9 +86,15 @@ export async function postgrestVerify(token: string, config: PostgrestConfig, no
 
   let value: unknown = object;
   for (const step of config.roleClaimPath ?? ["role"]) {
-    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[step] : undefined;
+    value = typeof value === "object" && value !== null
+      ? (value as Record<string, unknown>)[step]
+      : undefined;
   }
-  const role = value === undefined ? config.anonRole : typeof value === "string" ? value : JSON.stringify(value);
+  const role = value === undefined
+    ? config.anonRole
+    : typeof value === "string"
+    ? value
+    : JSON.stringify(value);
   if (role === undefined) return refuse("PGRST302", "JwtTokenRequired: no role and no anonymous role");
   return { ok: true, role, claims: { ...object, role } };
 }
@@ -102,7 +112,11 @@ function canDecodeJws(alg: string, kid: string | undefined, key: JWK): boolean {
 }
 
 /** `checkForErrors`: the first failing check, in PostgREST's order. */
-function claimsProblem(claims: Record<string, unknown>, jwtAud: string | undefined, now: number): string | null {
+function claimsProblem(
+  claims: Record<string, unknown>,
+  jwtAud: string | undefined,
+  now: number,
+): string | null {
   const time = (name: string, bad: (value: number) => boolean, error: string): string | null => {
     const value = claims[name];
     if (value === undefined || value === null) return null;

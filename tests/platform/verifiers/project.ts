@@ -56,7 +56,10 @@ export function legacyProject(secret: string): HostedProject {
 
 /** A project that migrated: the legacy secret keeps its id, Supabase adds a standby key. */
 export function migratedLegacyProject(secret: string, legacyKid: string, supabaseKey: JWK): HostedProject {
-  return project("legacy secret (migrated to signing keys)", secret, [legacyKey(secret, legacyKid), supabaseKey]);
+  return project("legacy secret (migrated to signing keys)", secret, [
+    legacyKey(secret, legacyKid),
+    supabaseKey,
+  ]);
 }
 
 /** A project with sessionguard's ES256 key(s) imported as signing keys. */
@@ -75,5 +78,9 @@ export function thirdPartyProject(
   supabaseKey: JWK,
   providerJwks: readonly JWK[],
 ): HostedProject {
-  return project("custom OIDC provider", secret, [supabaseKey, legacyKey(secret, legacyKid), ...providerJwks]);
+  return project("custom OIDC provider", secret, [
+    supabaseKey,
+    legacyKey(secret, legacyKid),
+    ...providerJwks,
+  ]);
 }

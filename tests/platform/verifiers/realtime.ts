@@ -31,13 +31,22 @@ export type RealtimeVerdict =
 
 const HS = ["HS256", "HS384", "HS512"];
 const KTY: Record<string, string> = {
-  RS256: "RSA", RS384: "RSA", RS512: "RSA",
-  ES256: "EC", ES384: "EC", ES512: "EC",
-  Ed25519: "OKP", Ed448: "OKP",
+  RS256: "RSA",
+  RS384: "RSA",
+  RS512: "RSA",
+  ES256: "EC",
+  ES384: "EC",
+  ES512: "EC",
+  Ed25519: "OKP",
+  Ed448: "OKP",
 };
 
 /** Decides as Realtime does whether `token` is accepted at `now`. */
-export async function realtimeVerify(token: string, config: RealtimeConfig, now: Date): Promise<RealtimeVerdict> {
+export async function realtimeVerify(
+  token: string,
+  config: RealtimeConfig,
+  now: Date,
+): Promise<RealtimeVerdict> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     decodeJwt(token);
@@ -45,12 +54,16 @@ export async function realtimeVerify(token: string, config: RealtimeConfig, now:
   } catch {
     return { ok: false, reason: "expected_claims_map / expected_header_map" };
   }
-  if (header.typ !== "JWT" || typeof header.alg !== "string") return { ok: false, reason: "error_generating_signer" };
+  if (header.typ !== "JWT" || typeof header.alg !== "string") {
+    return { ok: false, reason: "error_generating_signer" };
+  }
   const alg = header.alg;
   const kid = typeof header.kid === "string" ? header.kid : undefined;
   let key: Uint8Array | CryptoKey;
   if (HS.includes(alg)) {
-    const jwk = kid !== undefined ? config.jwtJwks?.keys.find((k) => k.kty === "oct" && k.kid === kid) : undefined;
+    const jwk = kid !== undefined
+      ? config.jwtJwks?.keys.find((k) => k.kty === "oct" && k.kid === kid)
+      : undefined;
     key = jwk ? Buffer.from(jwk.k!, "base64url") : new TextEncoder().encode(config.jwtSecret);
   } else if (KTY[alg] && kid !== undefined && config.jwtJwks) {
     const jwk = config.jwtJwks.keys.find((k) => k.kty === KTY[alg] && k.kid === kid);

@@ -14,7 +14,7 @@
  *
  * Storage then runs the request as the token's `role` (RLS on storage.objects).
  */
-import { importJWK, type JWK, jwtVerify, type JWTPayload, type JWTHeaderParameters } from "jose";
+import { importJWK, type JWK, type JWTHeaderParameters, type JWTPayload, jwtVerify } from "jose";
 
 /** Storage's JWT settings as a hosted project sets them. */
 export interface StorageConfig {
@@ -36,7 +36,11 @@ const ECC = ["ES256", "ES384", "ES512"];
 const ED = ["EdDSA"];
 
 /** Decides as Storage does whether `token` is accepted at `now`. */
-export async function storageVerify(token: string, config: StorageConfig, now: Date): Promise<StorageVerdict> {
+export async function storageVerify(
+  token: string,
+  config: StorageConfig,
+  now: Date,
+): Promise<StorageVerdict> {
   const algorithm = config.jwtAlgorithm ?? "HS256";
   const secret = new TextEncoder().encode(config.jwtSecret);
   const jwks = config.jwks;
@@ -44,11 +48,15 @@ export async function storageVerify(token: string, config: StorageConfig, now: D
     if (!jwks) return secret;
     if (HMAC.includes(header.alg)) {
       if (!header.kid && header.alg === algorithm) return secret;
-      const jwk = jwks.keys.find((key) => (!key.kid || sameKey(key.kid, header.kid)) && key.kty === "oct" && key.k);
+      const jwk = jwks.keys.find((key) =>
+        (!key.kid || sameKey(key.kid, header.kid)) && key.kty === "oct" && key.k
+      );
       return jwk ? Buffer.from(jwk.k!, "base64") : secret;
     }
     const kty = ECC.includes(header.alg) ? "EC" : ED.includes(header.alg) ? "OKP" : "RSA";
-    const jwk = jwks.keys.find((key) => ((!key.kid && !header.kid) || sameKey(key.kid, header.kid)) && key.kty === kty);
+    const jwk = jwks.keys.find((key) =>
+      ((!key.kid && !header.kid) || sameKey(key.kid, header.kid)) && key.kty === kty
+    );
     if (!jwk) return secret;
     const { d: _d, ...publicPart } = jwk;
     return await importJWK({ ...publicPart, alg: header.alg }, header.alg);
