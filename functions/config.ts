@@ -48,6 +48,12 @@ export interface Config {
   readonly signingJwks: readonly SigningJwk[];
   /** Supabase's legacy HS256 JWT secret, or null. */
   readonly jwtSecret: string | null;
+  /**
+   * `kid` for HS256 headers (`SESSION_JWT_KID`, the id Supabase shows for the legacy
+   * secret), or null: then HS256 tokens carry no `kid`, which PostgREST 13+ needs when
+   * its HS256 key has none.
+   */
+  readonly jwtKid: string | null;
   /** Refresh-token MAC secrets, newest (the minter) first. */
   readonly refreshSecrets: readonly string[];
   readonly databaseUrl: string;
@@ -138,6 +144,13 @@ export function parseConfig(env: Env): Config {
   if (jwtSecret !== null && byteLength(jwtSecret) < MIN_SECRET_BYTES) {
     throw new ConfigError("SESSION_JWT_SECRET", `must be at least ${MIN_SECRET_BYTES} bytes`);
   }
+  const jwtKid = get("SESSION_JWT_KID") ?? null;
+  if (jwtKid !== null && jwtSecret === null) {
+    throw new ConfigError("SESSION_JWT_KID", "names the legacy secret's key id: set SESSION_JWT_SECRET too");
+  }
+  if (jwtKid !== null && !/^[\w.-]{1,64}$/.test(jwtKid)) {
+    throw new ConfigError("SESSION_JWT_KID", 'must be 1-64 letters, digits, "_", "-" or "."');
+  }
   if (signingJwks.length === 0 && jwtSecret === null) {
     throw new ConfigError(
       "SESSION_SIGNING_JWK",
@@ -190,6 +203,7 @@ export function parseConfig(env: Env): Config {
     },
     signingJwks,
     jwtSecret,
+    jwtKid,
     refreshSecrets,
     databaseUrl,
     allowedOrigins,
