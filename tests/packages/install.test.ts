@@ -14,6 +14,7 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,8 +48,8 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
 }
 
 beforeAll(() => {
-  mkdirSync(path.join(ROOT, ".local"), { recursive: true });
-  work = mkdtempSync(path.join(ROOT, ".local", "packages-"));
+  // Outside the repository, so nothing in the app can resolve a module from its node_modules.
+  work = mkdtempSync(path.join(os.tmpdir(), "sessionguard-packages-"));
   // 1. Pack: each package's prepack builds it (tsc) first.
   const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work, "./sdk", "./react"], ROOT)) as {
     name: string;
