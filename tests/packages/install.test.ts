@@ -173,6 +173,15 @@ describe("packed packages", () => {
     expect(css).toContain("--sg-accent");
   }, 120_000);
 
+  /** The README's React usage, word for word (both READMEs show the same block). */
+  function readmeSnippet(): string {
+    const block = (file: string) => /```tsx\n([\s\S]*?)```/.exec(readFileSync(path.join(ROOT, file), "utf8"))?.[1];
+    const snippet = block("react/README.md");
+    expect(snippet).toBeTruthy();
+    expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(snippet);
+    return snippet!;
+  }
+
   for (const resolution of ["bundler", "nodenext"] as const) {
     it(`type-check with tsc (moduleResolution ${resolution})`, () => {
       const tsconfig = {
@@ -187,8 +196,13 @@ describe("packed packages", () => {
           lib: ["ES2022", "DOM"],
           types: [],
         },
-        files: ["types-check.tsx"],
+        files: ["types-check.tsx", "readme.tsx"],
       };
+      writeFileSync(
+        path.join(app, "readme.tsx"),
+        "declare const SUPABASE_URL: string, SUPABASE_ANON_KEY: string, CLERK_PUBLISHABLE_KEY: string;\n" +
+          "declare function Notes(): null;\n" + readmeSnippet(),
+      );
       const file = path.join(app, `tsconfig.${resolution}.json`);
       writeFileSync(file, JSON.stringify(tsconfig));
       run(path.join(BIN, "tsc"), ["-p", file], app);

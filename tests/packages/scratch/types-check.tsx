@@ -45,3 +45,4 @@ function Account() {
   const err = new SessionError("not_found", "x");
   return <p>{userId}{kind}{wrong}{events.length}{sync.status}{String(info)}{err.code}</p>;
 }
+
