@@ -141,6 +141,31 @@ describe("React example", () => {
     expect(starts.get(user)).toBe(1);
   });
 
+  it("an identity sign-out signs out of sessionguard, in every tab", async () => {
+    const context = await newContext();
+    const user = `user_${tag()}`;
+    const tab1 = await open(context, user);
+    await signIn(tab1, `Shared ${tag()}`);
+    const tab2 = await open(context, user);
+    await signedIn(tab2);
+    const sessionId = await tab1.evaluate(async () =>
+      (await (window as unknown as { sessionguardExample: { client: any } }).sessionguardExample.client.getSession())
+        .session_id
+    );
+    // As Clerk does when the user signs out elsewhere: the identity is gone, other tabs hear of it.
+    await tab1.evaluate(() => localStorage.removeItem("example.local-identity"));
+    for (const tab of [tab1, tab2]) await tab.getByRole("button", { name: "Sign in as the demo user" }).waitFor();
+    // The server ended that very session: its signed_out event, read after signing in again.
+    await signIn(tab1, `Again ${tag()}`);
+    const types = await tab1.evaluate(async (id) => {
+      const { client } = (window as unknown as { sessionguardExample: { client: any } }).sessionguardExample;
+      const events: { type: string; session_id: string }[] = await client.listEvents();
+      return events.filter((e) => e.session_id === id).map((e) => e.type);
+    }, sessionId);
+    expect(types).toContain("signed_out");
+    expect(await devices(tab1).count()).toBe(1);
+  });
+
   it("revoking a device from one browser (by keyboard) signs the other out", async () => {
     const user = `user_${tag()}`;
     const a = await open(await newContext(), user);
