@@ -58,12 +58,29 @@ export function useSessionSync(identity: IdentityState, options: SessionSyncOpti
   const deviceName = options.deviceName;
   const { isLoaded, isSignedIn, userId, sessionId } = identity;
 
-  // The sessionguard session ended: end the identity session too.
+  // The sessionguard session of the identity's user ended: end the identity session too.
+  // Not when the session that ended was another user's (the identity switched accounts).
   useEffect(() => {
-    return client.on("signedOut", () => {
-      const id = latest.current;
-      if (id.isLoaded && id.isSignedIn) void id.signOut();
+    let owner: string | null | undefined;
+    const own = (userId: string) => {
+      owner = userId;
+    };
+    const offs = [
+      client.on("signedIn", ({ session }) => own(session.user_id)),
+      client.on("tokensRefreshed", ({ session }) => own(session.user_id)),
+      client.on("signedOut", () => {
+        const ended = owner;
+        owner = null;
+        const id = latest.current;
+        if (ended && ended === id.userId && id.isLoaded && id.isSignedIn) void id.signOut();
+      }),
+    ];
+    void client.getSession().then((session) => {
+      if (owner === undefined) owner = session?.user_id ?? null;
     });
+    return () => {
+      for (const off of offs) off();
+    };
   }, [client]);
 
   useEffect(() => {

@@ -72,7 +72,8 @@ function devices(page: Page) {
   return page.locator(".sg-devices tbody tr");
 }
 
-describe("React example", () => {
+// Generous: under a full `npm test` the machine is shared by every suite at once.
+describe("React example", { timeout: 90_000 }, () => {
   it("signs in through the local development issuer", async () => {
     const user = `user_${tag()}`;
     const page = await open(await newContext(), user);
@@ -166,6 +167,44 @@ describe("React example", () => {
     expect(await devices(tab1).count()).toBe(1);
   });
 
+  it("the identity switching accounts replaces the session without signing the new account out", async () => {
+    const userA = `user_${tag()}`;
+    const userB = `user_${tag()}`;
+    const page = await open(await newContext(), userA);
+    await signIn(page, `Switcher ${tag()}`);
+    const sessionA = await page.evaluate(async () =>
+      (await (window as unknown as { sessionguardExample: { client: any } }).sessionguardExample.client.getSession())
+        .session_id
+    );
+    // As Clerk's multi-session switch: the identity is now another user, with no sign-out between.
+    starts.set(userB, 0);
+    page.on("request", (request) => {
+      if (request.method() === "POST" && new URL(request.url()).pathname.endsWith("/session/start")) {
+        starts.set(userB, (starts.get(userB) ?? 0) + 1);
+      }
+    });
+    await page.evaluate((userId) => {
+      const sessionId = `sess_${crypto.randomUUID().replaceAll("-", "")}`;
+      localStorage.setItem("example.local-identity", JSON.stringify({ userId, sessionId }));
+      dispatchEvent(new StorageEvent("storage", { key: "example.local-identity" }));
+    }, userB);
+    await page.getByTestId("user-id").filter({ hasText: userB }).waitFor();
+    await page.waitForTimeout(500);
+    expect(starts.get(userB)).toBe(1);
+    expect(await page.getByRole("button", { name: "Sign in as the demo user" }).count()).toBe(0);
+    expect(await page.evaluate(() => localStorage.getItem("example.local-identity"))).toContain(userB);
+    expect(await page.getByRole("alert").count()).toBe(0);
+    // A's session was ended on the server, not just forgotten here.
+    const a = await open(await newContext(), userA);
+    await signIn(a, `A again ${tag()}`);
+    const types = await a.evaluate(async (id) => {
+      const { client } = (window as unknown as { sessionguardExample: { client: any } }).sessionguardExample;
+      const events: { type: string; session_id: string }[] = await client.listEvents();
+      return events.filter((e) => e.session_id === id).map((e) => e.type);
+    }, sessionA);
+    expect(types).toContain("signed_out");
+  });
+
   it("revoking a device from one browser (by keyboard) signs the other out", async () => {
     const user = `user_${tag()}`;
     const a = await open(await newContext(), user);
@@ -175,8 +214,10 @@ describe("React example", () => {
     await signIn(b, nameB);
     await signIn(a, nameA);
     await a.getByRole("button", { name: "Refresh list" }).click();
+    await a.locator(".sg-devices [role=status]", { hasText: "Device list updated." }).waitFor();
     const revokeB = a.getByRole("button", { name: `Revoke ${nameB}` });
-    await revokeB.waitFor();
+    // Buttons are disabled while an action runs; a keypress on a disabled one does nothing.
+    await expect.poll(() => revokeB.isEnabled()).toBe(true);
     await revokeB.focus();
     await a.keyboard.press("Enter");
     await a.locator(".sg-devices [role=status]", { hasText: `${nameB} was signed out.` }).waitFor();
