@@ -1,6 +1,7 @@
 /**
  * The React example (`npm run example`, examples/react-vite/serve.ts) as a child process,
- * proxied to a running stack; resolves with its URL once Vite listens.
+ * proxied to a running stack; resolves with its URL once Vite listens. With `config`, Vite's
+ * own CLI serves that config instead (a test fixture built on the example's settings).
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -25,9 +26,12 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startExample(stackOrigin: string): Promise<ExampleServer> {
+export async function startExample(stackOrigin: string, config?: string): Promise<ExampleServer> {
   const port = await freePort();
-  const child = spawn(path.join(ROOT, "node_modules", ".bin", "tsx"), ["examples/react-vite/serve.ts"], {
+  const [command, args] = config
+    ? ["vite", ["--config", config, "--port", String(port), "--strictPort"]]
+    : ["tsx", ["examples/react-vite/serve.ts"]];
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", command), args, {
     cwd: ROOT,
     env: { ...process.env, SG_STACK_URL: stackOrigin, SG_EXAMPLE_PORT: String(port), NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -47,7 +51,7 @@ export async function startExample(stackOrigin: string): Promise<ExampleServer> 
       const timer = setTimeout(() => reject(new Error(`the example was not ready in 60 s:\n${output}`)), 60_000);
       const onData = (chunk: Buffer) => {
         output += chunk;
-        const match = /React \+ sessionguard at (http:\/\/\S+)/.exec(output);
+        const match = /(?:React \+ sessionguard at|Local:)\s+(http:\/\/\S+)/.exec(output);
         if (match) {
           clearTimeout(timer);
           resolve(match[1]!);

@@ -280,3 +280,84 @@ describe("React example", { timeout: 90_000 }, () => {
     await page.screenshot({ path: screenshotPath("react-04-devices-and-events"), fullPage: true });
   });
 });
+
+// <ClerkSessionSync/> under the real @clerk/react (6.18.0) in strict mode; clerk-js, which
+// would load from a Clerk instance's Frontend API, is the stand-in in clerk-glue/fake-clerk.ts.
+describe("Clerk glue", { timeout: 90_000 }, () => {
+  let glue: ExampleServer;
+  beforeAll(async () => {
+    glue = await startExample(new URL(stack.pageUrl).origin, "tests/browser/clerk-glue/vite.config.ts");
+  }, 90_000);
+  afterAll(async () => {
+    await glue?.stop();
+  });
+
+  async function openGlue(context: BrowserContext, user: string): Promise<Page> {
+    const page = await context.newPage();
+    page.on("pageerror", (err) => console.error("page error:", err));
+    page.on("request", (request) => {
+      if (request.method() === "POST" && new URL(request.url()).pathname.endsWith("/session/start")) {
+        starts.set(user, (starts.get(user) ?? 0) + 1);
+      }
+    });
+    await page.goto(glue.url);
+    await page.getByTestId("clerk").filter({ hasNotText: "loading" }).waitFor();
+    return page;
+  }
+  const text = (page: Page, id: string) => page.getByTestId(id).textContent();
+
+  it("a Clerk sign-in starts one session; a Clerk sign-out ends it", async () => {
+    const user = `user_${tag()}`;
+    const context = await newContext();
+    const page = await openGlue(context, user);
+    const other = await openGlue(context, user);
+    await page.evaluate((u) => (window as any).fakeClerk.signInAs(u), user);
+    await page.getByTestId("sessionguard").filter({ hasText: `signed-in ${user}` }).waitFor();
+    // The other tab's Clerk follows after a reload (the stand-in does not sync tabs itself).
+    await other.reload();
+    await other.getByTestId("sessionguard").filter({ hasText: `signed-in ${user}` }).waitFor();
+    await page.waitForTimeout(300);
+    expect(starts.get(user)).toBe(1);
+    const sessionId = await page.evaluate(async () => (await (window as any).glue.client.getSession()).session_id);
+
+    await page.evaluate(() => (window as any).fakeClerk.signOut());
+    await page.getByTestId("sessionguard").filter({ hasText: "signed-out" }).waitFor();
+    await other.getByTestId("sessionguard").filter({ hasText: "signed-out" }).waitFor();
+    // Ended on the server too: sign in again and read that session's events.
+    await page.evaluate((u) => (window as any).fakeClerk.signInAs(u), user);
+    await page.getByTestId("sessionguard").filter({ hasText: `signed-in ${user}` }).waitFor();
+    const types = await page.evaluate(async (id) => {
+      const events: { type: string; session_id: string }[] = await (window as any).glue.client.listEvents();
+      return events.filter((e) => e.session_id === id).map((e) => e.type);
+    }, sessionId);
+    expect(types).toContain("signed_out");
+    expect(starts.get(user)).toBe(2); // one per Clerk session
+  });
+
+  it("theft detected by sessionguard signs out of Clerk", async () => {
+    const user = `user_${tag()}`;
+    const page = await openGlue(await newContext(), user);
+    await page.evaluate((u) => (window as any).fakeClerk.signInAs(u), user);
+    await page.getByTestId("sessionguard").filter({ hasText: `signed-in ${user}` }).waitFor();
+    const code = await page.evaluate(async () => {
+      const { client, storage } = (window as any).glue;
+      let token = JSON.parse(await storage.get("sessionguard.session")).refresh_token;
+      for (let i = 0; i < 2; i++) { // the thief rotates with a copy, twice
+        const res = await fetch(`${location.origin}/functions/v1/session/refresh`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ refresh_token: token }),
+        });
+        token = (await res.json()).refresh_token;
+      }
+      return await client.refresh().then(() => "refreshed", (err: { code: string }) => err.code);
+    });
+    expect(code).toBe("refresh_token_reused");
+    await page.getByTestId("clerk").filter({ hasText: "signed-out" }).waitFor();
+    expect(await text(page, "reason")).toBe("refresh_token_reused");
+    expect(await page.evaluate(() => (window as any).fakeClerk.signOutCalls)).toBeGreaterThanOrEqual(1);
+    // The Clerk session that was signed out does not come back with a new sessionguard session.
+    await page.waitForTimeout(500);
+    expect(starts.get(user)).toBe(1);
+  });
+});
