@@ -1,0 +1,23 @@
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import { createSessionClient, defaultStorage } from "@sessionguard/client";
+import { SessionGuardProvider } from "@sessionguard/react";
+import "@sessionguard/react/styles.css";
+import "./app.css";
+import { App } from "./App.tsx";
+import { ClerkApp } from "./ClerkApp.tsx";
+import { config } from "./config.ts";
+
+// One session client for the page. IndexedDB storage (the SDK's browser default), made
+// here so the local theft demo can read the refresh token as an attacker would.
+const storage = defaultStorage();
+const client = createSessionClient({ url: config.sessionUrl, storage });
+(window as unknown as { sessionguardExample: unknown }).sessionguardExample = { client, storage, config };
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <SessionGuardProvider client={client} {...(config.supabase ? { supabase: config.supabase } : {})}>
+      {config.clerkPublishableKey ? <ClerkApp publishableKey={config.clerkPublishableKey} /> : <App />}
+    </SessionGuardProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,42 @@
+/**
+ * The example against `npm start`'s stack. The dev server proxies the session function
+ * (`/functions/v1/*`) and the local development issuer (`/dev/*`) to the stack, so the
+ * page and the API share one origin and the stack's CORS and Clerk `azp` settings need no
+ * change. `@sessionguard/*` resolve to the sources in this repository (edits reload at
+ * once); an app of your own installs the packages instead (see README.md).
+ *
+ *   SG_STACK_URL      the stack (default http://127.0.0.1:54321)
+ *   SG_EXAMPLE_PORT   this dev server's port (default 5173)
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "..", "..");
+const stack = process.env.SG_STACK_URL ?? "http://127.0.0.1:54321";
+
+export default defineConfig({
+  root: here,
+  plugins: [react()],
+  resolve: {
+    alias: [
+      { find: /^@sessionguard\/client$/, replacement: path.join(repo, "sdk", "src", "index.ts") },
+      { find: /^@sessionguard\/react\/clerk$/, replacement: path.join(repo, "react", "src", "clerk.ts") },
+      { find: /^@sessionguard\/react\/styles\.css$/, replacement: path.join(repo, "react", "styles.css") },
+      { find: /^@sessionguard\/react$/, replacement: path.join(repo, "react", "src", "index.ts") },
+    ],
+    dedupe: ["react", "react-dom"],
+  },
+  server: {
+    host: "127.0.0.1",
+    port: Number(process.env.SG_EXAMPLE_PORT ?? 5173),
+    fs: { allow: [repo] },
+    proxy: {
+      "/functions/v1": { target: stack, changeOrigin: true },
+      "/dev": { target: stack, changeOrigin: true },
+    },
+  },
+  clearScreen: false,
+});

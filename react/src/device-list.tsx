@@ -1,0 +1,146 @@
+/**
+ * `<DeviceList/>`: the user's signed-in devices as a table, a button per device to end
+ * it, and "Sign out everywhere else". Unstyled: every part has a `sg-` class name (see
+ * styles.css for an optional theme driven by CSS variables).
+ *
+ * Accessibility: a table with column headers and a caption; native buttons (keyboard
+ * and focus for free) named after their device; changes announced in a polite live
+ * region, failures in `role="alert"`; after a row disappears, focus moves to the
+ * heading instead of being lost with the button.
+ */
+import { useId, useRef, useState } from "react";
+import type { DeviceSession } from "@sessionguard/client";
+import { describeError, describeUserAgent, formatTime, toDate } from "./messages.ts";
+import { useDevices } from "./use-devices.ts";
+
+export interface DeviceListProps {
+  /** Heading text. Default "Your devices". */
+  title?: string;
+  /** Heading level, 2 by default. */
+  headingLevel?: 2 | 3 | 4;
+  className?: string;
+}
+
+/** A device's name as the user sees it. */
+export function deviceLabel(device: DeviceSession): string {
+  return device.device_name || describeUserAgent(device.user_agent) || "Unknown device";
+}
+
+export function DeviceList({ title = "Your devices", headingLevel = 2, className }: DeviceListProps) {
+  const { devices, status, error, revoke, signOutOthers, reload } = useDevices();
+  const [announcement, setAnnouncement] = useState("");
+  const [failure, setFailure] = useState<string | null>(null);
+  const [pending, setPending] = useState<string | null>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const id = useId();
+  const Heading = `h${headingLevel}` as "h2";
+
+  const act = async (key: string, action: () => Promise<void>, done: string) => {
+    setPending(key);
+    setFailure(null);
+    try {
+      await action();
+      setAnnouncement(done);
+      headingRef.current?.focus();
+    } catch (err) {
+      setFailure(describeError(err as { code?: string }));
+    } finally {
+      setPending(null);
+    }
+  };
+
+  const others = devices.filter((d) => !d.current).length;
+  const shownError = failure ?? (status === "error" ? describeError(error) : null);
+
+  return (
+    <section className={["sg-devices", className].filter(Boolean).join(" ")} aria-labelledby={`${id}-h`}>
+      <Heading id={`${id}-h`} className="sg-devices__title" tabIndex={-1} ref={headingRef}>{title}</Heading>
+      <p className="sg-devices__live sg-live" role="status" aria-live="polite">{announcement}</p>
+      {shownError && <p className="sg-devices__error sg-error" role="alert">{shownError}</p>}
+      {status === "idle"
+        ? <p className="sg-devices__empty">Sign in to see your devices.</p>
+        : (
+          <table className="sg-devices__table" aria-busy={status === "loading" || pending !== null}>
+            <caption className="sg-devices__caption">
+              {status === "loading" ? "Loading your devices…" : `${devices.length} signed-in ${
+                devices.length === 1 ? "device" : "devices"
+              }`}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">Last active</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">IP address</th>
+                <th scope="col"><span className="sg-visually-hidden">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {devices.map((device) => {
+                const name = deviceLabel(device);
+                const verb = device.current ? "Sign out" : "Revoke";
+                return (
+                  <tr
+                    key={device.id}
+                    className={device.current ? "sg-devices__row sg-devices__row--current" : "sg-devices__row"}
+                    data-current={device.current || undefined}
+                  >
+                    <th scope="row" className="sg-devices__name" title={device.user_agent ?? undefined}>
+                      {name}
+                      {device.current && <span className="sg-devices__badge"> (this device)</span>}
+                    </th>
+                    <td><Time value={device.last_active_at} /></td>
+                    <td><Time value={device.created_at} /></td>
+                    <td>{device.ip ?? "—"}</td>
+                    <td>
+                      <button
+                        type="button"
+                        className="sg-button sg-button--danger"
+                        aria-label={`${verb} ${name}`}
+                        disabled={pending !== null}
+                        onClick={() =>
+                          act(
+                            device.id,
+                            () => revoke(device.id),
+                            device.current ? "You signed out on this device." : `${name} was signed out.`,
+                          )}
+                      >
+                        {verb}
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      {status !== "idle" && (
+        <div className="sg-devices__actions">
+          <button
+            type="button"
+            className="sg-button"
+            disabled={pending !== null || others === 0}
+            onClick={() => act("others", signOutOthers, "You signed out on every other device.")}
+          >
+            Sign out everywhere else
+          </button>
+          <button
+            type="button"
+            className="sg-button sg-button--secondary"
+            disabled={pending !== null}
+            onClick={() => act("reload", reload, "Device list updated.")}
+          >
+            Refresh list
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Time({ value }: { value: string | number }) {
+  const date = toDate(value);
+  return Number.isNaN(date.getTime())
+    ? <span>—</span>
+    : <time dateTime={date.toISOString()}>{formatTime(value)}</time>;
+}

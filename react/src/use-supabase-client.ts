@@ -1,0 +1,22 @@
+/**
+ * `useSupabaseClient()`: one supabase-js client per provider whose every request carries
+ * the sessionguard access token (supabase-js's `accessToken` option), so RLS sees the
+ * Clerk user as `sub` and the session as `sid`. Needs `supabase={{ url, anonKey }}` on
+ * the provider and `@supabase/supabase-js` installed.
+ */
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { useSessionGuardContext } from "./provider.tsx";
+
+export function useSupabaseClient(): SupabaseClient {
+  const context = useSessionGuardContext("useSupabaseClient");
+  const { supabase, client, supabaseClient } = context;
+  if (!supabase) {
+    throw new Error("useSupabaseClient needs <SessionGuardProvider supabase={{ url, anonKey }}>");
+  }
+  supabaseClient.current ??= createClient(supabase.url, supabase.anonKey, {
+    ...supabase.options,
+    // With accessToken set, supabase-js turns off supabase.auth: sessionguard is the auth.
+    accessToken: () => client.getAccessToken(),
+  });
+  return supabaseClient.current as SupabaseClient;
+}
