@@ -1,0 +1,119 @@
+/**
+ * Runs spin on the protocol model (model/*.pml): exhaustive checks of one named property,
+ * counterexample trails, and random simulations. Every run happens in a scratch copy of
+ * model/ so that spin's generated files (pan.c, trails) never land in the repository.
+ *
+ * Needs `spin` and a C compiler on the PATH (Debian: spin, gcc).
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** The repository's model directory. */
+export const MODEL_DIR = resolve(import.meta.dirname, "../../model");
+
+/** Model sources: the protocol model and its mutants. */
+export function modelFiles(): { model: string; mutants: { file: string; expect: string; what: string }[] } {
+  const mutants = readdirSync(MODEL_DIR)
+    .filter((name) => name.endsWith(".pml") && name.includes("mutant"))
+    .sort()
+    .map((file) => {
+      const text = readFileText(join(MODEL_DIR, file));
+      const expect = /^ \* expect: (\w+)$/m.exec(text)?.[1];
+      const what = /^ \* Mutant: (.+)$/m.exec(text)?.[1] ?? file;
+      if (!expect) throw new Error(`${file}: no "expect: <property>" line`);
+      return { file, expect, what };
+    });
+  return { model: "session.pml", mutants };
+}
+
+/** Property names declared by `ltl name { ... }` in a model file. */
+export function properties(file = "session.pml"): string[] {
+  return [...readFileText(join(MODEL_DIR, file)).matchAll(/^ltl (\w+) \{/gm)].map((m) => m[1]);
+}
+
+function readFileText(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+/** A scratch copy of model/, removed by `close()`. */
+export interface Workspace {
+  readonly dir: string;
+  close(): void;
+}
+
+export function workspace(): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), "sg-model-"));
+  cpSync(MODEL_DIR, dir, { recursive: true });
+  return { dir, close: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A model compiled into a verifier (pan), ready to check its properties one by one. */
+export interface Verifier {
+  readonly file: string;
+  check(property: string): Promise<CheckResult>;
+}
+
+export interface CheckResult {
+  property: string;
+  violated: boolean;
+  states: number;
+  seconds: number;
+  /** The counterexample's "SG" lines, when violated. */
+  trail: string[];
+}
+
+/** spin -a + cc: one compiled verifier per model file (each has a pan of its own). */
+export async function compile(ws: Workspace, file: string): Promise<Verifier> {
+  const dir = mkdtempSync(join(ws.dir, "pan-"));
+  cpSync(MODEL_DIR, dir, { recursive: true });
+  await run("spin", ["-a", file], { cwd: dir });
+  // SAFETY: the properties are invariants, so no acceptance cycles to look for.
+  // MEMLIM caps pan's memory (MB) however the model is changed.
+  await run("cc", ["-w", "-O1", "-DSAFETY", "-DMEMLIM=1024", "-o", "pan", "pan.c"], { cwd: dir });
+  return {
+    file,
+    async check(property) {
+      const began = performance.now();
+      const { stdout } = await run("./pan", ["-N", property, "-E", "-m1000000", "-w22"], {
+        cwd: dir,
+        maxBuffer: 64 << 20,
+      }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? "" }));
+      const errors = /errors: (\d+)/.exec(stdout);
+      if (!errors) throw new Error(`pan -N ${property} on ${file} gave no verdict:\n${stdout.slice(-2000)}`);
+      if (/error: max search depth too small|out of memory/i.test(stdout)) {
+        throw new Error(`pan -N ${property} on ${file} did not finish the search:\n${stdout.slice(-2000)}`);
+      }
+      const states = Number(/(\d+) states, stored/.exec(stdout)?.[1] ?? 0);
+      const violated = Number(errors[1]) > 0;
+      let trail: string[] = [];
+      if (violated) {
+        const replay = await run("spin", ["-t", file], { cwd: dir, maxBuffer: 64 << 20 });
+        trail = sgLines(replay.stdout);
+      }
+      return { property, violated, states, seconds: (performance.now() - began) / 1000, trail };
+    },
+  };
+}
+
+/** One random simulation of a model (seeded): its "SG" lines. */
+export async function simulate(ws: Workspace, seed: number, file = "session.pml"): Promise<string[]> {
+  const { stdout } = await run("spin", [`-n${seed}`, file], { cwd: ws.dir, maxBuffer: 16 << 20 });
+  return sgLines(stdout);
+}
+
+/** Runs a scripted model (text) in the workspace; its "SG" lines. */
+export async function runScript(ws: Workspace, name: string, text: string): Promise<string[]> {
+  const path = join(ws.dir, name);
+  writeFileSync(path, text);
+  const { stdout } = await run("spin", [name], { cwd: ws.dir, maxBuffer: 16 << 20 });
+  return sgLines(stdout);
+}
+
+function sgLines(output: string): string[] {
+  return output.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("SG "));
+}
