@@ -100,18 +100,30 @@ export async function compile(ws: Workspace, file: string): Promise<Verifier> {
   };
 }
 
-/** One random simulation of a model (seeded): its "SG" lines. */
-export async function simulate(ws: Workspace, seed: number, file = "session.pml"): Promise<string[]> {
-  const { stdout } = await run("spin", [`-n${seed}`, file], { cwd: ws.dir, maxBuffer: 16 << 20 });
-  return sgLines(stdout);
+/**
+ * spin in a directory of its own: a simulation writes scratch files (the never claims'
+ * pml.nvr) next to the model, so two runs must not share one.
+ */
+async function spinAlone(ws: Workspace, args: string[], extra?: { name: string; text: string }): Promise<string> {
+  const dir = mkdtempSync(join(ws.dir, "run-"));
+  try {
+    cpSync(MODEL_DIR, dir, { recursive: true });
+    if (extra) writeFileSync(join(dir, extra.name), extra.text);
+    const { stdout } = await run("spin", args, { cwd: dir, maxBuffer: 16 << 20 });
+    return stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-/** Runs a scripted model (text) in the workspace; its "SG" lines. */
-export async function runScript(ws: Workspace, name: string, text: string): Promise<string[]> {
-  const path = join(ws.dir, name);
-  writeFileSync(path, text);
-  const { stdout } = await run("spin", [name], { cwd: ws.dir, maxBuffer: 16 << 20 });
-  return sgLines(stdout);
+/** One random simulation of a model (seeded): its "SG" lines. */
+export async function simulate(ws: Workspace, seed: number, file = "session.pml"): Promise<string[]> {
+  return sgLines(await spinAlone(ws, [`-n${seed}`, file]));
+}
+
+/** Runs a scripted model (text, which may include the model's files); its "SG" lines. */
+export async function runScript(ws: Workspace, text: string): Promise<string[]> {
+  return sgLines(await spinAlone(ws, ["script.pml"], { name: "script.pml", text }));
 }
 
 function sgLines(output: string): string[] {

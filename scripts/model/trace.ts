@@ -90,7 +90,7 @@ export async function rejudge(ws: Workspace, trace: Trace): Promise<Trace> {
     "}",
     "",
   ].join("\n");
-  const lines = await runScript(ws, `rejudge-${process.pid}-${Math.random().toString(36).slice(2)}.pml`, script);
+  const lines = await runScript(ws, script);
   return { ...parseTrace(`${trace.source} (re-judged)`, lines), source: trace.source };
 }
 
