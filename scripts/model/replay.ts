@@ -67,13 +67,18 @@ export async function replay(
   for (const [index, step] of trace.steps.entries()) {
     // The owner signs with the bound key; the attacker has none: no proof, or one of its own.
     const jkt = step.key ? (trace.bound ? deviceKey : null) : step.who === ATTACKER && index % 2 === 1 ? attackerKey : null;
-    const answer = await rotate(sql, {
-      sessionId,
-      generation: step.g,
-      reuseGrace: trace.grace,
-      dpopJkt: jkt,
-      now: new Date(base.getTime() + step.t * 1000),
-    });
+    let answer: { result: string; generation: number | null };
+    try {
+      answer = await rotate(sql, {
+        sessionId,
+        generation: step.g,
+        reuseGrace: trace.grace,
+        dpopJkt: jkt,
+        now: new Date(base.getTime() + step.t * 1000),
+      });
+    } catch (err) {
+      return { step: index, expected: describeStep(step), actual: `raised: ${(err as Error).message}` };
+    }
     const [row] = await sql`
       select generation::int as generation, revoked_at is not null as revoked
       from sessionguard.families where id = ${sessionId}::uuid`;
