@@ -67,14 +67,18 @@ export interface CheckResult {
   trail: string[];
 }
 
-/** spin -a + cc: one compiled verifier per model file (each has a pan of its own). */
-export async function compile(ws: Workspace, file: string): Promise<Verifier> {
+/**
+ * spin -a + cc: one compiled verifier per model file (each has a pan of its own). The
+ * protocol model's searches are long enough for an optimised pan to pay for its slower
+ * compile; a mutant's search stops at its first violation, so `quick` compiles it -O0.
+ */
+export async function compile(ws: Workspace, file: string, options: { quick?: boolean } = {}): Promise<Verifier> {
   const dir = mkdtempSync(join(ws.dir, "pan-"));
   cpSync(MODEL_DIR, dir, { recursive: true });
   await run("spin", ["-a", file], { cwd: dir });
   // SAFETY: the properties are invariants, so no acceptance cycles to look for.
   // MEMLIM caps pan's memory (MB) however the model is changed.
-  await run("cc", ["-w", "-O1", "-DSAFETY", "-DMEMLIM=1024", "-o", "pan", "pan.c"], { cwd: dir });
+  await run("cc", ["-w", options.quick ? "-O0" : "-O1", "-DSAFETY", "-DMEMLIM=1024", "-o", "pan", "pan.c"], { cwd: dir });
   return {
     file,
     async check(property) {

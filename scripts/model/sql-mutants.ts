@@ -125,7 +125,7 @@ export interface ControlResult {
 
 /** The witness of a model mutant: its counterexample, and the same requests re-judged. */
 async function witness(ws: Workspace, model: string, property: string): Promise<{ mutant: Trace; reference: Trace }> {
-  const result = await (await compile(ws, model)).check(property);
+  const result = await (await compile(ws, model, { quick: true })).check(property);
   if (!result.violated) throw new Error(`${model} no longer violates ${property}`);
   const mutant = parseTrace(`${model}/${property}`, result.trail);
   return { mutant, reference: await rejudge(ws, mutant) };

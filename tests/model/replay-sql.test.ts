@@ -63,14 +63,14 @@ describe("model traces replayed on the SQL API", () => {
   it("agree on every counterexample: known edges as found, mutants' as the real protocol re-judges them", async () => {
     const { model, mutants } = modelFiles();
     const traces: Trace[] = [];
-    const base = await compile(ws, model);
+    const base = await compile(ws, model, { quick: true });
     for (const property of properties(model).filter((p) => p.startsWith("edge_"))) {
       const result = await base.check(property);
       expect(result.violated, `${property} must still fail`).toBe(true);
       traces.push(parseTrace(`${model}/${property}`, result.trail));
     }
     for (const mutant of mutants) {
-      const result = await (await compile(ws, mutant.file)).check(mutant.expect);
+      const result = await (await compile(ws, mutant.file, { quick: true })).check(mutant.expect);
       expect(result.violated, `${mutant.file} must violate ${mutant.expect}`).toBe(true);
       traces.push(await rejudge(ws, parseTrace(`${mutant.file}/${mutant.expect}`, result.trail)));
     }
