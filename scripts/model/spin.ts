@@ -6,7 +6,19 @@
  * Needs `spin` and a C compiler on the PATH (Debian: spin, gcc).
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +27,8 @@ const run = promisify(execFile);
 
 /** The repository's model directory. */
 export const MODEL_DIR = resolve(import.meta.dirname, "../../model");
+/** Compiled verifiers (git-ignored). */
+const CACHE_DIR = resolve(import.meta.dirname, "../../.local/model-cache");
 
 /** Model sources: the protocol model and its mutants. */
 export function modelFiles(): { model: string; mutants: { file: string; expect: string; what: string }[] } {
@@ -75,10 +89,25 @@ export interface CheckResult {
 export async function compile(ws: Workspace, file: string, options: { quick?: boolean } = {}): Promise<Verifier> {
   const dir = mkdtempSync(join(ws.dir, "pan-"));
   cpSync(MODEL_DIR, dir, { recursive: true });
-  await run("spin", ["-a", file], { cwd: dir });
   // SAFETY: the properties are invariants, so no acceptance cycles to look for.
   // MEMLIM caps pan's memory (MB) however the model is changed.
-  await run("cc", ["-w", options.quick ? "-O0" : "-O1", "-DSAFETY", "-DMEMLIM=1024", "-o", "pan", "pan.c"], { cwd: dir });
+  const flags = ["-w", options.quick ? "-O0" : "-O1", "-DSAFETY", "-DMEMLIM=1024"];
+  // Compiled verifiers are kept by the hash of every model file, the file and the flags,
+  // so the suites of one `npm test` compile each model once.
+  const hash = createHash("sha256").update(JSON.stringify([file, flags]));
+  for (const name of readdirSync(MODEL_DIR).sort()) hash.update(name).update(readFileSync(join(MODEL_DIR, name)));
+  const cached = join(CACHE_DIR, `${hash.digest("hex").slice(0, 32)}.pan`);
+  if (existsSync(cached)) {
+    copyFileSync(cached, join(dir, "pan"));
+  } else {
+    await run("spin", ["-a", file], { cwd: dir });
+    await run("cc", [...flags, "-o", "pan", "pan.c"], { cwd: dir });
+    mkdirSync(CACHE_DIR, { recursive: true });
+    // Written under a private name, then renamed: a reader never sees half a file.
+    const partial = `${cached}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    copyFileSync(join(dir, "pan"), partial);
+    renameSync(partial, cached);
+  }
   return {
     file,
     async check(property) {
