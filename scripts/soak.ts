@@ -2,8 +2,10 @@
  * `npm run soak`: the load and fault runs of tests/reliability at full size,
  * with a report of the figures.
  *
- *  1. Controls: the invariant checker against deliberately broken rotations
- *     (no row lock; no grace window) on a scratch database: it must object.
+ *  1. Controls: the protocol model's mutations carried into the real
+ *     rotate_session (scripts/model/sql-mutants.ts) on a scratch database, each
+ *     replayed with its mutant's counterexample: every one must be caught, and
+ *     deterministically (a barrier forces the row-lock race), never by luck.
  *  2. Load: thousands of families through three instances of the real
  *     function, with racing tabs, lost answers, thieves and forgers.
  *  3. Faults: each fault on its own under load, repeated.
@@ -15,6 +17,8 @@
  */
 import { parseArgs } from "node:util";
 import postgres from "postgres";
+import { raceControls, sequentialControls } from "./model/sql-mutants.ts";
+import { workspace } from "./model/spin.ts";
 import { startDatabase } from "../tests/harness/db.ts";
 import {
   FAULT_KINDS,
@@ -44,16 +48,6 @@ const { values: args } = parseArgs({
 const families = Number(args.families);
 const seed = Number(args.seed);
 const external = !!process.env.DATABASE_URL;
-
-/** Rotations broken on purpose, to show the checker notices. */
-const SABOTAGE: Record<string, (definition: string) => string> = {
-  "rotation without its row lock": (def) => def.replace("for update;", "; perform pg_sleep(0.005);"),
-  "grace window removed": (def) =>
-    def.replace(
-      "if p_generation = v.generation - 1 and p_reuse_grace > 0",
-      "if false and p_generation = v.generation - 1",
-    ),
-};
 
 function loadOptions(databaseUrl: string, size: number, rounds: number): LoadOptions {
   const share = (fraction: number) => Math.max(1, Math.round(size * fraction));
@@ -88,28 +82,28 @@ function add(traffic: Traffic, checks: number, violations: readonly string[], la
 
 async function controls(): Promise<string[]> {
   const lines: string[] = [];
-  for (const [name, sabotage] of Object.entries(SABOTAGE)) {
-    const db = await startDatabase({ version: 17, name: "soak-control", ephemeral: true });
-    try {
-      const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-      const [{ def }] = await sql`
-        select pg_get_functiondef('sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz)'::regprocedure) as def`;
-      const broken = sabotage(def);
-      if (broken === def) {
-        throw new Error(`control "${name}": rotate_session no longer has the expected text`);
-      }
-      await sql.unsafe(broken);
-      await sql.end();
-      const result = await runLoad(loadOptions(db.url, 200, 10));
-      const caught = result.invariants.violations.length;
+  const db = await startDatabase({ version: 17, name: "soak-control", ephemeral: true });
+  const ws = workspace();
+  const sql = postgres(db.url, { max: 6, onnotice: () => {} });
+  try {
+    const results = [...(await sequentialControls(sql, ws)), ...(await raceControls(sql, ws))];
+    for (const r of results) {
+      const baseline = r.name.includes("(baseline)");
+      const ok = baseline ? !r.caught : r.caught;
       lines.push(
-        `control "${name}": ${caught} violations found in ${result.traffic.sent} requests` +
-          (caught > 0 ? " (the checker notices)" : " — THE CHECKER MISSED IT"),
+        `control "${r.name}": ${r.detail}` +
+          (baseline
+            ? ok ? " (the barrier itself breaks nothing)" : " — THE BASELINE DISAGREES WITH THE MODEL"
+            : ok
+            ? r.stoppedBy ? ` (caught; the schema's own guard refused it: "${r.stoppedBy}")` : " (caught)"
+            : " — THE CHECK MISSED IT"),
       );
-      if (caught === 0) totals.violations.push(`control "${name}" went unnoticed`);
-    } finally {
-      await db.stop();
+      if (!ok) totals.violations.push(`control "${r.name}" ${baseline ? "baseline disagrees" : "went unnoticed"}`);
     }
+  } finally {
+    await sql.end();
+    ws.close();
+    await db.stop();
   }
   return lines;
 }
@@ -123,7 +117,7 @@ async function main() {
   };
 
   if (!args["no-controls"] && !external) {
-    console.log("soak: controls (broken rotations on a scratch database)...");
+    console.log("soak: controls (the model's mutations of rotate_session, on a scratch database)...");
     for (const line of await controls()) log(line);
   }
 

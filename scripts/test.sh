@@ -8,18 +8,20 @@
 #      Supabase has it (scripts/with-hosted-roles.sh);
 #   2. `supabase db lint --level error` with plpgsql_check on PostgreSQL 15;
 #   3. vitest (tests/**/*.test.ts; its global setup starts its own PostgreSQL 17);
-#   4. typecheck and lint: deno check, deno lint, tsc --noEmit.
+#   4. typecheck and lint: deno check, deno lint, tsc --noEmit;
+#   5. the protocol model (model/*.pml) checked exhaustively with spin: each property,
+#      each known edge and each mutant counts one (scripts/model-check.ts).
 #
 # Installs what is missing first (apt packages as root, node_modules). The last line is
 # exactly "N passed, N failed" (pgTAP counts assertions, vitest counts tests, other
 # checks count one each); the exit status is non-zero when anything failed.
-# SG_SUITES=pgtap,lint,vitest,types runs a subset.
+# SG_SUITES=pgtap,lint,vitest,types,model runs a subset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=node_modules/.bin
-APT_PACKAGES=(postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check)
-SUITES=",${SG_SUITES:-pgtap,lint,vitest,types},"
+APT_PACKAGES=(postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check spin gcc)
+SUITES=",${SG_SUITES:-pgtap,lint,vitest,types,model},"
 PASSED=0
 FAILED=0
 RESULTS=()
@@ -201,6 +203,25 @@ if wants types; then
   fi
   if [[ -f tsconfig.json ]]; then
     check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
+  fi
+fi
+
+# --- 5. the protocol model ------------------------------------------------------------------
+
+if wants model; then
+  section "protocol model (spin, exhaustive)"
+  if ! command -v spin >/dev/null || ! command -v cc >/dev/null; then
+    echo "the model check needs the Debian packages spin and gcc"
+    record "spin model" 0 1
+  else
+    log="$WORK/model.log"
+    "$BIN/tsx" scripts/model-check.ts 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    read -r mp mf < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$log" | tail -n1)
+    mp=${mp:-0}
+    mf=${mf:-0}
+    if ((rc != 0 && mf == 0)); then mf=1; fi
+    record "spin model" "$mp" "$mf"
   fi
 fi
 

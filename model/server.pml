@@ -1,0 +1,157 @@
+/*
+ * sessionguard's server side: one session family and the decision of
+ * sessionguard.rotate_session (supabase/migrations/20261126000200_create_session_api.sql),
+ * as refresh_session (…000500_create_refresh_guards.sql) reaches it once its rate limit
+ * and DPoP replay checks let a request through. Included by session.pml (the protocol
+ * model) and by the scripted replays that recompute expected outcomes for a trace.
+ *
+ * Order of the checks, as in the SQL's locked slow path (the compare-and-set fast path is
+ * its "rotated" branch taken without the lock): revoked, key mismatch, current token
+ * (rotate), previous token inside the grace window (the same successor again), any older
+ * token (reuse: revoke). Expiry, rate limits, proof replay and unknown families are
+ * abstracted away (docs/protocol.md says why).
+ *
+ * Mutations (each a model mutant, and each carried into SQL by tests/model/sql-mutants.ts):
+ *   MUTANT_NO_GRACE       the grace branch is gone: every repeat is reuse
+ *   MUTANT_GRACE_ANY      grace for any older generation, not only the previous one
+ *   MUTANT_GRACE_FOREVER  grace for the previous generation without the time check
+ *   MUTANT_REVOKED_ROTATES the current token of a revoked family still rotates
+ *   MUTANT_KEY_LATE       the device-key check comes after the grace branch
+ *   MUTANT_SPLIT          rotation reads and writes in two steps (no row lock, no CAS);
+ *                         session.pml interleaves the two halves
+ */
+
+#ifndef GRACE
+#define GRACE 3        /* SESSION_REUSE_GRACE, in ticks (1 tick = 1 s in the replays) */
+#endif
+
+/* Results, named as rotate_session names them. */
+#define R_ROTATED  1
+#define R_GRACE    2
+#define R_REUSED   3
+#define R_REVOKED  4
+#define R_MISMATCH 5
+#define R_NOTFOUND 6
+
+#define MAXG 8         /* generations tracked by the ghost state below */
+
+byte now = 0;          /* global time, in ticks */
+
+/* The family row. */
+byte gen = 0;          /* generation of the current refresh token */
+byte rot_t = 0;        /* rotated_at */
+bool revoked = false;
+bool bound = false;    /* dpop_jkt is set: the family is bound to the honest device key */
+
+/* Ghost state: what the properties watch. */
+bool p9_bad = false;      /* two successors of one generation */
+bool p1p2_bad = false;    /* an old token succeeded, or did not revoke */
+bool revoked_bad = false; /* something succeeded (or moved) after revocation */
+bool p3_bad = false;      /* a success other than a rotation or an in-window grace repeat */
+bool dpop_bad = false;    /* a request without the key got a successor of a bound family */
+bool rotated_from[MAXG];  /* generation g was rotated (g -> g+1) */
+
+/*
+ * judge(g, key, res, ans, gb, rb, revb): the properties, stated on what one request saw:
+ * the token's generation g, whether it carried the bound key, the answer (res, ans) and the
+ * family as it was before (gb = generation, rb = rotated_at, revb = revoked).
+ */
+inline judge(g, key, res, ans, gb, rb, revb) {
+  /* P9: a success for g carries g+1, and g rotates at most once. */
+  if
+  :: (res == R_ROTATED || res == R_GRACE) && ans != g + 1 -> p9_bad = true
+  :: else -> skip
+  fi;
+  if
+  :: res == R_ROTATED && g < MAXG ->
+     if
+     :: rotated_from[g] -> p9_bad = true
+     :: else -> rotated_from[g] = true
+     fi
+  :: else -> skip
+  fi;
+  /* P1, P2: a live family's token older than the previous generation, or the previous
+   * one after the window, is refused as reuse and the family ends (a request with the key,
+   * or to an unbound family; without the key see dpop below). */
+  if
+  :: !revb && (!bound || key) && (g + 1 < gb || (g + 1 == gb && !(now < rb + GRACE))) ->
+     if
+     :: !(res == R_REUSED && revoked) -> p1p2_bad = true
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi;
+  /* After revocation nothing succeeds and nothing moves. */
+  if
+  :: revb && (res != R_REVOKED || gen != gb) -> revoked_bad = true
+  :: else -> skip
+  fi;
+  /* P3: a success is either the rotation of the current token, or the previous token
+   * inside the window answered with the identical successor; and that repeat is never
+   * refused. */
+  if
+  :: (res == R_ROTATED && g != gb) || (res == R_GRACE && !(g + 1 == gb && now < rb + GRACE && ans == gb)) ->
+     p3_bad = true
+  :: !revb && (!bound || key) && g + 1 == gb && now < rb + GRACE && GRACE > 0 && res != R_GRACE ->
+     p3_bad = true
+  :: else -> skip
+  fi;
+  /* DPoP: without the key, no successor of a bound family. */
+  if
+  :: bound && !key && (res == R_ROTATED || res == R_GRACE) -> dpop_bad = true
+  :: else -> skip
+  fi
+}
+
+/* grace_ok(g): the previous token, inside the window (as the SQL tests it). */
+#if defined(MUTANT_GRACE_ANY)
+#define grace_ok(g) (g < gen && GRACE > 0 && now < rot_t + GRACE)
+#elif defined(MUTANT_GRACE_FOREVER)
+#define grace_ok(g) (g + 1 == gen && GRACE > 0)
+#else
+#define grace_ok(g) (g + 1 == gen && GRACE > 0 && now < rot_t + GRACE)
+#endif
+
+/*
+ * decide(g, key, res, ans): rotate_session's decision for a request presenting generation
+ * g (with or without the bound key), in one atomic step (the row lock). With MUTANT_SPLIT
+ * a rotation only sets res = 0 ("rotate later") and the caller writes it in a second step.
+ */
+inline decide(g, key, res, ans) {
+  ans = 0;
+  if
+#ifdef MUTANT_REVOKED_ROTATES
+  :: revoked && g != gen -> res = R_REVOKED
+#else
+  :: revoked -> res = R_REVOKED
+#endif
+#ifndef MUTANT_KEY_LATE
+  :: !revoked && bound && !key -> res = R_MISMATCH
+#endif
+  :: else ->
+     if
+     :: g == gen && bound && !key -> res = R_MISMATCH
+     :: g == gen && !(bound && !key) ->
+#ifdef MUTANT_SPLIT
+        res = 0
+#else
+        gen = gen + 1; rot_t = now; res = R_ROTATED; ans = gen
+#endif
+#ifndef MUTANT_NO_GRACE
+     :: g < gen && grace_ok(g) -> res = R_GRACE; ans = gen
+#endif
+     :: g < gen && !grace_ok(g) && bound && !key -> res = R_MISMATCH
+     :: g < gen && !grace_ok(g) && !(bound && !key) -> revoked = true; res = R_REUSED
+#ifdef MUTANT_NO_GRACE
+     :: g < gen && grace_ok(g) && bound && !key -> res = R_MISMATCH
+     :: g < gen && grace_ok(g) && !(bound && !key) -> revoked = true; res = R_REUSED
+#endif
+     :: g > gen -> res = R_NOTFOUND
+     fi
+  fi
+}
+
+/* The second half of a split rotation: `generation = generation + 1` on the row as it is now. */
+inline write_rotation(res, ans) {
+  gen = gen + 1; rot_t = now; res = R_ROTATED; ans = gen
+}
