@@ -17,18 +17,43 @@ import { clerkId } from "./helpers/clerk-issuer.ts";
 
 let webhookDb: postgres.Sql;
 let startDb: postgres.Sql;
+let observer: postgres.Sql;
+
+const connect = (name: string) =>
+  postgres(testDatabaseUrl(), { max: 1, onnotice: () => {}, connection: { application_name: name } });
 
 beforeAll(() => {
-  webhookDb = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
-  startDb = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
+  webhookDb = connect("race-webhook");
+  startDb = connect("race-start");
+  observer = connect("race-observer");
 });
 afterAll(async () => {
-  await Promise.all([webhookDb?.end({ timeout: 1 }), startDb?.end({ timeout: 1 })]);
+  await Promise.all([webhookDb, startDb, observer].map((sql) => sql?.end({ timeout: 1 })));
 });
+
+/**
+ * Waits until `pending` has settled or the connection named `name` is waiting on a
+ * lock, whichever comes first, so the tests do not depend on how fast a loaded machine
+ * runs: without serialisation the second side runs to its end; with it, it blocks.
+ */
+async function settledOrBlocked(pending: Promise<unknown>, name: string): Promise<"settled" | "blocked"> {
+  let settled = false;
+  pending.then(() => (settled = true), () => (settled = true));
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (settled) return "settled";
+    const [{ n }] = await observer<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where application_name = ${name} and wait_event_type = 'Lock'`;
+    if (n > 0) return "blocked";
+    await pause(20);
+  }
+  throw new Error(`${name} neither finished nor waited on a lock within 15 s`);
+}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A gate that a held-open transaction waits on. */
+/** A gate: one side waits on `wait` until the other calls `open`. */
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;
   const wait = new Promise<void>((resolve) => (open = resolve));
@@ -74,13 +99,15 @@ describe("Clerk webhook against /start, on two connections", () => {
     const userId = clerkId("user");
     const sid = clerkId("sess");
     const held = gate();
+    const inserted = gate();
     const webhook = webhookDb.begin(async (tx) => {
       await applyEvent(tx, "session.ended", sid, null);
+      inserted.open();
       await held.wait;
     });
-    await pause(100); // the webhook has inserted the ending and holds its transaction open
+    await inserted.wait; // the webhook has inserted the ending and holds its transaction open
     const start = settle(startSession(startDb, userId, sid));
-    await pause(300); // time for the start to run to the end if nothing holds it
+    await settledOrBlocked(start, "race-start");
     held.open();
     await webhook;
     const started = await start;
@@ -92,13 +119,15 @@ describe("Clerk webhook against /start, on two connections", () => {
     const userId = clerkId("user");
     const sid = clerkId("sess");
     const held = gate();
+    const inserted = gate();
     const start = startDb.begin(async (tx) => {
       await startSession(tx, userId, sid);
+      inserted.open();
       await held.wait;
     });
-    await pause(100); // the family is inserted, not yet committed
+    await inserted.wait; // the family is inserted, not yet committed
     const webhook = settle(applyEvent(webhookDb, "session.ended", sid, null));
-    await pause(300);
+    await settledOrBlocked(webhook, "race-webhook");
     held.open();
     await start;
     const applied = await webhook;
@@ -109,13 +138,15 @@ describe("Clerk webhook against /start, on two connections", () => {
   it("a user.deleted webhook while a start of that user is uncommitted waits for it, then revokes it", async () => {
     const userId = clerkId("user");
     const held = gate();
+    const inserted = gate();
     const start = startDb.begin(async (tx) => {
       await startSession(tx, userId, clerkId("sess"));
+      inserted.open();
       await held.wait;
     });
-    await pause(100);
+    await inserted.wait; // the family is inserted, not yet committed
     const webhook = settle(applyEvent(webhookDb, "user.deleted", null, userId));
-    await pause(300);
+    await settledOrBlocked(webhook, "race-webhook");
     held.open();
     await start;
     expect(await webhook).toEqual({ ok: true, value: [{ result: "applied", revoked: 1 }] });
@@ -126,19 +157,19 @@ describe("Clerk webhook against /start, on two connections", () => {
     const userId = clerkId("user");
     const sid = clerkId("sess");
     const held = gate();
+    const inserted = gate();
     const first = startDb.begin(async (tx) => {
       await startSession(tx, userId, sid);
+      inserted.open();
       await held.wait;
     });
-    await pause(100);
+    await inserted.wait;
     // A third connection: the second start must finish while the first is still open.
-    const other = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
+    const other = connect("race-other");
     try {
-      const second = await Promise.race([
-        startSession(other, userId, sid).then(() => "done"),
-        pause(3_000).then(() => "blocked"),
-      ]);
-      expect(second).toBe("done");
+      const second = startSession(other, userId, sid);
+      expect(await settledOrBlocked(second, "race-other")).toBe("settled");
+      await second;
     } finally {
       held.open();
       await first;
