@@ -7,6 +7,7 @@ import type { CostsResult } from "../scenarios/costs.ts";
 import type { DatabaseResult } from "../scenarios/database.ts";
 import type { GrowthResult } from "../scenarios/growth.ts";
 import type { HttpResult, MeasuredRun } from "../scenarios/http.ts";
+import type { PeersResult } from "../scenarios/peers.ts";
 import type { RlsResult } from "../scenarios/rls.ts";
 import type { StorageResult } from "../scenarios/storage.ts";
 import type { Machine } from "./machine.ts";
@@ -19,6 +20,7 @@ export interface Scenarios {
   storage?: StorageResult;
   growth?: GrowthResult;
   costs?: CostsResult;
+  peers?: PeersResult;
 }
 
 export interface TargetRow {
