@@ -55,10 +55,11 @@ export const QUICK: Scale = {
   storageFamilies: 1_000,
   storageRotations: 10,
   growth: [{ live: 1_000, revoked: 10_000 }, { live: 10_000, revoked: 100_000 }],
-  growthSeconds: 1,
+  // pgbench's 32 connections can take most of a second to open on a busy machine.
+  growthSeconds: 3,
   microIterations: 200,
   peerRounds: 1,
-  growthWarmupSeconds: 1,
+  growthWarmupSeconds: 3,
 };
 
 export interface Context {

@@ -30,7 +30,7 @@ export interface WireCounter {
 
 /** Parses the frontend stream of one connection, calling `onMessage` with each typed message's tag. */
 function frontendParser(onMessage: (tag: string) => void): (chunk: Buffer) => void {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   // The first message (StartupMessage, or SSLRequest/GSSENCRequest before it) has no tag byte.
   let untyped = true;
   return (chunk) => {
