@@ -35,7 +35,7 @@ export interface JwsSigner {
   /** The implementation actually in use (`auto` resolved). */
   readonly implementation: "webcrypto" | "noble";
   /** `base64url(header).base64url(payload).base64url(r || s)`. */
-  sign(header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>): Promise<string>;
+  sign(header: object, payload: object): Promise<string>;
 }
 
 /** What `auto` means in this runtime: noble in Deno (slow native P-256), WebCrypto elsewhere. */
@@ -56,7 +56,7 @@ let baseTablePrepared = false;
  */
 export async function createEs256Signer(jwk: Es256PrivateJwk, choice: SignerChoice): Promise<JwsSigner> {
   const implementation = resolveSigner(choice);
-  const encode = (header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>) =>
+  const encode = (header: object, payload: object) =>
     `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
 
   if (implementation === "webcrypto") {

@@ -30,7 +30,9 @@ describe("SESSION_SIGNER", () => {
   it("defaults to auto and accepts webcrypto and noble", () => {
     expect(parseConfig({ ...base, DATABASE_URL: "postgres://h/db" }).signer).toBe("auto");
     for (const value of ["webcrypto", "noble", "auto"]) {
-      expect(parseConfig({ ...base, DATABASE_URL: "postgres://h/db", SESSION_SIGNER: value }).signer).toBe(value);
+      expect(parseConfig({ ...base, DATABASE_URL: "postgres://h/db", SESSION_SIGNER: value }).signer).toBe(
+        value,
+      );
     }
   });
 
@@ -64,9 +66,15 @@ describe("SESSION_DB_PREPARE", () => {
   it("on and off override the URL", () => {
     const pooled = "postgresql://p:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres";
     const direct = "postgresql://p:pw@db.abcdefghijklmnop.supabase.co:5432/postgres";
-    expect(parseConfig({ ...base, DATABASE_URL: pooled, SESSION_DB_PREPARE: "on" }).databasePrepare).toBe(true);
-    expect(parseConfig({ ...base, DATABASE_URL: direct, SESSION_DB_PREPARE: "off" }).databasePrepare).toBe(false);
-    expect(parseConfig({ ...base, DATABASE_URL: direct, SESSION_DB_PREPARE: "auto" }).databasePrepare).toBe(true);
+    expect(parseConfig({ ...base, DATABASE_URL: pooled, SESSION_DB_PREPARE: "on" }).databasePrepare).toBe(
+      true,
+    );
+    expect(parseConfig({ ...base, DATABASE_URL: direct, SESSION_DB_PREPARE: "off" }).databasePrepare).toBe(
+      false,
+    );
+    expect(parseConfig({ ...base, DATABASE_URL: direct, SESSION_DB_PREPARE: "auto" }).databasePrepare).toBe(
+      true,
+    );
   });
 
   it("names itself when the value is unknown", () => {

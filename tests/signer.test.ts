@@ -13,7 +13,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createAccessTokens } from "../functions/access-token.ts";
 import { parseConfig } from "../functions/config.ts";
 import { createEs256Signer, resolveSigner } from "../functions/signer.ts";
-import { refreshSecret, signingJwk } from "./helpers/keys.ts";
+import { refreshSecret, signingJwk as anyJwk } from "./helpers/keys.ts";
+
+/** A fresh ES256 private JWK (x, y, d, kid). */
+const signingJwk = async (kid?: string) =>
+  await anyJwk(kid) as { kty: string; crv: string; x: string; y: string; d: string; kid: string };
 
 const root = path.resolve(import.meta.dirname, "..");
 const DENO = path.join(root, "node_modules", ".bin", "deno");
@@ -40,7 +44,7 @@ describe.each(["noble", "webcrypto"] as const)("ES256 signer: %s", (choice) => {
     expect(signer.implementation).toBe(choice);
     const token = await signer.sign(header, payload);
     const [h, p, s] = token.split(".");
-    const signature = base64url.decode(s);
+    const signature = new Uint8Array(base64url.decode(s));
     expect(signature.length).toBe(64);
     const ok = await crypto.subtle.verify(
       { name: "ECDSA", hash: "SHA-256" },
