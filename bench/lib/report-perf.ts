@@ -31,7 +31,8 @@ export function functionOverhead(scenarios: Scenarios) {
   const signature = m.es256Noble.cpu;
   const withoutSignature = perRefresh - signature;
   const mac = (m.macVerify.cpu ?? NaN) + (m.macMint.cpu ?? NaN);
-  const sqlClient = m.rotatePrepared.cpu - (m.selectOnePrepared?.cpu ?? m.selectOne.cpu ?? NaN);
+  const busy = m.clientCpuBusy;
+  const sqlClient = busy ? busy.rotatePrepared - busy.selectOnePrepared : NaN;
   const json = m.json.cpu ?? NaN;
   const rest = withoutSignature - baseline - mac - sqlClient - json;
   return { perRefresh, signature, withoutSignature, baseline, mac, sqlClient, json, rest };
@@ -72,15 +73,17 @@ export function judgePerf(scenarios: Scenarios, rows: TargetRow[]): void {
 
 /** Supabase's compute sizes (supabase.com/docs/guides/platform/compute-and-disk, read 2026-11-30). */
 const COMPUTE = [
-  { name: "Micro", cores: 2, cpu: "2-core ARM (shared)", memory: "1 GB" },
-  { name: "Small", cores: 2, cpu: "2-core ARM (shared)", memory: "2 GB" },
-  { name: "Medium", cores: 2, cpu: "2-core ARM (shared)", memory: "4 GB" },
-  { name: "Large", cores: 2, cpu: "2-core ARM (dedicated)", memory: "8 GB" },
-  { name: "XL", cores: 4, cpu: "4-core ARM (dedicated)", memory: "16 GB" },
-  { name: "2XL", cores: 8, cpu: "8-core ARM (dedicated)", memory: "32 GB" },
-  { name: "4XL", cores: 16, cpu: "16-core ARM (dedicated)", memory: "64 GB" },
-  { name: "8XL", cores: 32, cpu: "32-core ARM (dedicated)", memory: "128 GB" },
+  { name: "Micro", cores: 2, cpu: "2-core ARM (shared)", memoryGb: 1 },
+  { name: "Small", cores: 2, cpu: "2-core ARM (shared)", memoryGb: 2 },
+  { name: "Medium", cores: 2, cpu: "2-core ARM (shared)", memoryGb: 4 },
+  { name: "Large", cores: 2, cpu: "2-core ARM (dedicated)", memoryGb: 8 },
+  { name: "XL", cores: 4, cpu: "4-core ARM (dedicated)", memoryGb: 16 },
+  { name: "2XL", cores: 8, cpu: "8-core ARM (dedicated)", memoryGb: 32 },
+  { name: "4XL", cores: 16, cpu: "16-core ARM (dedicated)", memoryGb: 64 },
+  { name: "8XL", cores: 32, cpu: "32-core ARM (dedicated)", memoryGb: 128 },
 ];
+/** Share of a compute size's memory the live families may take (the app's own data needs the rest). */
+const MEMORY_SHARE = 0.25;
 /** Default SESSION_ACCESS_TTL: an active client refreshes once per this many seconds. */
 const ACCESS_TTL = 600;
 /** Sizing assumptions: each daily user is active this many hours a day, and the busiest hour carries this multiple of the mean. */
@@ -212,7 +215,11 @@ export function renderPerf(scenarios: Scenarios): string[] {
           ["= without the signature", int(o.withoutSignature), `**${fixed(o.withoutSignature / o.baseline)}×** the baseline (target ≤ 1.5×)`],
           ["select-1 baseline, whole request", int(o.baseline), "scenario 2, `Deno.serve` + one `select 1`, 32 connections"],
           ["refresh-token MAC (verify + mint)", fixed(o.mac, 1), "scenario 8, CPU per call"],
-          ["postgres.js: `refresh_session` beyond `select 1`", fixed(o.sqlClient, 1), "client CPU per call, prepared, difference"],
+          [
+            "postgres.js: `refresh_session` beyond `select 1`",
+            fixed(o.sqlClient, 1),
+            "client CPU per call with 64 calls in flight, prepared, difference",
+          ],
           ["JSON", fixed(o.json, 1), "parse the body, build the answer"],
           [
             "rest: the handler",
@@ -273,6 +280,8 @@ export function renderPerf(scenarios: Scenarios): string[] {
 
   // Sizing guide: from this run's CPU per refresh.
   const postgresUs = peers?.medians.noble.postgresCpuUs;
+  const storage = scenarios.storage;
+  const bytesPerFamily = storage ? storage.afterMany.vacuumed.totalBytes / storage.families : 370;
   if (peers && postgresUs && Number.isFinite(postgresUs)) {
     const perVcpu = 1e6 / postgresUs;
     const functionMs = peers.medians.noble.serverCpuUs / 1000;
@@ -288,13 +297,36 @@ export function renderPerf(scenarios: Scenarios): string[] {
         `refresh/s serves about ${int(DAU_PER_REFRESH_PER_SECOND)} daily active users. Compute sizes from Supabase's ` +
         "[Compute and Disk](https://supabase.com/docs/guides/platform/compute-and-disk) page; this machine's cores are " +
         "x86 (AMD EPYC), Supabase's are ARM, and the shared sizes below Large burst rather than sustain, so read these " +
-        "as upper bounds with the whole database given to refreshes, at 70 % CPU:",
+        "as upper bounds.",
+      "",
+      `Two bounds per size: CPU (the refreshes/s above at 70 % of the cores) and memory: a refresh is a random ` +
+        `primary-key lookup, so the live families should stay cached; at ${int(bytesPerFamily)} bytes per family ` +
+        `(table and indexes, scenario 5) and a quarter of the memory for them, with one session per daily user. ` +
+        "The smaller bound is what the size serves. Refreshes only: the app's own queries share the database.",
       "",
       table(
-        ["compute size", "CPU", "memory", "refreshes/s at 70 % CPU", "daily active users"],
+        [
+          "compute size",
+          "CPU",
+          "memory",
+          "refreshes/s at 70 % CPU",
+          "DAU by CPU",
+          "families in ¼ of memory",
+          "DAU served",
+        ],
         COMPUTE.map((c) => {
           const rate = perVcpu * c.cores * 0.7;
-          return [c.name, c.cpu, c.memory, int(rate), int(rate * DAU_PER_REFRESH_PER_SECOND)];
+          const byCpu = rate * DAU_PER_REFRESH_PER_SECOND;
+          const byMemory = (c.memoryGb * 2 ** 30 * MEMORY_SHARE) / bytesPerFamily;
+          return [
+            c.name,
+            c.cpu,
+            `${c.memoryGb} GB`,
+            int(rate),
+            int(byCpu),
+            int(byMemory),
+            `**${int(Math.min(byCpu, byMemory))}** (${byCpu < byMemory ? "CPU" : "memory"})`,
+          ];
         }),
       ),
       "",

@@ -46,6 +46,13 @@ export interface CostsResult {
     readonly rotatePrepared?: Timing;
     readonly selectOne: Timing;
     readonly selectOnePrepared?: Timing;
+    /** Client CPU per call with 64 calls in flight (the loop never idles), µs; absent before 2026-11-30. */
+    readonly clientCpuBusy?: {
+      readonly rotatePrepared: number;
+      readonly rotateUnprepared: number;
+      readonly selectOnePrepared: number;
+      readonly selectOneUnprepared: number;
+    };
   };
   /** A bare Deno.serve (no database) at 1 and 32 connections. */
   readonly bareHttp: { readonly one: MeasuredRun; readonly many: MeasuredRun };
