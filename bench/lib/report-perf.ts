@@ -301,7 +301,7 @@ export function renderPerf(scenarios: Scenarios): string[] {
         `active ${ACTIVE_HOURS} hour a day and the busiest hour carries ${PEAK_FACTOR}× the mean, one sustained ` +
         `refresh/s serves about ${int(DAU_PER_REFRESH_PER_SECOND)} daily active users. Compute sizes from Supabase's ` +
         "[Compute and Disk](https://supabase.com/docs/guides/platform/compute-and-disk) page; this machine's cores are " +
-        "x86 (AMD EPYC), Supabase's are ARM, and the shared sizes below Large burst rather than sustain, so read these " +
+        "x86 (see Machine below), Supabase's are ARM, and the shared sizes below Large burst rather than sustain, so read these " +
         "as upper bounds.",
       "",
       `Two bounds per size: CPU (the refreshes/s above at 70 % of the cores) and memory: a refresh is a random ` +
