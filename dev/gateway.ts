@@ -15,11 +15,19 @@
  *   SG_PUBLIC_URL                     the origin clients use (http://127.0.0.1:54321)
  *   SG_DEV_ISSUER_JWK                 RS256 private JWK: turns the development issuer on
  *   SG_EXIT_ON_STDIN_EOF=1            stop when stdin closes (the parent died)
+ *   SG_LISTEN_ON_STDIN=1              prepare everything, but bind the port only when the
+ *                                     parent writes "listen" on stdin (the database is
+ *                                     migrated): a client polling the port never meets a
+ *                                     stack that is still starting
+ *
+ * Every request must name a loopback host (`Host: localhost`, `127.0.0.1`, ...); any
+ * other answers 400, so a DNS-rebinding page cannot use the stack (dev/loopback.ts).
  *   CLERK_PUBLISHABLE_KEY             lets the page sign in with a real Clerk instance
  */
 import { existsSync } from "node:fs";
 import { createSessionFunction } from "../supabase/functions/session/index.ts";
 import { createDevIssuer, DEV_ISSUER_LABEL, type DevIssuer } from "./dev-issuer.ts";
+import { foreignHostResponse, hasLoopbackHost, isLocalDatabaseUrl } from "./loopback.ts";
 
 type Handler = (request: Request) => Promise<Response>;
 type MaybeHandler = (request: Request) => Promise<Response | null>;
@@ -78,6 +86,10 @@ async function mountDevIssuer(): Promise<DevIssuer | null> {
   if (env.CLERK_ISSUER !== `${publicUrl}/dev/clerk`) {
     fail("SG_DEV_ISSUER_JWK is set but CLERK_ISSUER does not name the development issuer");
   }
+  // It signs tokens for any user: never next to a database that is not on this machine.
+  if (!isLocalDatabaseUrl(env.DATABASE_URL ?? env.SUPABASE_DB_URL ?? "")) {
+    fail("the local development issuer runs only with a database on this machine (DATABASE_URL)");
+  }
   const issuer = await createDevIssuer({
     origin: publicUrl,
     privateJwk: JSON.parse(env.SG_DEV_ISSUER_JWK),
@@ -129,6 +141,7 @@ function forwarded(request: Request, info: Deno.ServeHandlerInfo): Request {
 }
 
 async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
+  if (!hasLoopbackHost(request)) return foreignHostResponse();
   const { pathname } = new URL(request.url);
   if (under(pathname, "/functions/v1/session")) return await session.handler(forwarded(request, info));
   if (under(pathname, "/functions/v1/clerk-webhook")) {
@@ -137,6 +150,14 @@ async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Res
   if (under(pathname, "/functions/v1")) return notFound();
   if (under(pathname, "/dev")) return (devIssuer && (await devIssuer.handle(request))) ?? notFound();
   return (await web(request)) ?? notFound();
+}
+
+/** Lines from the parent on stdin ("listen"), and its end (the parent is gone). */
+const parent = watchStdin();
+
+if (env.SG_LISTEN_ON_STDIN === "1") {
+  console.log("gateway: prepared, waiting for the database");
+  if (!(await parent.listen)) Deno.exit(0); // the parent went away before the stack was ready
 }
 
 const server = Deno.serve({
@@ -168,10 +189,25 @@ Deno.addSignalListener("SIGINT", stop);
 
 // npm start holds our stdin open: when it dies without stopping us (SIGKILL), stdin
 // closes and the gateway goes too, so no orphan keeps the port.
-if (env.SG_EXIT_ON_STDIN_EOF === "1") {
-  (async () => {
+if (env.SG_EXIT_ON_STDIN_EOF === "1") void parent.ended.then(stop);
+
+function watchStdin(): { listen: Promise<boolean>; ended: Promise<void> } {
+  const wanted = env.SG_LISTEN_ON_STDIN === "1" || env.SG_EXIT_ON_STDIN_EOF === "1";
+  if (!wanted) return { listen: Promise.resolve(true), ended: new Promise(() => {}) };
+  let told: (go: boolean) => void = () => {};
+  const listen = new Promise<boolean>((resolve) => (told = resolve));
+  const ended = (async () => {
+    const decoder = new TextDecoder();
     const buffer = new Uint8Array(256);
-    while ((await Deno.stdin.read(buffer)) !== null) { /* ignore input */ }
-    await stop();
+    let text = "";
+    for (;;) {
+      const read = await Deno.stdin.read(buffer);
+      if (read === null) break;
+      text += decoder.decode(buffer.subarray(0, read), { stream: true });
+      if (/(^|\n)listen\n/.test(text)) told(true);
+      text = text.slice(-16);
+    }
+    told(false);
   })();
+  return { listen, ended };
 }

@@ -6,6 +6,12 @@
  * Supabase's custom OIDC provider reads), or HS256 from the project's legacy
  * `SESSION_JWT_SECRET`. Every configured key verifies and the newest signs, so
  * keys can rotate without signing anyone out.
+ *
+ * Header `kid`: ES256 tokens name their key in the JWKS. HS256 tokens carry no
+ * `kid` unless `SESSION_JWT_KID` names the id Supabase shows for the legacy secret:
+ * PostgREST 13+ refuses a token whose `kid` matches no configured key (401
+ * PGRST301), and a legacy secret configured without a `kid` matches only tokens
+ * that have none (PostgREST `docs/references/auth.rst`, "JWT kid").
  */
 import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
@@ -50,7 +56,8 @@ export interface AccessTokens {
 }
 
 interface Key {
-  readonly kid: string;
+  /** Null: an HS256 secret without a key id (header has no `kid`). */
+  readonly kid: string | null;
   readonly alg: "ES256" | "HS256";
   readonly verifyKey: CryptoKey | Uint8Array;
 }
@@ -64,7 +71,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   const { issuer, accessTtl } = config.session;
   const keys: Key[] = [];
   const publicJwks: JWK[] = [];
-  let signer: { kid: string; alg: "ES256" | "HS256"; key: JwsSigner | Uint8Array } | undefined;
+  let signer: { kid: string | null; alg: "ES256" | "HS256"; key: JwsSigner | Uint8Array } | undefined;
 
   for (const jwk of config.signingJwks) {
     const { d: _private, ...publicPart } = jwk;
@@ -76,7 +83,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   }
   if (config.jwtSecret !== null) {
     const secret = new TextEncoder().encode(config.jwtSecret);
-    const kid = await secretKeyId(secret);
+    const kid = config.jwtKid;
     keys.push({ kid, alg: "HS256", verifyKey: secret });
     signer ??= { kid, alg: "HS256", key: secret };
   }
@@ -99,7 +106,11 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         exp,
         ...(jkt ? { cnf: { jkt } } : {}),
       };
-      const header = { alg: signWith.alg, kid: signWith.kid, typ: "JWT" };
+      const header = {
+        alg: signWith.alg,
+        ...(signWith.kid === null ? {} : { kid: signWith.kid }),
+        typ: "JWT",
+      };
       const token = signWith.key instanceof Uint8Array
         ? await new SignJWT({ ...claims }).setProtectedHeader(header).sign(signWith.key)
         : await signWith.key.sign(header, claims);
@@ -112,7 +123,10 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         ({ payload } = await jwtVerify(
           token,
           (header) => {
-            const key = keys.find((k) => k.kid === header.kid && k.alg === header.alg);
+            // No `kid`: only the HS256 secret (tokens from before SESSION_JWT_KID was set too).
+            const key = keys.find((k) =>
+              k.alg === header.alg && (header.kid === undefined ? k.alg === "HS256" : k.kid === header.kid)
+            );
             if (!key) throw new Error(`unknown kid ${JSON.stringify(header.kid)}`);
             return key.verifyKey;
           },
@@ -164,16 +178,6 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       claims_supported: ["iss", "sub", "aud", "role", "sid", "iat", "exp", "cnf"],
     }),
   };
-}
-
-/** A stable, non-secret id for an HS256 secret: a short hash of it. */
-async function secretKeyId(secret: Uint8Array): Promise<string> {
-  const prefix = new TextEncoder().encode("sessionguard access key id\0");
-  const input = new Uint8Array(prefix.length + secret.length);
-  input.set(prefix);
-  input.set(secret, prefix.length);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
-  return Array.from(digest.slice(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function describe(error: unknown): string {

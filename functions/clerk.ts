@@ -8,6 +8,18 @@
  * only; `iss` pinned; `azp`, when present, in the allowlist; 5 s of skew on
  * `exp`/`nbf`; pending sessions refused. Whatever fails, the client learns only
  * `invalid_token`: the reason is the error's internal detail, for the log.
+ *
+ * Only session tokens start sessions, not tokens of a JWT template. Per Clerk's
+ * docs (clerk/clerk-docs `docs/guides/sessions/session-tokens.mdx` and
+ * `jwt-templates.mdx`): every session token carries `sid` and `fva` (factor
+ * verification age, two integers), v2 tokens also `v: 2`, and lives 60 s; a
+ * template's token carries only `azp exp iat iss jti nbf sub` by default,
+ * "session-tied claims like `sid`, `v`, `pla`, or `fea` cannot be included", and
+ * its lifetime is whatever the template says. So a token needs `sid`, an `fva`
+ * pair, a `v` that is absent (v1, deprecated) or an integer of at least 2, and
+ * `exp - iat` of at most 60 s. An `act` claim (impersonation: `act.sub` is the
+ * impersonator) is returned as the actor, so the session can record it and live
+ * shorter.
  */
 import { createRemoteJWKSet, importSPKI, type JWTPayload, jwtVerify } from "jose";
 import type { Config } from "./config.ts";
@@ -19,6 +31,8 @@ export interface ClerkIdentity {
   readonly userId: string;
   /** Clerk session id (`sess_...`), recorded on the family so webhooks can end it. */
   readonly clerkSessionId: string;
+  /** Clerk user id of an impersonator (`act.sub`), or null for the user's own session. */
+  readonly actorId: string | null;
 }
 
 /** Verifies a Clerk session token at `now`; throws `invalid_token`. */
@@ -27,6 +41,8 @@ export type ClerkVerifier = (token: string, now: Date) => Promise<ClerkIdentity>
 type KeySource = ReturnType<typeof createRemoteJWKSet> | CryptoKey;
 
 const CLOCK_TOLERANCE_SECONDS = 5;
+/** Clerk session tokens live 60 s; a longer-lived token comes from a JWT template. */
+const MAX_SESSION_TOKEN_LIFETIME_SECONDS = 60;
 const REMOTE_KEY_SET_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 };
 
 /** One remote key set per URL for the life of the isolate. */
@@ -65,9 +81,24 @@ export async function createClerkVerifier(clerk: Config["clerk"]): Promise<Clerk
       throw refused(describe(error));
     }
 
-    const { sub, sid, azp, sts } = payload;
+    const { sub, sid, azp, sts, v, fva, act, iat, exp } = payload;
     if (typeof sub !== "string" || sub === "" || sub.length > 255) throw refused("sub is not a user id");
     if (typeof sid !== "string" || sid === "" || sid.length > 255) throw refused("sid is not a session id");
+    if (!Array.isArray(fva) || fva.length !== 2 || !fva.every(Number.isInteger)) {
+      throw refused("no fva pair: not a Clerk session token (a JWT template's?)");
+    }
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 2)) {
+      throw refused(`v ${JSON.stringify(v)} is not a session token version`);
+    }
+    if ((exp as number) - (iat as number) > MAX_SESSION_TOKEN_LIFETIME_SECONDS) {
+      throw refused(`lives ${(exp as number) - (iat as number)} s: not a Clerk session token (a JWT template's?)`);
+    }
+    let actorId: string | null = null;
+    if (act !== undefined) {
+      const actor = typeof act === "object" && act !== null ? (act as { sub?: unknown }).sub : undefined;
+      if (typeof actor !== "string" || actor === "" || actor.length > 255) throw refused("act names no actor");
+      actorId = actor;
+    }
     if (azp !== undefined) {
       if (typeof azp !== "string") throw refused("azp is not a string");
       if (parties.size > 0 && !parties.has(azp.replace(/\/$/, ""))) {
@@ -76,7 +107,7 @@ export async function createClerkVerifier(clerk: Config["clerk"]): Promise<Clerk
     }
     // A pending session has signed in but still owes a step (e.g. choosing an organization).
     if (sts === "pending") throw refused("session status is pending");
-    return { userId: sub, clerkSessionId: sid };
+    return { userId: sub, clerkSessionId: sid, actorId };
   };
 }
 

@@ -38,6 +38,8 @@ export interface Config {
     readonly accessTtl: number;
     readonly idleTimeout: number;
     readonly absoluteLifetime: number;
+    /** Absolute lifetime of a session started by impersonation (Clerk `act` claim), s. */
+    readonly impersonationLifetime: number;
     readonly reuseGrace: number;
     readonly theftScope: "family" | "user";
     readonly dpop: "off" | "optional" | "required";
@@ -46,6 +48,12 @@ export interface Config {
   readonly signingJwks: readonly SigningJwk[];
   /** Supabase's legacy HS256 JWT secret, or null. */
   readonly jwtSecret: string | null;
+  /**
+   * `kid` for HS256 headers (`SESSION_JWT_KID`, the id Supabase shows for the legacy
+   * secret), or null: then HS256 tokens carry no `kid`, which PostgREST 13+ needs when
+   * its HS256 key has none.
+   */
+  readonly jwtKid: string | null;
   /** Refresh-token MAC secrets, newest (the minter) first. */
   readonly refreshSecrets: readonly string[];
   readonly databaseUrl: string;
@@ -85,6 +93,25 @@ export class ConfigError extends Error {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const DEFAULT_RATE_LIMITS = { start: { count: 20, seconds: 60 }, refresh: { count: 120, seconds: 60 } };
+
+/**
+ * Everything behind one ip gets this many times a user's (or a family's) budget: many
+ * users can share an address. The handler counts the ip with `count * IP_BUDGET_FACTOR`.
+ */
+export const IP_BUDGET_FACTOR = 10;
+
+/**
+ * What `sessionguard.check_rate_limit` accepts (migration `*_create_refresh_guards.sql`:
+ * `p_limit between 1 and 1000000`, `p_window between 1 and 86400`). A budget is parsed
+ * against these so that a value the SQL would refuse on every request stops start-up
+ * instead; the count is bounded so that the per-ip budget fits too.
+ * tests/property/rate-limits.property.test.ts checks them against the real function.
+ */
+export const RATE_LIMIT_BOUNDS = Object.freeze({
+  maxCount: Math.floor(1_000_000 / IP_BUDGET_FACTOR),
+  maxSeconds: 86_400,
+});
+
 const MIN_SECRET_BYTES = 32;
 const MAX_INT4 = 2_147_483_647;
 
@@ -120,6 +147,13 @@ export function parseConfig(env: Env): Config {
   const jwtSecret = get("SESSION_JWT_SECRET") ?? null;
   if (jwtSecret !== null && byteLength(jwtSecret) < MIN_SECRET_BYTES) {
     throw new ConfigError("SESSION_JWT_SECRET", `must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  const jwtKid = get("SESSION_JWT_KID") ?? null;
+  if (jwtKid !== null && jwtSecret === null) {
+    throw new ConfigError("SESSION_JWT_KID", "names the legacy secret's key id: set SESSION_JWT_SECRET too");
+  }
+  if (jwtKid !== null && !/^[\w.-]{1,64}$/.test(jwtKid)) {
+    throw new ConfigError("SESSION_JWT_KID", 'must be 1-64 letters, digits, "_", "-" or "."');
   }
   if (signingJwks.length === 0 && jwtSecret === null) {
     throw new ConfigError(
@@ -160,12 +194,20 @@ export function parseConfig(env: Env): Config {
         1,
         MAX_INT4,
       ),
+      impersonationLifetime: integer(
+        "SESSION_IMPERSONATION_LIFETIME",
+        get("SESSION_IMPERSONATION_LIFETIME"),
+        3_600,
+        60,
+        MAX_INT4,
+      ),
       reuseGrace: integer("SESSION_REUSE_GRACE", get("SESSION_REUSE_GRACE"), 10, 0, 60),
       theftScope: oneOf("SESSION_THEFT_SCOPE", get("SESSION_THEFT_SCOPE"), ["family", "user"], "family"),
       dpop: oneOf("SESSION_DPOP", get("SESSION_DPOP"), ["off", "optional", "required"], "optional"),
     },
     signingJwks,
     jwtSecret,
+    jwtKid,
     refreshSecrets,
     databaseUrl,
     allowedOrigins,
@@ -331,15 +373,27 @@ function parseSigningJwks(value: string | undefined): SigningJwk[] {
 function parseRateLimits(value: string | undefined): Config["rateLimits"] {
   const name = "SESSION_RATE_LIMITS";
   if (value === "off") return null;
+  const { maxCount, maxSeconds } = RATE_LIMIT_BOUNDS;
+  const shape = `must be "off" or like "start=20/60,refresh=120/60": a count of 1 to ${maxCount} ` +
+    `per 1 to ${maxSeconds} seconds`;
   const limits = { ...DEFAULT_RATE_LIMITS };
+  const seen = new Set<string>();
   for (const item of list(value)) {
     const match = /^(start|refresh)=(\d{1,9})\/(\d{1,9})$/.exec(item);
-    if (!match || Number(match[2]) < 1 || Number(match[3]) < 1) {
-      throw new ConfigError(name, 'must be "off" or like "start=20/60,refresh=120/60" (count per seconds)');
+    if (!match) throw new ConfigError(name, shape);
+    const [, route, count, seconds] = match;
+    if (!inRange(Number(count), 1, maxCount) || !inRange(Number(seconds), 1, maxSeconds)) {
+      throw new ConfigError(name, `${route}: ${shape}`);
     }
-    limits[match[1] as "start" | "refresh"] = { count: Number(match[2]), seconds: Number(match[3]) };
+    if (seen.has(route)) throw new ConfigError(name, `names ${route} twice`);
+    seen.add(route);
+    limits[route as "start" | "refresh"] = { count: Number(count), seconds: Number(seconds) };
   }
   return limits;
+}
+
+function inRange(value: number, min: number, max: number): boolean {
+  return value >= min && value <= max;
 }
 
 function deepFreeze<T>(value: T): T {

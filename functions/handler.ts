@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk.ts";
-import type { Config } from "./config.ts";
+import { type Config, IP_BUDGET_FACTOR } from "./config.ts";
 import { authorizationToken, createDpopVerifier, type DpopSettings, type VerifiedProof } from "./dpop.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
@@ -34,12 +34,6 @@ export interface HandlerDeps {
   /** DPoP settings beyond `SESSION_DPOP`; default: issuer as public URL, no nonces, refuse only. */
   readonly dpop?: DpopSettings;
 }
-
-/**
- * Everything behind one ip shares a budget ten times a single family's or
- * user's: many users can sit behind one address (an office, a carrier's NAT).
- */
-const IP_BUDGET_FACTOR = 10;
 
 /** One line of the function's log. */
 export interface LogEntry {
@@ -126,21 +120,28 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     const { token } = authorizationToken(c.req.raw);
     const claims = await accessTokens.verify(token, at);
     const bound = session.dpop === "off" ? undefined : claims.cnf?.jkt;
-    let status;
-    if (bound === undefined) {
-      status = await store.sessionStatus(claims.sid, claims.sub, at);
-    } else {
+    // Every route a session calls shares the session's budget (the refresh budget of
+    // SESSION_RATE_LIMITS) and its ip's, counted before a DPoP proof is verified; the
+    // session's state is read in the same moment.
+    const limits = config.rateLimits;
+    const ip = clientIp(c.req.raw, config.clientIp);
+    const [wait, status] = await Promise.all([
+      limits === null ? 0 : store.checkRateLimits([
+        { key: `api:family:${claims.sid}`, budget: limits.refresh },
+        ...(ip === null ? [] : [{ key: `api:ip:${ip}`, budget: scaled(limits.refresh) }]),
+      ], at),
+      store.sessionStatus(claims.sid, claims.sub, at),
+    ]);
+    if (wait > 0) throw rateLimited(wait, `${c.req.method} ${c.req.path} of ${claims.sid}`);
+    if (bound !== undefined) {
       const proof = await proofOf(c, at, token);
       if (proof === null) {
         throw new ApiError("invalid_dpop_proof", { detail: "bound access token without proof" });
       }
       if (proof.jkt !== bound) throw new ApiError("invalid_dpop_proof", { detail: "proof from another key" });
-      const verifier = await dpopVerifier;
-      let fresh;
-      [fresh, status] = await Promise.all([
-        store.useDpopProof(proof.jkt, proof.jti, verifier.replayWindow, at),
-        store.sessionStatus(claims.sid, claims.sub, at),
-      ]);
+      // One row per bound call, kept for the proof window only (purge_guards) and
+      // bounded by the budget above: the price of refusing a replayed proof.
+      const fresh = await store.useDpopProof(proof.jkt, proof.jti, (await dpopVerifier).replayWindow, at);
       if (!fresh) throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });
     }
     if (status === "revoked") throw new ApiError("session_revoked");
@@ -159,13 +160,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     const body = await readJsonBody(c.req.raw);
     const at = now();
     const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
-    // A proof here binds the new family to its key. Its jti is not recorded: a
-    // replayed /start proof could only bind another session to the victim's key,
-    // which the replayer cannot use.
-    const proof = await proofOf(c, at);
-    if (proof === null && session.dpop === "required") {
-      throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
-    }
+    // Cheapest first: the Clerk token (an RS256 verification), then the limits, and only
+    // then the DPoP proof (an ES256 verification, several times dearer in Deno).
     const identity = await deps.verifyClerkToken(clerkToken, at);
     const ip = clientIp(c.req.raw, config.clientIp);
     if (config.rateLimits) {
@@ -176,6 +172,15 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       ], at);
       if (wait > 0) throw rateLimited(wait, `start for ${identity.userId}`);
     }
+    // A proof here binds the new family to its key. Its jti is remembered like any
+    // other, so a captured proof cannot start (and bind) a second session.
+    const proof = await proofOf(c, at);
+    if (proof === null && session.dpop === "required") {
+      throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
+    }
+    if (proof !== null && !(await store.useDpopProof(proof.jkt, proof.jti, (await dpopVerifier).replayWindow, at))) {
+      throw new ApiError("invalid_dpop_proof", { detail: "start proof jti already used" });
+    }
     const started = await store.startSession({
       userId: identity.userId,
       clerkSessionId: identity.clerkSessionId,
@@ -183,8 +188,12 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       ip,
       userAgent: userAgent(c.req.raw),
       idleTimeout: session.idleTimeout,
-      absoluteLifetime: session.absoluteLifetime,
+      // An impersonated session (Clerk's `act`) lives no longer than SESSION_IMPERSONATION_LIFETIME.
+      absoluteLifetime: identity.actorId === null
+        ? session.absoluteLifetime
+        : Math.min(session.absoluteLifetime, session.impersonationLifetime),
       dpopJkt: proof?.jkt ?? null,
+      actorId: identity.actorId,
       now: at,
     });
     return tokenResponse(

@@ -77,6 +77,8 @@ export interface Store {
       idleTimeout: number;
       absoluteLifetime: number;
       dpopJkt: string | null;
+      /** The impersonator (Clerk `act.sub`), recorded on the family and its events. */
+      actorId?: string | null;
     },
   ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
   /**
@@ -173,7 +175,8 @@ export function createStore(sql: Sql): Store {
             p_device_name => ${input.deviceName}, p_user_agent => ${input.userAgent},
             p_ip => ${input.ip}::inet, p_idle_timeout => ${input.idleTimeout}::integer,
             p_absolute_lifetime => ${input.absoluteLifetime}::integer,
-            p_dpop_jkt => ${input.dpopJkt}, p_now => ${input.now}::timestamptz)`;
+            p_dpop_jkt => ${input.dpopJkt}, p_now => ${input.now}::timestamptz,
+            p_actor_id => ${input.actorId ?? null})`;
         return { sessionId: row.session_id, generation: toInt(row.generation), expiresAt: row.expires_at };
       }),
 

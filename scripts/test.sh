@@ -2,7 +2,10 @@
 # npm test: every suite, one summary line.
 #
 #   1. pgTAP (supabase/tests/database/*.sql) with pg_prove on PostgreSQL 17 (embedded)
-#      and 15 (Debian), each a fresh database with the stand-in and the migrations;
+#      and 15 (Debian), each a fresh database with the stand-in and the migrations; then,
+#      on the same server, the notes example's policy tests through scripts/test-policies.sh;
+#      and both again on PostgreSQL 15 with a `postgres` that is not a superuser, as hosted
+#      Supabase has it (scripts/with-hosted-roles.sh);
 #   2. `supabase db lint --level error` with plpgsql_check on PostgreSQL 15;
 #   3. vitest (tests/**/*.test.ts; its global setup starts its own PostgreSQL 17);
 #   4. typecheck and lint: deno check, deno lint, tsc --noEmit.
@@ -69,21 +72,9 @@ with_db() { "$BIN/tsx" scripts/with-db.ts "$@"; }
 
 # --- 1. pgTAP --------------------------------------------------------------------------
 
-# pgtap_on <version>: pg_prove on a fresh prepared server of that version.
-pgtap_on() {
-  local v=$1 log="$WORK/pgtap-$1.log" tests failed wrong
-  section "pgTAP on PostgreSQL $v"
-  if ((APT_OK == 0)); then
-    echo "pgTAP needs the Debian packages above"
-    record "pgTAP (PG $v)" 0 1
-    return
-  fi
-  with_db --version "$v" -- bash -c '
-    psql "$SG_DB_URL" -qX -v ON_ERROR_STOP=1 \
-      -c "create extension if not exists pgtap with schema extensions" || exit 3
-    exec pg_prove --dbname "$SG_DB_URL" --failures --timer supabase/tests/database/*.sql
-  ' 2>&1 | tee "$log"
-  local rc=${PIPESTATUS[0]}
+# prove_counts <suite> <log> <status>: records what pg_prove reported in <log>.
+prove_counts() {
+  local suite=$1 log=$2 rc=$3 tests failed wrong
   # Tests=N counts assertions that ran; "Tests: N Failed: F" per file, those that failed;
   # "Failed X/Y subtests" per file adds the planned ones that never ran.
   tests=$(sed -nE 's/.*Tests=([0-9]+).*/\1/p' "$log" | tail -n1)
@@ -93,13 +84,48 @@ pgtap_on() {
   ((failed < wrong)) && failed=$wrong
   # A file that died (bad plan, SQL error) or a server that never started fails too.
   if ((rc != 0 && failed == 0)); then failed=1; fi
-  record "pgTAP (PG $v)" $((tests > wrong ? tests - wrong : 0)) "$failed"
+  record "$suite" $((tests > wrong ? tests - wrong : 0)) "$failed"
+}
+
+# pgtap_on <label> <launcher...>: on a fresh prepared server from the launcher (which runs
+# a command with SG_DB_URL set), pg_prove on sessionguard's own files, then the notes
+# example (examples/notes) through `npm run test:policies`, the Docker-free runner users get.
+pgtap_on() {
+  local label=$1 slug log example_log rc
+  shift
+  slug=$(printf '%s' "$label" | tr -c 'A-Za-z0-9' '-')
+  log="$WORK/pgtap-$slug.log"
+  example_log="$WORK/pgtap-notes-$slug.log"
+  section "pgTAP on $label"
+  if ((APT_OK == 0)); then
+    echo "pgTAP needs the Debian packages above"
+    record "pgTAP ($label)" 0 1
+    record "pgTAP notes example ($label)" 0 1
+    return
+  fi
+  "$@" env LOG="$log" EXAMPLE_LOG="$example_log" bash -c '
+    psql "$SG_DB_URL" -qX -v ON_ERROR_STOP=1 \
+      -c "create extension if not exists pgtap with schema extensions" || exit 3
+    pg_prove --dbname "$SG_DB_URL" --failures --timer supabase/tests/database/*.sql 2>&1 | tee "$LOG"
+    own=${PIPESTATUS[0]}
+    echo "--- notes example: npm run test:policies"
+    DATABASE_URL="$SG_DB_URL" bash scripts/test-policies.sh 2>&1 | tee "$EXAMPLE_LOG"
+    echo "${PIPESTATUS[0]}" >"$EXAMPLE_LOG.rc"
+    exit "$own"
+  ' 2>&1 | tee -a "$log.outer"
+  rc=${PIPESTATUS[0]}
+  [[ -s $log ]] || cp "$log.outer" "$log"
+  prove_counts "pgTAP ($label)" "$log" "$rc"
+  [[ -s $example_log ]] || : >"$example_log"
+  prove_counts "pgTAP notes example ($label)" "$example_log" "$(cat "$example_log.rc" 2>/dev/null || echo 1)"
 }
 
 if wants pgtap; then
   if compgen -G 'supabase/tests/database/*.sql' >/dev/null; then
-    pgtap_on 17
-    pgtap_on 15
+    pgtap_on "PG 17" with_db --version 17 --
+    pgtap_on "PG 15" with_db --version 15 --
+    # As on hosted Supabase: `postgres` is not a superuser and pushes the migrations itself.
+    pgtap_on "PG 15, hosted roles" bash scripts/with-hosted-roles.sh --
   else
     section "pgTAP: no files in supabase/tests/database, skipped"
   fi

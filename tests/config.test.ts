@@ -31,6 +31,7 @@ describe("parseConfig", () => {
       accessTtl: 600,
       idleTimeout: 604_800,
       absoluteLifetime: 2_592_000,
+      impersonationLifetime: 3_600,
       reuseGrace: 10,
       theftScope: "family",
       dpop: "optional",
@@ -148,6 +149,12 @@ describe("parseConfig", () => {
     ["ALLOWED_ORIGINS", { ALLOWED_ORIGINS: "https://app.example.com/path" }],
     ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=0/60" }],
     ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "login=5/60" }],
+    // Beyond what sessionguard.check_rate_limit takes (the per-ip budget is 10x the count).
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "refresh=200000/60" }],
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=20/100000" }],
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=1000001/60" }],
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "refresh=5/86401" }],
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=5/60,start=6/60" }],
     ["SESSION_CLIENT_IP", { SESSION_CLIENT_IP: "header:" }],
     ["SESSION_CLIENT_IP", { SESSION_CLIENT_IP: "remote-addr" }],
   ])("names %s when it is bad (%j)", (setting, override) => {

@@ -1,8 +1,8 @@
 /**
- * `supabase functions deploy` resolves the bare imports of functions/ through
- * supabase/functions/session/import_map.json (`import_map` in config.toml; not a
- * deno.json, which local Deno would pick up and fetch from npm instead of using
- * node_modules); locally they come from node_modules.
+ * `supabase functions deploy` resolves the bare imports of functions/ through the
+ * function's own supabase/functions/session/deno.json (picked up by the CLI; the
+ * per-function import_map.json is deprecated). Locally, run from the repository root,
+ * Deno uses the root deno.json and node_modules instead.
  * Both must name the same versions, and every bare import of every file the
  * entrypoint reaches must be mapped: `pkg` by "pkg", `pkg/sub` by "pkg/".
  */
@@ -33,10 +33,10 @@ function reach(entry: URL): { files: string[]; bare: Set<string> } {
 const packageOf = (specifier: string) =>
   specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
 
-describe("deploy import map", () => {
+describe("deploy deno.json", () => {
   it("maps every bare import the session function reaches to the version package.json pins", () => {
     const map: Record<string, string> =
-      JSON.parse(read(new URL("supabase/functions/session/import_map.json", root))).imports;
+      JSON.parse(read(new URL("supabase/functions/session/deno.json", root))).imports;
     const pkg = JSON.parse(read(new URL("package.json", root)));
     const pinned = { ...pkg.dependencies, ...pkg.devDependencies };
     const { files, bare } = reach(new URL("supabase/functions/session/index.ts", root));

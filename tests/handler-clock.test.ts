@@ -45,7 +45,7 @@ describe("default lifetimes with an injected clock", () => {
       store: createStore(sql),
       verifyClerkToken: await createClerkVerifier(config.clerk),
       accessTokens: await createAccessTokens(config),
-      refreshTokens: await createRefreshTokens(config.refreshSecrets),
+      refreshTokens: await createRefreshTokens(config.refreshSecrets, config.session.issuer),
       now: () => new Date(clock),
       log: () => {},
     });

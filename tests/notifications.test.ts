@@ -2,6 +2,10 @@
  * Every start and revocation is announced on the `sessionguard` notification
  * channel as it commits, so a server that LISTENs learns of it at once. Driven
  * through the real session function; the listener is a plain Postgres LISTEN.
+ *
+ * Any role that can connect can LISTEN, so an announcement carries ids only
+ * (issue 12, item 10): the listener reads the event itself with its own
+ * privileges.
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,11 +15,8 @@ import { type Stack, startStack } from "./helpers/stack.ts";
 
 interface Announcement {
   id: number;
-  type: string;
   session_id: string;
   user_id: string;
-  created_at: string;
-  description: string;
 }
 
 describe("pg_notify announcements", () => {
@@ -54,16 +55,32 @@ describe("pg_notify announcements", () => {
     expect(signout.status).toBe(204);
 
     const mine = await heardFor(userId, 4);
-    expect(mine.map((a) => [a.type, a.session_id])).toEqual([
+    for (const announcement of mine) {
+      expect(Object.keys(announcement).sort()).toEqual(["id", "session_id", "user_id"]);
+    }
+    const stored = await stack.sql<{ id: string; type: string; session_id: string }[]>`
+      select id::text as id, type, session_id from sessionguard.events where user_id = ${userId} order by id`;
+    expect(mine.map((a) => [String(a.id), a.session_id])).toEqual(stored.map((e) => [e.id, e.session_id]));
+    expect(stored.map((e) => [e.type, e.session_id])).toEqual([
       ["session_started", first.session.id],
       ["session_started", second.session.id],
       ["refresh_token_reused", first.session.id],
       ["signed_out", second.session.id],
     ]);
-    const stored = await stack.sql<{ id: string; description: string }[]>`
-      select id::text as id, description from sessionguard.events where user_id = ${userId} order by id`;
-    expect(mine.map((a) => String(a.id))).toEqual(stored.map((e) => e.id));
-    expect(mine.map((a) => a.description)).toEqual(stored.map((e) => e.description));
+  });
+
+  it("carries no event content: no type, description, ip or user agent", async () => {
+    const userId = clerkId("user");
+    await stack.call("/start", {
+      method: "POST",
+      token: await stack.clerk.token({ sub: userId }),
+      headers: { "user-agent": "Secret-Agent/1.0", "x-forwarded-for": "192.0.2.77" },
+    });
+    const [announcement] = await heardFor(userId, 1);
+    const text = JSON.stringify(announcement);
+    for (const leak of ["session_started", "signed in", "Secret-Agent", "192.0.2.77"]) {
+      expect(text).not.toContain(leak);
+    }
   });
 
   it("announces nothing for a refused forgery", async () => {
@@ -74,6 +91,6 @@ describe("pg_notify announcements", () => {
     const forged = await stack.refresh(`${kid}.${family}.5.${mac}`);
     expect(forged.body.error).toBe("invalid_refresh_token");
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(heard.filter((a) => a.user_id === userId).map((a) => a.type)).toEqual(["session_started"]);
+    expect(heard.filter((a) => a.user_id === userId)).toHaveLength(1);
   });
 });

@@ -119,7 +119,7 @@ describe("rotation (grace 10 s, family scope)", () => {
 
     const [kid, id, generation, mac] = t1.refresh_token.split(".");
     const otherMac = other.refresh_token.split(".")[3];
-    const foreign = await createRefreshTokens([refreshSecret()]);
+    const foreign = await createRefreshTokens([refreshSecret()], stack.settings.SESSION_ISSUER);
     const forgeries = [
       `${kid}.${id}.${generation}.${"A".repeat(43)}`, // forged MAC naming the live generation
       `${kid}.${id}.0.${mac}`, // previous generation with the current MAC
@@ -146,7 +146,10 @@ describe("rotation (grace 10 s, family scope)", () => {
   });
 
   it("P4: a correctly signed token for an unknown family or a future generation revokes nothing", async () => {
-    const real = await createRefreshTokens(stack.settings.SESSION_REFRESH_SECRET.split(","));
+    const real = await createRefreshTokens(
+      stack.settings.SESSION_REFRESH_SECRET.split(","),
+      stack.settings.SESSION_ISSUER,
+    );
     const t0 = await stack.start();
     const before = await userState(stack.sql, t0.user_id);
     for (const token of [await real.mint(randomUUID(), 0), await real.mint(t0.session.id, 5)]) {

@@ -12,6 +12,9 @@ describe("start-up", () => {
     }],
     ["CLERK_JWT_KEY", { CLERK_JWT_KEY: "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----" }],
     ["SESSION_REUSE_GRACE", { SESSION_REUSE_GRACE: "90" }],
+    // Values the SQL rate limiter refuses: they used to start and then answer 400 to every request.
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "refresh=200000/60" }],
+    ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=20/100000" }],
     ["DATABASE_URL", { DATABASE_URL: undefined }],
   ])("stops naming %s", async (setting, override) => {
     const settings = {

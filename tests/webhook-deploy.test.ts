@@ -1,6 +1,6 @@
 /**
  * `supabase functions deploy clerk-webhook` resolves the function's bare
- * imports through supabase/functions/clerk-webhook/import_map.json; locally
+ * imports through its own supabase/functions/clerk-webhook/deno.json; locally
  * they come from node_modules. Every bare import reachable from the entrypoint
  * must be mapped, to the version package.json pins.
  */
@@ -31,7 +31,7 @@ function bareImports(entry: string): Set<string> {
 describe("clerk-webhook deploy import map", () => {
   it("maps every bare import of the function to the version package.json pins", () => {
     const map: Record<string, string> =
-      JSON.parse(read("supabase/functions/clerk-webhook/import_map.json")).imports;
+      JSON.parse(read("supabase/functions/clerk-webhook/deno.json")).imports;
     const pkg = JSON.parse(read("package.json"));
     const pinned = { ...pkg.dependencies, ...pkg.devDependencies };
     const bare = bareImports("supabase/functions/clerk-webhook/index.ts");

@@ -234,8 +234,10 @@ async function loadConfig() {
   } catch {
     // no config.json: same-origin defaults
   }
-  const sessionUrl = (params.get("session_url") ?? served.sessionUrl ??
-    new URL("/functions/v1/session", location.origin).href).replace(/\/+$/, "");
+  // From the server's configuration only, never from the page's URL: a link that named
+  // another endpoint would send this device's tokens there.
+  const sessionUrl = (served.sessionUrl ?? new URL("/functions/v1/session", location.origin).href)
+    .replace(/\/+$/, "");
   if (served.clerk?.publishableKey && served.clerk?.frontendApi) {
     return { sessionUrl, identity: { mode: "clerk", ...served.clerk } };
   }

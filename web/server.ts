@@ -6,6 +6,8 @@
  *
  * `createWebHandler(options)` is a web-standard `(Request) => Promise<Response | null>`
  * (null: not ours) for a local gateway to mount; `startWebServer` runs it on node:http.
+ * Every answer forbids framing (`frame-ancestors 'none'`, `X-Frame-Options: DENY`), so
+ * whoever mounts the handler serves the page unframeable.
  */
 import { readFile } from "node:fs/promises";
 import http from "node:http";
@@ -63,6 +65,8 @@ export function createWebHandler(
       `frame-src ${clerkOrigin || "'none'"}`,
       "base-uri 'none'",
       "form-action 'self'",
+      // Nobody may frame the page: its buttons revoke sessions (clickjacking).
+      "frame-ancestors 'none'",
     ].join("; ");
   };
   const config = () =>
@@ -74,13 +78,21 @@ export function createWebHandler(
 
   return async (request) => {
     const url = new URL(request.url);
+    const headers = {
+      "content-security-policy": csp(),
+      // For browsers that predate CSP's frame-ancestors.
+      "x-frame-options": "DENY",
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cache-control": "no-cache",
+    };
     if (options.devClerkToken && url.pathname === "/dev/clerk-token") {
       if (request.method !== "GET") {
-        return new Response(null, { status: 405, headers: { allow: "GET" } });
+        return new Response(null, { status: 405, headers: { ...headers, allow: "GET" } });
       }
       const token = await options.devClerkToken(url.searchParams.get("user"));
       return Response.json({ token }, {
-        headers: { "cache-control": "no-store" },
+        headers: { ...headers, "cache-control": "no-store" },
       });
     }
     if (!url.pathname.startsWith(base) && url.pathname !== base.slice(0, -1)) {
@@ -88,14 +100,8 @@ export function createWebHandler(
     }
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const rest = url.pathname.slice(base.length);
-    const headers = {
-      "content-security-policy": csp(),
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-      "cache-control": "no-cache",
-    };
     if (url.pathname === base.slice(0, -1)) {
-      return new Response(null, { status: 308, headers: { location: base } });
+      return new Response(null, { status: 308, headers: { ...headers, location: base } });
     }
     if (rest === "config.json") {
       return new Response(config(), {

@@ -225,7 +225,10 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
   await resetSessions(sql);
   const ours = await startSessionFunction(db.url);
   try {
-    const refreshTokens = await createRefreshTokens([ours.settings.SESSION_REFRESH_SECRET]);
+    const refreshTokens = await createRefreshTokens(
+      [ours.settings.SESSION_REFRESH_SECRET],
+      ours.settings.SESSION_ISSUER,
+    );
     const have = { live: 0, revoked: 0 };
     const phases: GrowthPhase[] = [];
     for (const { live, revoked } of scale.growth) {

@@ -24,7 +24,7 @@ const env = Deno.env.toObject();
 const iterations = Number(env.BENCH_ITERATIONS ?? 1000);
 const config = parseConfig(env);
 const accessTokens = await createAccessTokens(config);
-const refreshTokens = await createRefreshTokens(config.refreshSecrets);
+const refreshTokens = await createRefreshTokens(config.refreshSecrets, config.session.issuer);
 const hs256Tokens = await createAccessTokens(
   parseConfig({
     ...env,

@@ -1,5 +1,9 @@
 /**
  * Runs dev/gateway.ts in one Deno process and stops it again.
+ *
+ * The gateway starts while the database is still being prepared, but binds its port
+ * only when {@link GatewayProcess.listen} tells it to: the stack's port answers only
+ * once the database is migrated (SPEC, "What npm start gives a newcomer").
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
@@ -9,6 +13,8 @@ export interface GatewayProcess {
   readonly pid: number;
   /** Resolves when the process has exited (whoever stopped it). */
   readonly exited: Promise<number | null>;
+  /** Binds the port; resolves once it listens, rejects when the process exits first. */
+  listen(): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -50,16 +56,20 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     SG_GATEWAY_HOST: "127.0.0.1",
     SG_GATEWAY_PORT: String(options.port),
     SG_EXIT_ON_STDIN_EOF: "1",
+    SG_LISTEN_ON_STDIN: "1",
   };
   const child = spawn(deno, args, { cwd: options.root, env, stdio: ["pipe", "pipe", "pipe"] });
   // "close": the process has exited and its output is read to the end.
   const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   const recent: string[] = [];
+  let prepared: () => void = () => {};
   let listening: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (listening = resolve));
+  const ready = new Promise<void>((resolve) => (prepared = resolve));
+  const bound = new Promise<void>((resolve) => (listening = resolve));
   forwardLines(child, (line, stream) => {
     recent.push(line);
     if (recent.length > 40) recent.shift();
+    if (/^gateway: prepared/.test(line)) prepared();
     if (/^gateway: listening on /.test(line)) listening();
     options.onLine(line, stream);
   });
@@ -70,13 +80,23 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
     exited.then(() => "exited" as const),
   ]);
   if (outcome === "exited") {
-    throw new Error(`the Deno gateway exited before it listened:\n${recent.join("\n")}`);
+    throw new Error(`the Deno gateway exited before it was ready:\n${recent.join("\n")}`);
   }
 
   let stopping: Promise<void> | undefined;
   return {
     pid: child.pid!,
     exited,
+    async listen() {
+      child.stdin!.write("listen\n");
+      const outcome = await Promise.race([
+        bound.then(() => "listening" as const),
+        exited.then(() => "exited" as const),
+      ]);
+      if (outcome === "exited") {
+        throw new Error(`the Deno gateway exited before it listened:\n${recent.join("\n")}`);
+      }
+    },
     stop(graceMs = 5_000) {
       return stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;

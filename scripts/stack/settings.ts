@@ -2,6 +2,7 @@
  * The functions' settings in the local stack: local defaults made from the generated
  * keys, each overridden by the same name in the environment or `.env`.
  */
+import { isLocalDatabaseUrl } from "../../dev/loopback.ts";
 import { isFunctionSetting, type Settings } from "./env.ts";
 import type { LocalKeys } from "./keys.ts";
 
@@ -52,6 +53,7 @@ export function functionSettings(
   databaseUrl: string,
 ): FunctionSettings {
   const devIssuer = given.CLERK_ISSUER === undefined;
+  if (devIssuer) refuseDevIssuerOutsideThisMachine(given, databaseUrl);
   const localOrigins = [urls.origin, urls.origin.replace("127.0.0.1", "localhost")].join(",");
   const defaults: Settings = {
     SESSION_ISSUER: urls.session,
@@ -74,4 +76,27 @@ export function functionSettings(
   // The harness may have started our own server: DATABASE_URL is whatever it answered.
   const env = { ...defaults, ...overrides, DATABASE_URL: databaseUrl };
   return { env, devIssuer, overridden: Object.keys(overrides).sort() };
+}
+
+/**
+ * The development issuer signs tokens for any user. Next to a database that is not on
+ * this machine, or with a signing key the user brought (a real project's), those
+ * tokens would be worth something: refuse to start, naming what to change.
+ */
+function refuseDevIssuerOutsideThisMachine(given: Settings, databaseUrl: string): void {
+  const why = "the local development issuer (on because CLERK_ISSUER is not set) signs tokens for any user";
+  if (!isLocalDatabaseUrl(databaseUrl)) {
+    throw new Error(
+      `${why}, so it runs only with a database on this machine; DATABASE_URL is not local. ` +
+        "Set CLERK_ISSUER to a real Clerk instance, or use a local database.",
+    );
+  }
+  for (const name of ["SESSION_SIGNING_JWK", "SESSION_JWT_SECRET"]) {
+    if (given[name] !== undefined) {
+      throw new Error(
+        `${why}, so it runs only with the keys npm start generates; ${name} is set. ` +
+          `Set CLERK_ISSUER to a real Clerk instance, or unset ${name}.`,
+      );
+    }
+  }
 }

@@ -2,8 +2,8 @@
  * The local stack: PostgreSQL (embedded 17, or DATABASE_URL) prepared by the test
  * harness, keys generated on first run, and one Deno process running dev/gateway.ts.
  *
- * `startLocalStack()` starts the database and the gateway side by side and resolves
- * when both are ready; `stop()` (also after a failed start) stops every process it
+ * `startLocalStack()` starts the database and the gateway side by side, lets the
+ * gateway bind its port once the database is migrated, and resolves then; `stop()` (also after a failed start) stops every process it
  * started: the gateway first, then Postgres.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -132,7 +132,7 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   };
 
   try {
-    // The gateway connects to the database on its first request only, so both start at once.
+    // The gateway prepares while the database starts; it binds its port only afterwards.
     const database = (async () => {
       const t = performance.now();
       let db: Database;
@@ -178,7 +178,7 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         onLine: options.gatewayLine ?? (() => {}),
       });
       stoppers.add(() => child.stop());
-      progress(`gateway   ready in ${seconds(performance.now() - t)}`);
+      progress(`gateway   prepared in ${seconds(performance.now() - t)}`);
       return { child, ms: performance.now() - t };
     })();
     const [dbOutcome, gatewayOutcome] = await Promise.allSettled([database, gateway]);
@@ -189,6 +189,9 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
     if (db.url !== databaseUrl) {
       throw new Error(`the harness started ${redactUrl(db.url)}, not ${redactUrl(databaseUrl)}`);
     }
+    // Only now, with the database migrated, does the port answer.
+    await gw.listen();
+    progress(`gateway   listening on ${urls.origin}`);
 
     const postgresPid = given ? null : await postmasterPid(dataDir(name));
     const runFile = path.join(dir, "running.json");

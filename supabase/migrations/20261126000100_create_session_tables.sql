@@ -20,7 +20,26 @@ comment on schema sessionguard is
   'sessionguard: rotating, theft-detecting sessions for Clerk + Supabase. Internal; not exposed by the Data API.';
 
 revoke all on schema sessionguard from public;
-alter default privileges in schema sessionguard revoke execute on functions from public;
+
+/*
+ * PostgreSQL gives every new function EXECUTE to PUBLIC. `alter default privileges in
+ * schema ... revoke` cannot take that away: per-schema defaults only add to the global
+ * ones. So the role that applies these migrations (`postgres` on Supabase, which may
+ * change its own defaults without being a superuser) drops the global grant, and then
+ * gives it back in `public` and `extensions`, so that functions an app or an extension
+ * creates there behave as before. A function added to `sessionguard` later is then
+ * executable only by its owner until a migration grants it. Functions this role creates
+ * in any other schema are affected too: they need an explicit grant (see README).
+ */
+alter default privileges revoke execute on functions from public;
+alter default privileges in schema public grant execute on functions to public;
+do $$
+begin
+  if to_regnamespace('extensions') is not null then
+    execute 'alter default privileges in schema extensions grant execute on functions to public';
+  end if;
+end;
+$$;
 
 -- ---------------------------------------------------------------------------------------
 -- tables
@@ -42,6 +61,7 @@ create table sessionguard.families (
   revoked_at timestamptz,
   revoked_reason text,
   dpop_jkt text,
+  actor_id text,
   constraint families_pkey primary key (id),
   constraint families_user_id_check check (length(user_id) between 1 and 255),
   constraint families_clerk_session_id_check check (length(clerk_session_id) between 1 and 255),
@@ -53,7 +73,8 @@ create table sessionguard.families (
   constraint families_revoked_reason_check check (revoked_reason in (
     'signed_out', 'session_revoked', 'refresh_token_reused', 'session_expired',
     'clerk_session_ended', 'user_deleted')),
-  constraint families_dpop_jkt_check check (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$')
+  constraint families_dpop_jkt_check check (dpop_jkt ~ '^[A-Za-z0-9_-]{43}$'),
+  constraint families_actor_id_check check (length(actor_id) between 1 and 255)
 ) with (fillfactor = 80);
 -- fillfactor leaves room on each page so that a rotation, which changes no indexed
 -- column, is a HOT update: the row is rewritten in place and no index grows.
@@ -75,6 +96,8 @@ comment on column sessionguard.families.expires_at is 'Absolute end of the sessi
 comment on column sessionguard.families.revoked_at is 'When the session was ended; null while it may still be live.';
 comment on column sessionguard.families.revoked_reason is 'Why the session was ended; the security event type written for it.';
 comment on column sessionguard.families.dpop_jkt is 'RFC 7638 thumbprint of the DPoP key the family is bound to, if any.';
+comment on column sessionguard.families.actor_id is
+  'Clerk user id of whoever started this session on the user''s behalf (the Clerk token''s act.sub, impersonation); null for the user''s own.';
 
 create table sessionguard.events (
   id bigint generated always as identity,
@@ -85,9 +108,11 @@ create table sessionguard.events (
   user_agent text,
   description text not null,
   created_at timestamptz not null default now(),
+  actor_id text,
   constraint events_pkey primary key (id),
   constraint events_user_id_check check (length(user_id) between 1 and 255),
   constraint events_user_agent_check check (length(user_agent) <= 1024),
+  constraint events_actor_id_check check (length(actor_id) between 1 and 255),
   constraint events_type_check check (type in (
     'session_started', 'signed_out', 'session_revoked', 'refresh_token_reused',
     'session_expired', 'clerk_session_ended', 'user_deleted', 'dpop_key_mismatch',
@@ -104,6 +129,8 @@ comment on column sessionguard.events.ip is 'Client IP of the request that cause
 comment on column sessionguard.events.user_agent is 'User agent of the request that caused the event, if any.';
 comment on column sessionguard.events.description is 'A sentence a user understands.';
 comment on column sessionguard.events.created_at is 'When it happened.';
+comment on column sessionguard.events.actor_id is
+  'For a session started by impersonation, the Clerk user id of the impersonator; null otherwise.';
 
 -- A Clerk session token stays valid for up to 60 s after Clerk ends the session, so the
 -- end is remembered and /start refuses such tokens.
@@ -206,9 +233,14 @@ comment on function sessionguard.set_request_context(inet, text) is
  * on topic `sessionguard:<user id>` so that the user's other open tabs and devices learn
  * of it at once. realtime.send is called dynamically because plain Postgres (and a
  * project without Realtime) has no such function.
+ *
+ * Any role that may connect can LISTEN on any channel, so the notification carries ids
+ * only (event, session, user); a listener reads the event itself with its own
+ * privileges. The Realtime broadcast is private (its topic is authorised per user by
+ * Realtime's policies) and carries the event as the user sees it.
  */
 create function sessionguard.record_event(
-  p_user_id text, p_session_id uuid, p_type text, p_device_name text)
+  p_user_id text, p_session_id uuid, p_type text, p_device_name text, p_actor_id text default null)
 returns void
 language plpgsql
 volatile
@@ -220,16 +252,21 @@ declare
   v_event sessionguard.events%rowtype;
   v_payload jsonb;
 begin
-  insert into sessionguard.events (user_id, session_id, type, ip, user_agent, description)
+  insert into sessionguard.events (user_id, session_id, type, ip, user_agent, description, actor_id)
   values (p_user_id, p_session_id, p_type, v_ip::inet, v_user_agent,
-          sessionguard.describe_event(p_type, p_device_name))
+          sessionguard.describe_event(p_type, p_device_name)
+            || case when p_actor_id is not null and p_type = 'session_started'
+                    then format(' It was started by %s acting on your behalf (impersonation).', p_actor_id)
+                    else '' end,
+          p_actor_id)
   returning * into v_event;
 
+  perform pg_notify('sessionguard', jsonb_build_object(
+    'id', v_event.id, 'session_id', v_event.session_id, 'user_id', v_event.user_id)::text);
   v_payload := jsonb_build_object(
     'id', v_event.id, 'type', v_event.type, 'session_id', v_event.session_id,
     'user_id', v_event.user_id, 'created_at', v_event.created_at,
     'description', v_event.description);
-  perform pg_notify('sessionguard', v_payload::text);
   if to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null then
     -- Built with format() so that static checkers do not resolve a schema that
     -- may not exist where the migration is linted.
@@ -238,8 +275,8 @@ begin
   end if;
 end;
 $$;
-comment on function sessionguard.record_event(text, uuid, text, text) is
-  'Writes a security event with the request context; announces it by pg_notify and, where present, a private Realtime broadcast.';
+comment on function sessionguard.record_event(text, uuid, text, text, text) is
+  'Writes a security event with the request context (and the impersonator, if any); announces its ids by pg_notify and the event by a private Realtime broadcast where present.';
 
 -- ---------------------------------------------------------------------------------------
 -- triggers
@@ -266,7 +303,7 @@ begin
   if new.id <> old.id or new.user_id <> old.user_id
      or new.clerk_session_id is distinct from old.clerk_session_id
      or new.created_at <> old.created_at or new.expires_at <> old.expires_at
-     or new.dpop_jkt is distinct from old.dpop_jkt then
+     or new.dpop_jkt is distinct from old.dpop_jkt or new.actor_id is distinct from old.actor_id then
     raise exception 'the identity of session % cannot change', old.id
       using errcode = 'check_violation';
   end if;
@@ -292,9 +329,9 @@ set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then
-    perform sessionguard.record_event(new.user_id, new.id, 'session_started', new.device_name);
+    perform sessionguard.record_event(new.user_id, new.id, 'session_started', new.device_name, new.actor_id);
   elsif old.revoked_at is null and new.revoked_at is not null then
-    perform sessionguard.record_event(new.user_id, new.id, new.revoked_reason, new.device_name);
+    perform sessionguard.record_event(new.user_id, new.id, new.revoked_reason, new.device_name, new.actor_id);
   end if;
   return null;
 end;
@@ -350,7 +387,7 @@ grant select on sessionguard.events to authenticated;
 revoke execute on function
   sessionguard.describe_event(text, text),
   sessionguard.set_request_context(inet, text),
-  sessionguard.record_event(text, uuid, text, text),
+  sessionguard.record_event(text, uuid, text, text, text),
   sessionguard.guard_family_update(),
   sessionguard.on_family_change()
 from public, anon, authenticated, service_role;

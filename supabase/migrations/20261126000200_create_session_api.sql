@@ -49,6 +49,44 @@ as $$
 $$;
 comment on function sessionguard.require_context(text) is 'Validates request context arguments.';
 
+/*
+ * A Clerk webhook that ends a Clerk session (or deletes a user) and a /start of that
+ * session (or user) must not interleave: start_session reads clerk_endings and then
+ * inserts, apply_clerk_event inserts the ending and then revokes, so a start between the
+ * webhook's insert and its commit would see no ending, and the webhook's update would
+ * not see the new family, which would outlive the Clerk session. Both take transaction
+ * advisory locks on the Clerk ids: starts share them (starts do not wait on each other),
+ * the webhook takes its one lock exclusively, so either the start commits first and the
+ * webhook's update (a new snapshot, after the lock) revokes it, or the webhook commits
+ * first and the start (likewise) sees the ending. Session before user in every caller.
+ */
+create function sessionguard.lock_clerk_ids(
+  p_clerk_session_id text, p_user_id text, p_exclusive boolean)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  if p_clerk_session_id is not null then
+    if p_exclusive then
+      perform pg_advisory_xact_lock(hashtextextended('sessionguard:clerk_session:' || p_clerk_session_id, 0));
+    else
+      perform pg_advisory_xact_lock_shared(hashtextextended('sessionguard:clerk_session:' || p_clerk_session_id, 0));
+    end if;
+  end if;
+  if p_user_id is not null then
+    if p_exclusive then
+      perform pg_advisory_xact_lock(hashtextextended('sessionguard:clerk_user:' || p_user_id, 0));
+    else
+      perform pg_advisory_xact_lock_shared(hashtextextended('sessionguard:clerk_user:' || p_user_id, 0));
+    end if;
+  end if;
+end;
+$$;
+comment on function sessionguard.lock_clerk_ids(text, text, boolean) is
+  'Takes the transaction advisory locks that serialise /start against Clerk webhooks for a Clerk session and user.';
+
 -- ---------------------------------------------------------------------------------------
 -- API functions
 -- ---------------------------------------------------------------------------------------
@@ -83,7 +121,8 @@ create function sessionguard.start_session(
   p_idle_timeout integer,
   p_absolute_lifetime integer,
   p_dpop_jkt text default null,
-  p_now timestamptz default now()
+  p_now timestamptz default now(),
+  p_actor_id text default null
 )
 returns table (session_id uuid, generation bigint, expires_at timestamptz, idle_expires_at timestamptz)
 language plpgsql
@@ -104,7 +143,10 @@ begin
   perform sessionguard.require(p_dpop_jkt is null or p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$',
     'p_dpop_jkt must be null or an RFC 7638 SHA-256 thumbprint');
   perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  perform sessionguard.require(p_actor_id is null or length(p_actor_id) between 1 and 255,
+    'p_actor_id must be null or a Clerk user id of 1 to 255 characters');
 
+  perform sessionguard.lock_clerk_ids(p_clerk_session_id, p_user_id, false);
   if sessionguard.clerk_ended(p_clerk_session_id, p_user_id) then
     raise exception 'the Clerk session has ended or the user was deleted'
       using errcode = 'invalid_authorization_specification';
@@ -114,16 +156,16 @@ begin
   return query
   insert into sessionguard.families as f (
     user_id, clerk_session_id, device_name, user_agent, ip, created_at, last_active_at,
-    idle_expires_at, expires_at, dpop_jkt)
+    idle_expires_at, expires_at, dpop_jkt, actor_id)
   values (
     p_user_id, p_clerk_session_id, p_device_name, p_user_agent, p_ip, p_now, p_now,
     least(p_now + make_interval(secs => p_idle_timeout), p_now + make_interval(secs => p_absolute_lifetime)),
-    p_now + make_interval(secs => p_absolute_lifetime), p_dpop_jkt)
+    p_now + make_interval(secs => p_absolute_lifetime), p_dpop_jkt, p_actor_id)
   returning f.id, f.generation, f.expires_at, f.idle_expires_at;
 end;
 $$;
-comment on function sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz) is
-  'Starts a session family at generation 0 for a verified Clerk user and writes a session_started event; raises 28000 for an ended Clerk session or deleted user.';
+comment on function sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text) is
+  'Starts a session family at generation 0 for a verified Clerk user (p_actor_id: the impersonator, if any) and writes a session_started event; raises 28000 for an ended Clerk session or deleted user.';
 
 /*
  * Rotation. The family row is locked (`for update`) for the whole decision, so
@@ -218,9 +260,15 @@ begin
   end if;
 
   -- A family bound to a device key only rotates for a proof from that key. Nothing
-  -- moves: the holder of the key can still refresh, a thief without it cannot.
+  -- moves: the holder of the key can still refresh, a thief without it cannot. However
+  -- often strangers try, the family gets one dpop_key_mismatch event (and one
+  -- announcement) a minute, so a flood cannot push the user's real events out of view.
+  -- The minute is counted like a rate limit (check_rate_limit, refresh guards
+  -- migration), on the request's clock.
   if v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt then
-    perform sessionguard.record_event(v.user_id, v.id, 'dpop_key_mismatch', v.device_name);
+    if sessionguard.check_rate_limit(array['event:dpop_key_mismatch:' || v.id::text], 1, 60, p_now) = 0 then
+      perform sessionguard.record_event(v.user_id, v.id, 'dpop_key_mismatch', v.device_name, v.actor_id);
+    end if;
     return query select 'dpop_mismatch'::text, v.id, v.user_id, v.generation, v.expires_at,
       v.clerk_session_id, v.dpop_jkt;
     return;
@@ -510,10 +558,11 @@ comment on function sessionguard.purge_expired(timestamptz, interval, integer, i
 
 revoke execute on function
   sessionguard.require(boolean, text),
+  sessionguard.lock_clerk_ids(text, text, boolean),
   sessionguard.clerk_ended(text, text),
   sessionguard.require_user_id(text),
   sessionguard.require_context(text),
-  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),
+  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text),
   sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz),
   sessionguard.session_status(uuid, text, timestamptz),
   sessionguard.revoke_session(text, uuid, text, timestamptz),
@@ -526,7 +575,7 @@ revoke execute on function
 from public, anon, authenticated;
 
 grant execute on function
-  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz),
+  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text),
   sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz),
   sessionguard.session_status(uuid, text, timestamptz),
   sessionguard.revoke_session(text, uuid, text, timestamptz),

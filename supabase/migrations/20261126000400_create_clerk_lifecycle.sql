@@ -90,6 +90,9 @@ begin
 
   perform sessionguard.set_request_context(null, null);
   if p_event_type in ('session.revoked', 'session.ended', 'session.removed') then
+    -- Waits for /starts of this Clerk session in flight; later ones wait for this commit
+    -- (lock_clerk_ids, session API migration).
+    perform sessionguard.lock_clerk_ids(p_clerk_session_id, null, true);
     insert into sessionguard.clerk_endings (kind, clerk_id, ended_at)
     values ('session', p_clerk_session_id, p_now)
     on conflict (kind, clerk_id) do nothing;
@@ -98,6 +101,7 @@ begin
     get diagnostics v_revoked = row_count;
     return query select 'applied'::text, v_revoked;
   elsif p_event_type = 'user.deleted' then
+    perform sessionguard.lock_clerk_ids(null, p_user_id, true);
     insert into sessionguard.clerk_endings (kind, clerk_id, ended_at)
     values ('user', p_user_id, p_now)
     on conflict (kind, clerk_id) do nothing;
@@ -172,7 +176,7 @@ begin
     return false;
   end if;
   perform sessionguard.set_request_context(p_ip, p_user_agent);
-  perform sessionguard.record_event(v.user_id, v.id, 'clerk_revoke_failed', v.device_name);
+  perform sessionguard.record_event(v.user_id, v.id, 'clerk_revoke_failed', v.device_name, v.actor_id);
   return true;
 end;
 $$;

@@ -117,6 +117,14 @@ comment on function sessionguard.check_rate_limit(text[], integer, integer, time
  * A refresh in one round trip: rate limits (per family, and per ip when given), the DPoP proof's
  * replay check, then rotate_session. Each refusal before the rotation leaves the family
  * untouched, so the client may retry the same token later.
+ *
+ * The family's budget belongs to whoever can rotate it. For a family bound to a device
+ * key, a caller without a proof from that key (a thief replaying any old token, from as
+ * many forged addresses as it likes) is counted in a separate budget of the family's
+ * strangers, and its proof id is not stored: it can spend neither the owner's refreshes
+ * nor the proof table, and rotate_session writes it one event a minute at most. The
+ * binding never changes (guard_family_update), so reading it before the rotation's lock
+ * is safe.
  */
 create function sessionguard.refresh_session(
   p_session_id uuid,
@@ -145,6 +153,8 @@ as $$
 #variable_conflict use_column
 declare
   v_retry integer;
+  v_bound text;
+  v_stranger boolean;
 begin
   if (p_session_id is not null and (p_dpop_jkt is null) = (p_dpop_jti is null)
       and (p_dpop_jti is null or length(p_dpop_jti) between 1 and 255)
@@ -158,11 +168,15 @@ begin
     perform sessionguard.require(p_now is not null, 'p_now must not be null');
   end if;
 
-  -- The family's own budget, and a larger one for everything behind one ip (many
-  -- users can share an address).
+  select f.dpop_jkt into v_bound from sessionguard.families f where f.id = p_session_id;
+  v_stranger := v_bound is not null and v_bound is distinct from p_dpop_jkt;
+
+  -- The family's own budget (or its strangers'), and a larger one for everything behind
+  -- one ip (many users can share an address).
   if p_rate_limit is not null then
     v_retry := sessionguard.check_rate_limit(
-      array['refresh:family:' || p_session_id::text], p_rate_limit, p_rate_window, p_now);
+      array['refresh:family:' || p_session_id::text || case when v_stranger then ':stranger' else '' end],
+      p_rate_limit, p_rate_window, p_now);
     if p_ip_rate_limit is not null and p_ip is not null then
       v_retry := greatest(v_retry, sessionguard.check_rate_limit(
         array['refresh:ip:' || host(p_ip)], p_ip_rate_limit, p_rate_window, p_now));
@@ -174,7 +188,7 @@ begin
     end if;
   end if;
 
-  if p_dpop_jti is not null then
+  if p_dpop_jti is not null and not v_stranger then
     perform sessionguard.require(p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$', 'p_dpop_jkt must be an RFC 7638 thumbprint');
     insert into sessionguard.dpop_proofs (jkt, jti, expires_at)
     values (p_dpop_jkt, p_dpop_jti, p_now + make_interval(secs => p_dpop_lifetime))

@@ -1,10 +1,13 @@
 /**
  * The devices page in headless Chromium against a running stack (tests/browser/launcher.ts):
  * tabs refreshing together never sign each other out, revocation reaches another browser,
- * a replayed spent refresh token revokes the session and the page shows it.
+ * a replayed spent refresh token revokes the session and the page shows it; the page cannot
+ * be pointed at another endpoint from its URL, nor framed by another site (clickjacking).
  * Screenshots go to test-results/browser/.
  */
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "./launcher.ts";
@@ -213,5 +216,91 @@ describe("devices page", () => {
       path: screenshotPath("06-security-events"),
       fullPage: true,
     });
+  });
+});
+
+/** Another site: it answers `/frame` with a page that frames `target`, and records every request. */
+async function startOtherSite(): Promise<{ origin: string; hits: string[]; stop(): Promise<void> }> {
+  const hits: string[] = [];
+  const server = http.createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/frame") {
+      const target = url.searchParams.get("target") ?? "";
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(`<!doctype html><title>framing</title>
+<p>Win a prize: click the button below!</p>
+<iframe id="victim" src="${target.replaceAll('"', "&quot;")}" width="1000" height="700"
+  onload="document.title = 'frame loaded'"></iframe>`);
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    hits,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe("devices page cannot be turned against its user", () => {
+  let other: Awaited<ReturnType<typeof startOtherSite>>;
+  beforeAll(async () => {
+    other = await startOtherSite();
+  });
+  afterAll(() => other?.stop());
+
+  it("ignores ?session_url=: it signs in, and its tokens go only to the configured endpoint", async () => {
+    const configured = (await (await fetch(new URL("config.json", stack.pageUrl))).json()).sessionUrl ??
+      new URL("/functions/v1/session", stack.pageUrl).href;
+    const context = await newContext();
+    const page = await context.newPage();
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+    const url = new URL(stack.pageUrl);
+    url.searchParams.set("user", `user_${tag()}`);
+    url.searchParams.set("session_url", `${other.origin}/functions/v1/session`);
+    await page.goto(url.href);
+    await page.waitForSelector("body[data-ready=true]");
+    const used = await page.evaluate(() =>
+      (window as unknown as { sessionguardPage: { config: { sessionUrl: string } } }).sessionguardPage.config
+        .sessionUrl
+    );
+    expect(used).toBe(configured.replace(/\/+$/, ""));
+    await signIn(page, `Pointed elsewhere ${tag()}`);
+    await page.locator("#refresh").click();
+    await page.waitForFunction(() =>
+      document.getElementById("status")?.textContent === "Access token refreshed."
+    );
+    expect(requests.filter((r) => r.startsWith(other.origin))).toEqual([]);
+    expect(other.hits).toEqual([]);
+    expect(requests.some((r) => r.startsWith(`${configured.replace(/\/+$/, "")}/start`))).toBe(true);
+  });
+
+  it("refuses to be framed by another site", async () => {
+    const page = await (await newContext()).newPage();
+    const blocked: string[] = [];
+    page.on("console", (message) => blocked.push(message.text()));
+    const frameUrl = new URL("/frame", other.origin);
+    frameUrl.searchParams.set("target", stack.pageUrl);
+    await page.goto(frameUrl.href);
+    // The iframe's load event fires whether or not its document was allowed in.
+    await page.waitForFunction(() => document.title === "frame loaded");
+    const child = page.frames().find((frame) => frame !== page.mainFrame());
+    expect(child).toBeDefined();
+    // A refused frame holds Chromium's error page, not the devices page and its buttons.
+    expect(child!.url()).not.toBe(stack.pageUrl);
+    const buttons = await child!.evaluate(() => document.querySelectorAll("#signin, #signout-others").length)
+      .catch(() => 0);
+    expect(buttons).toBe(0);
+    expect(blocked.join("\n")).toContain("frame-ancestors");
+    await page.screenshot({ path: screenshotPath("07-framing-refused"), fullPage: true });
   });
 });

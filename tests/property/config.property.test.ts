@@ -107,7 +107,8 @@ const validEnv = fc.record({
   origins: fc.oneof(fc.constant(["*"]), fc.array(fc.oneof(httpsOrigin, loopbackOrigin), { maxLength: 3 })),
   limits: fc.oneof(
     fc.constant("off"),
-    fc.tuple(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: 86_400 }))
+    // The bounds sessionguard.check_rate_limit takes (rate-limits.property.test.ts asks the SQL).
+    fc.tuple(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 86_400 }))
       .map(([count, seconds]) => `refresh=${count}/${seconds},start=${count}/${seconds}`),
   ),
   padding: fc.constantFrom("", " ", "  "),
@@ -242,6 +243,7 @@ describe("settings: properties", () => {
       SESSION_IDLE_TIMEOUT: [1, 2_147_483_647],
       SESSION_ABSOLUTE_LIFETIME: [1, 2_147_483_647],
       SESSION_REUSE_GRACE: [0, 60],
+      SESSION_IMPERSONATION_LIFETIME: [60, 2_147_483_647],
     };
     fc.assert(
       fc.property(

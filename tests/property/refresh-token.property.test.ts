@@ -3,7 +3,9 @@
  * anything that was not minted with one of the server's secrets is refused —
  * random strings, strings in the token's exact shape, one-character edits of
  * real tokens, tokens of other secrets — and every minted token verifies back
- * to its family and generation, deterministically.
+ * to its family and generation, deterministically. Tokens are bound to their
+ * deployment (issuer): another issuer with the same secrets refuses them, while
+ * legacy issuer-free tokens (tests/helpers/legacy-refresh-token.ts) still verify.
  */
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
@@ -13,9 +15,11 @@ import {
   MAX_REFRESH_TOKEN_LENGTH,
   parseRefreshToken,
 } from "../../functions/refresh-token.ts";
+import { legacyRefreshToken } from "../helpers/legacy-refresh-token.ts";
 
 const SECRET = randomBytes(32).toString("base64url");
 const OTHER = randomBytes(32).toString("base64url");
+const ISSUER = "https://ref.supabase.co/functions/v1/session";
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** A canonical family id: a lowercase UUID. */
@@ -25,9 +29,9 @@ const b64url = (length: number) =>
   fc.string({ unit: fc.constantFrom(...B64URL), minLength: length, maxLength: length });
 
 /** Strings in exactly the token's shape, with parts nobody minted. */
-const wellShaped = fc.tuple(b64url(8), family, generation, b64url(43)).map(([kid, id, gen, mac]) =>
-  `${kid}.${id}.${gen}.${mac}`
-);
+const wellShaped = fc.tuple(fc.oneof(b64url(8), b64url(12)), family, generation, b64url(43)).map((
+  [kid, id, gen, mac],
+) => `${kid}.${id}.${gen}.${mac}`);
 
 /** An edit of a string: a character replaced, inserted or removed, anywhere. */
 const edit = fc.record({
@@ -47,8 +51,8 @@ function applyEdit(token: string, { kind, at, char }: { kind: string; at: number
 
 describe("refresh tokens: properties", () => {
   it("minted tokens round-trip to their family and generation, with any of the configured secrets", async () => {
-    const alone = await createRefreshTokens([SECRET]);
-    const rotated = await createRefreshTokens([OTHER, SECRET]);
+    const alone = await createRefreshTokens([SECRET], ISSUER);
+    const rotated = await createRefreshTokens([OTHER, SECRET], ISSUER);
     await fc.assert(
       fc.asyncProperty(family, generation, async (id, gen) => {
         const token = await alone.mint(id, gen);
@@ -65,7 +69,7 @@ describe("refresh tokens: properties", () => {
   });
 
   it("refuses arbitrary strings", async () => {
-    const tokens = await createRefreshTokens([SECRET]);
+    const tokens = await createRefreshTokens([SECRET], ISSUER);
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -82,7 +86,7 @@ describe("refresh tokens: properties", () => {
   });
 
   it("refuses well-shaped tokens that were not minted, even naming a real family", async () => {
-    const tokens = await createRefreshTokens([SECRET]);
+    const tokens = await createRefreshTokens([SECRET], ISSUER);
     await fc.assert(
       fc.asyncProperty(wellShaped, async (forged) => {
         expect(await tokens.verify(forged)).toBeNull();
@@ -102,7 +106,7 @@ describe("refresh tokens: properties", () => {
   });
 
   it("refuses every one-character edit of a minted token", async () => {
-    const tokens = await createRefreshTokens([SECRET]);
+    const tokens = await createRefreshTokens([SECRET], ISSUER);
     await fc.assert(
       fc.asyncProperty(family, generation, edit, async (id, gen, change) => {
         const token = await tokens.mint(id, gen);
@@ -115,7 +119,7 @@ describe("refresh tokens: properties", () => {
   });
 
   it("refuses tokens minted with a secret it does not hold", async () => {
-    const ours = await createRefreshTokens([SECRET]);
+    const ours = await createRefreshTokens([SECRET], ISSUER);
     await fc.assert(
       fc.asyncProperty(
         family,
@@ -123,7 +127,7 @@ describe("refresh tokens: properties", () => {
         fc.string({ unit: "binary", minLength: 32, maxLength: 64 }),
         async (id, gen, secret) => {
           fc.pre(secret !== SECRET);
-          const theirs = await createRefreshTokens([secret]);
+          const theirs = await createRefreshTokens([secret], ISSUER);
           expect(await ours.verify(await theirs.mint(id, gen))).toBeNull();
         },
       ),
@@ -131,8 +135,40 @@ describe("refresh tokens: properties", () => {
     );
   });
 
+  it("a token minted for one deployment never verifies at another holding the same secrets", async () => {
+    const issuer = fc.tuple(
+      fc.constantFrom("https://", "http://localhost:"),
+      fc.string({ unit: fc.constantFrom(..."abcxyz019.-/"), minLength: 1, maxLength: 30 }),
+    ).map(([scheme, rest]) => `${scheme}${rest}`);
+    await fc.assert(
+      fc.asyncProperty(issuer, issuer, family, generation, async (a, b, id, gen) => {
+        fc.pre(a !== b);
+        const here = await createRefreshTokens([OTHER, SECRET], a);
+        const there = await createRefreshTokens([OTHER, SECRET], b);
+        const token = await here.mint(id, gen);
+        expect(await here.verify(token)).toEqual({ family: id, generation: gen });
+        expect(await there.verify(token)).toBeNull();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("legacy tokens of any listed secret verify, and nothing minted now is in the legacy form", async () => {
+    const tokens = await createRefreshTokens([OTHER, SECRET], ISSUER);
+    await fc.assert(
+      fc.asyncProperty(family, generation, fc.constantFrom(OTHER, SECRET), async (id, gen, secret) => {
+        const legacy = legacyRefreshToken(secret, id, gen);
+        expect(await tokens.verify(legacy)).toEqual({ family: id, generation: gen });
+        const minted = await tokens.mint(id, gen);
+        expect(minted).not.toBe(legacy);
+        expect(parseRefreshToken(minted)?.kid).toHaveLength(12);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("mints only for canonical family ids and generations", async () => {
-    const tokens = await createRefreshTokens([SECRET]);
+    const tokens = await createRefreshTokens([SECRET], ISSUER);
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(

@@ -53,7 +53,10 @@ describe("load: concurrent families with thieves and forgers", () => {
 describe("the invariant checker", () => {
   it("flags two successors, a generation nobody saw, a wrong revocation and a missed one", async () => {
     const sql = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
-    const tokens = await createRefreshTokens([randomBytes(32).toString("base64url")]);
+    const tokens = await createRefreshTokens(
+      [randomBytes(32).toString("base64url")],
+      "http://localhost:54321/functions/v1/session",
+    );
     try {
       const start = async (attack: AttackKind | null): Promise<FamilyRun> => {
         const userId = `user_checker${randomBytes(6).toString("hex")}`;

@@ -47,6 +47,10 @@ export interface LaunchOptions {
   args?: string[];
   /** Settings for the stack (SG_ENV_FILE defaults to a file that does not exist). */
   env?: Record<string, string>;
+  /** Another checkout to run in (a fresh copy); default this one. */
+  cwd?: string;
+  /** Run `npm start` itself (its installer included), not scripts/start.ts directly. */
+  npmStart?: boolean;
 }
 
 /** A data name unique to this test run. */
@@ -57,6 +61,7 @@ export function uniqueName(label: string): string {
 export async function launch(options: LaunchOptions = {}): Promise<Launched> {
   const name = options.name ?? uniqueName("stack");
   const port = options.port ?? (await freePort());
+  const cwd = options.cwd ?? root;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !INHERITED_SETTING.test(key)) env[key] = value;
@@ -65,13 +70,16 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
     SG_DATA_NAME: name,
     SG_PORT: String(port),
     SG_DB_PORT: "0",
-    SG_ENV_FILE: path.join(localDir, `stack-${name}`, "no-such.env"),
+    SG_ENV_FILE: path.join(cwd, ".local", `stack-${name}`, "no-such.env"),
     NO_COLOR: "1",
     ...options.env,
   });
   // detached: its own process group, so a failed test can still stop everything it spawned.
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", ...(options.args ?? [])], {
-    cwd: root,
+  const [command, args] = options.npmStart
+    ? ["npm", ["start", "--silent", "--", ...(options.args ?? [])]]
+    : [process.execPath, ["--import", "tsx", "scripts/start.ts", ...(options.args ?? [])]];
+  const child = spawn(command, args, {
+    cwd,
     env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../functions/config.ts";
 import { mergeSettings, parseDotenv } from "../../scripts/stack/env.ts";
 import { generateKeys } from "../../scripts/stack/keys.ts";
+import { isLocalDatabaseUrl } from "../../dev/loopback.ts";
 import { functionSettings, stackUrls } from "../../scripts/stack/settings.ts";
 
 describe("parseDotenv", () => {
@@ -83,14 +84,50 @@ describe("functionSettings", () => {
   });
 
   it("with SESSION_JWT_SECRET: HS256 only, no local ES256 key", () => {
-    const { env } = functionSettings({ SESSION_JWT_SECRET: "x".repeat(40) }, keys, urls, db);
+    const given = {
+      SESSION_JWT_SECRET: "x".repeat(40),
+      CLERK_ISSUER: "https://x.clerk.accounts.dev",
+    };
+    const { env } = functionSettings(given, keys, urls, db);
     expect(env).not.toHaveProperty("SESSION_SIGNING_JWK");
     expect(parseConfig(env).signingJwks).toEqual([]);
   });
 
   it("keeps the database URL the harness answered, whatever was given", () => {
-    const { env } = functionSettings({ DATABASE_URL: "postgres://elsewhere/db" }, keys, urls, db);
+    const { env } = functionSettings({ DATABASE_URL: "postgres://localhost/db" }, keys, urls, db);
     expect(env.DATABASE_URL).toBe(db);
+  });
+
+  // Issue 12, item 7: the development issuer signs tokens for any user.
+  it.each([
+    ["a database elsewhere", {}, "postgresql://postgres:pw@db.abcdefgh.supabase.co:5432/postgres", /DATABASE_URL/],
+    ["a signing key the user brought", { SESSION_SIGNING_JWK: "{}" }, db, /SESSION_SIGNING_JWK/],
+    ["the project's legacy secret", { SESSION_JWT_SECRET: "x".repeat(40) }, db, /SESSION_JWT_SECRET/],
+  ])("refuses the development issuer with %s", (_, given, databaseUrl, named) => {
+    expect(() => functionSettings(given, keys, urls, databaseUrl)).toThrow(named);
+    // With a real Clerk instance the same settings are fine.
+    expect(functionSettings({ ...given, CLERK_ISSUER: "https://x.clerk.accounts.dev" }, keys, urls, databaseUrl))
+      .toMatchObject({ devIssuer: false });
+  });
+
+  it.each([
+    "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+    "postgres://u:p@localhost/db",
+    "postgresql://u:p@[::1]:5432/db",
+    "postgresql:///db?host=/var/run/postgresql",
+  ])("counts %s as local", (url) => {
+    expect(isLocalDatabaseUrl(url)).toBe(true);
+  });
+
+  it.each([
+    "postgresql://u:p@db.ref.supabase.co:5432/postgres",
+    "postgresql://u:p@127.0.0.1.nip.io/db",
+    "postgresql://u:p@10.0.0.5/db",
+    "postgresql://u:p@localhost.evil.example/db",
+    "postgresql://u@localhost/db?host=db.example.com",
+    "not a url",
+  ])("counts %s as not local", (url) => {
+    expect(isLocalDatabaseUrl(url)).toBe(false);
   });
 });
 

@@ -2,8 +2,9 @@
  * The `clerk-webhook` edge function: the only code of it that reads `Deno.env`.
  *
  * Settings (`CLERK_WEBHOOK_SECRET`, `DATABASE_URL` or `SUPABASE_DB_URL`) are
- * parsed once at start-up; a bad or missing one stops the function with a
- * message naming it. Served by `Deno.serve` in Supabase's Edge Runtime, or with
+ * parsed once at start-up; a bad or missing one is logged by name and stops the
+ * function, or in the Edge Runtime makes every request answer 500 (../_shared/serve.ts).
+ * Served by `Deno.serve` in Supabase's Edge Runtime, or with
  * `deno run -A supabase/functions/clerk-webhook/index.ts` locally (port `PORT`,
  * default 8000). A local gateway can import {@link createClerkWebhookFunction}
  * and mount the handler itself.
@@ -14,8 +15,9 @@ import {
   createClerkWebhookHandler,
   parseClerkWebhookConfig,
 } from "../../../functions/clerk-webhook.ts";
-import { ConfigError, type Env } from "../../../functions/config.ts";
+import type { Env } from "../../../functions/config.ts";
 import { openDatabase } from "../../../functions/store.ts";
+import { inEdgeRuntime, serveFunction } from "../_shared/serve.ts";
 
 /** A ready handler and the way to release its database pool. */
 export interface ClerkWebhookFunction {
@@ -40,29 +42,6 @@ export function createClerkWebhookFunction(
 
 // Served when run directly, or inside the Edge Runtime (which defines `EdgeRuntime`);
 // not when a local gateway imports this module.
-if (import.meta.main || "EdgeRuntime" in globalThis) {
-  let webhook: ClerkWebhookFunction;
-  try {
-    webhook = createClerkWebhookFunction(Deno.env.toObject());
-  } catch (error) {
-    const reason = error instanceof ConfigError ? error.message : String(error);
-    console.error(`clerk-webhook: cannot start: ${reason}`);
-    Deno.exit(1);
-  }
-  if ("EdgeRuntime" in globalThis) {
-    Deno.serve(webhook.handler);
-  } else {
-    const server = Deno.serve({
-      hostname: Deno.env.get("HOST") ?? "0.0.0.0",
-      port: Number(Deno.env.get("PORT") ?? 8000),
-      onListen: ({ hostname, port }) => console.log(`clerk-webhook: listening on http://${hostname}:${port}`),
-    }, webhook.handler);
-    const stop = async () => {
-      await server.shutdown();
-      await webhook.close();
-      Deno.exit(0);
-    };
-    Deno.addSignalListener("SIGTERM", stop);
-    Deno.addSignalListener("SIGINT", stop);
-  }
+if (import.meta.main || inEdgeRuntime()) {
+  await serveFunction("clerk-webhook", (env) => Promise.resolve(createClerkWebhookFunction(env)));
 }

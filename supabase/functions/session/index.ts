@@ -1,11 +1,14 @@
 /**
  * The `session` edge function: the only code that reads `Deno.env`.
  *
- * Settings are parsed once at start-up; a bad or missing one stops the
- * function with a message naming it. Served by `Deno.serve` in Supabase's Edge
- * Runtime, or with `deno run -A supabase/functions/session/index.ts` locally
- * (port `PORT`, default 8000). A local gateway can import
- * {@link createSessionFunction} and mount the handler itself.
+ * Settings are parsed once at start-up; a bad or missing one is logged by name
+ * and stops the function (`deno run`), or, in Supabase's Edge Runtime where
+ * `Deno.exit` does nothing, makes every request answer 500 `server_error`
+ * (../_shared/serve.ts). Served by `Deno.serve` in the Edge Runtime, or with
+ * `deno run -A supabase/functions/session/index.ts` locally (port `PORT`,
+ * default 8000); dependencies resolve through this folder's deno.json when
+ * deployed. A local gateway can import {@link createSessionFunction} and mount
+ * the handler itself.
  */
 import { createAccessTokens } from "../../../functions/access-token.ts";
 import { createClerkVerifier } from "../../../functions/clerk.ts";
@@ -18,6 +21,7 @@ import {
   createTheftResponderFromSettings,
   parseTheftResponseSettings,
 } from "../../../functions/theft-response.ts";
+import { inEdgeRuntime, serveFunction } from "../_shared/serve.ts";
 
 /** A ready handler and the way to release its database pool. */
 export interface SessionFunction {
@@ -41,7 +45,7 @@ export async function createSessionFunction(
     const setting = config.signingJwks.length > 0 ? "SESSION_SIGNING_JWK" : "SESSION_JWT_SECRET";
     throw new ConfigError(setting, `cannot be imported (${error.message})`);
   });
-  const refreshTokens = await createRefreshTokens(config.refreshSecrets);
+  const refreshTokens = await createRefreshTokens(config.refreshSecrets, config.session.issuer);
   const sql = openDatabase(config.databaseUrl, { prepare: config.databasePrepare });
   const store = createStore(sql);
   const onTheft = createTheftResponderFromSettings(theftSettings, {
@@ -63,31 +67,8 @@ export async function createSessionFunction(
 
 // Served when run directly, or inside the Edge Runtime (which defines `EdgeRuntime`);
 // not when a local gateway imports this module.
-if (import.meta.main || "EdgeRuntime" in globalThis) {
-  let session: SessionFunction;
-  try {
-    session = await createSessionFunction(Deno.env.toObject());
-  } catch (error) {
-    const reason = error instanceof ConfigError ? error.message : String(error);
-    console.error(`session: cannot start: ${reason}`);
-    Deno.exit(1);
-  }
-  if ("EdgeRuntime" in globalThis) {
-    Deno.serve(session.handler);
-  } else {
-    const server = Deno.serve({
-      hostname: Deno.env.get("HOST") ?? "0.0.0.0",
-      port: Number(Deno.env.get("PORT") ?? 8000),
-      onListen: ({ hostname, port }) => console.log(`session: listening on http://${hostname}:${port}`),
-    }, session.handler);
-    const stop = async () => {
-      await server.shutdown();
-      await session.close();
-      Deno.exit(0);
-    };
-    Deno.addSignalListener("SIGTERM", stop);
-    Deno.addSignalListener("SIGINT", stop);
-  }
+if (import.meta.main || inEdgeRuntime()) {
+  await serveFunction("session", (env) => createSessionFunction(env));
 }
 
 /** Supabase's `EdgeRuntime.waitUntil`, which keeps work alive after the response, if present. */

@@ -57,7 +57,7 @@ select is(
 
 select is(
   (select count(*)::int from pg_constraint where conrelid = 'sessionguard.families'::regclass and contype = 'c'),
-  9, 'families carries its named check constraints');
+  10, 'families carries its named check constraints');
 
 select * from finish();
 rollback;

@@ -41,7 +41,7 @@ select ok(has_function_privilege('service_role',
   'sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz)', 'execute'),
   'service_role can rotate');
 select ok(has_function_privilege('service_role',
-  'sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz)', 'execute'),
+  'sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text)', 'execute'),
   'service_role can start sessions');
 select ok(has_function_privilege('authenticated', 'sessionguard.session_active()', 'execute'),
   'authenticated can call the RLS helper');

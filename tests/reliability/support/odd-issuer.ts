@@ -152,6 +152,7 @@ export function clerkClaims(issuer: string, azp: string, overrides: Record<strin
   return {
     azp,
     exp: iat + 60,
+    fva: [0, -1],
     iat,
     iss: issuer,
     nbf: iat - 10,

@@ -1,0 +1,86 @@
+/**
+ * npm run check-deployment: checks a deployed sessionguard against the Supabase project
+ * it serves, and says what to fix (docs/deploy.md, "Check the deployment").
+ *
+ *   npm run check-deployment -- --url https://<ref>.supabase.co \
+ *     [--apikey <publishable or anon key>] [--clerk-token <fresh Clerk session token>] \
+ *     [--table <a table of yours>] [--db-url <connection string>] [--issuer <expected iss>] \
+ *     [--function-url <url>] [--rest-url <url>]
+ *
+ * Exit status 0 when nothing failed (skipped checks do not fail), 1 when a check
+ * failed, 2 on a usage error.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { checkDataApi } from "./check-deployment/data-api.ts";
+import { checkDatabase, migrationsDir } from "./check-deployment/database.ts";
+import { checkPublished, checkSignIn, signOut } from "./check-deployment/endpoints.ts";
+import { failed, type Finding, formatReport, type Section } from "./check-deployment/report.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const USAGE = `usage: npm run check-deployment -- --url https://<ref>.supabase.co [options]
+
+  --url <url>            the project URL (the local stack: http://127.0.0.1:54321)
+  --apikey <key>         publishable (or anon) key: enables the Data API checks
+  --clerk-token <jwt>    a fresh Clerk session token: signs in once and checks the token
+  --table <name>         a table of yours to query as the token's role (default: a probe)
+  --db-url <url>         database connection string: checks migrations and grants
+  --issuer <url>         the issuer the project trusts (default: what the function says)
+  --function-url <url>   default <url>/functions/v1/session
+  --rest-url <url>       default <url>/rest/v1
+Environment: SUPABASE_PUBLISHABLE_KEY or SUPABASE_ANON_KEY for --apikey, CLERK_TOKEN for --clerk-token.`;
+
+let options: Record<string, string | boolean | undefined>;
+try {
+  ({ values: options } = parseArgs({
+    options: {
+      url: { type: "string" },
+      apikey: { type: "string" },
+      "clerk-token": { type: "string" },
+      table: { type: "string" },
+      "db-url": { type: "string" },
+      issuer: { type: "string" },
+      "function-url": { type: "string" },
+      "rest-url": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  }));
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const base = typeof options.url === "string" ? options.url.replace(/\/+$/, "") : undefined;
+if (!base || !/^https?:\/\/[^/]+$/.test(base)) {
+  console.error(`--url must be the project's URL, like https://abcdefgh.supabase.co\n\n${USAGE}`);
+  process.exit(2);
+}
+const string = (name: string) => (typeof options[name] === "string" ? options[name] as string : undefined);
+const functionUrl = (string("function-url") ?? `${base}/functions/v1/session`).replace(/\/+$/, "");
+const restUrl = (string("rest-url") ?? `${base}/rest/v1`).replace(/\/+$/, "");
+const apikey = string("apikey") ?? process.env.SUPABASE_PUBLISHABLE_KEY ?? process.env.SUPABASE_ANON_KEY;
+const clerkToken = string("clerk-token") ?? process.env.CLERK_TOKEN;
+
+const functionFindings: Finding[] = [];
+const published = await checkPublished(functionUrl, string("issuer"), functionFindings);
+const accessToken = published.issuer === null
+  ? null
+  : await checkSignIn(functionUrl, published, clerkToken, functionFindings);
+const dataFindings: Finding[] = [];
+await checkDataApi(restUrl, apikey, accessToken, string("table"), dataFindings);
+if (accessToken) await signOut(functionUrl, accessToken);
+const databaseFindings: Finding[] = [];
+await checkDatabase(string("db-url"), migrationsDir(root), databaseFindings);
+
+const sections: Section[] = [
+  { heading: `Session function (${functionUrl})`, findings: functionFindings },
+  { heading: `Data API (${restUrl})`, findings: dataFindings },
+  { heading: "Database", findings: databaseFindings },
+];
+console.log(formatReport(base, sections));
+process.exit(failed(sections) ? 1 : 0);
