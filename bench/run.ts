@@ -31,11 +31,12 @@ import { runCosts } from "./scenarios/costs.ts";
 import { runDatabase } from "./scenarios/database.ts";
 import { runGrowth } from "./scenarios/growth.ts";
 import { runHttp } from "./scenarios/http.ts";
+import { runPeers } from "./scenarios/peers.ts";
 import { runRls } from "./scenarios/rls.ts";
 import { runStorage } from "./scenarios/storage.ts";
 
 /** Run order: small and quiet first, the 11-million-row growth load last. */
-const SCENARIOS = ["storage", "database", "rls", "http", "costs", "growth"] as const;
+const SCENARIOS = ["storage", "database", "rls", "http", "peers", "costs", "growth"] as const;
 type Name = typeof SCENARIOS[number];
 
 interface Options {
@@ -83,7 +84,7 @@ function parseArgs(argv: string[]): Options {
       options.pg = version;
     } else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,costs,growth] [--out DIR] [--pg 15|17]",
+        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,peers,costs,growth] [--out DIR] [--pg 15|17]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
@@ -185,6 +186,7 @@ async function main(): Promise<number> {
       database: async () => void (scenarios.database = await runDatabase(ctx)),
       rls: async () => void (scenarios.rls = await runRls(ctx)),
       http: async () => void (scenarios.http = await runHttp(ctx)),
+      peers: async () => void (scenarios.peers = await runPeers(ctx)),
       costs: async () => void (scenarios.costs = await runCosts(ctx)),
       growth: async () => void (scenarios.growth = await runGrowth(ctx)),
     };

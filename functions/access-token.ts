@@ -16,6 +16,7 @@
 import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
 import { ApiError } from "./errors.ts";
+import { createEs256Signer, type JwsSigner } from "./signer.ts";
 
 /** The claims sessionguard puts in every access token. */
 export interface AccessTokenClaims {
@@ -70,18 +71,15 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   const { issuer, accessTtl } = config.session;
   const keys: Key[] = [];
   const publicJwks: JWK[] = [];
-  let signer: { kid: string | null; alg: "ES256" | "HS256"; key: CryptoKey | Uint8Array } | undefined;
+  let signer: { kid: string | null; alg: "ES256" | "HS256"; key: JwsSigner | Uint8Array } | undefined;
 
   for (const jwk of config.signingJwks) {
     const { d: _private, ...publicPart } = jwk;
     const verifyKey = await importJWK({ ...publicPart, alg: "ES256" }, "ES256") as CryptoKey;
     keys.push({ kid: jwk.kid, alg: "ES256", verifyKey });
     publicJwks.push({ ...publicPart, alg: "ES256", use: "sig" });
-    signer ??= {
-      kid: jwk.kid,
-      alg: "ES256",
-      key: await importJWK({ ...jwk, alg: "ES256" }, "ES256") as CryptoKey,
-    };
+    // Imported once here; the implementation is SESSION_SIGNER's (functions/signer.ts).
+    signer ??= { kid: jwk.kid, alg: "ES256", key: await createEs256Signer(jwk, config.signer) };
   }
   if (config.jwtSecret !== null) {
     const secret = new TextEncoder().encode(config.jwtSecret);
@@ -108,13 +106,14 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         exp,
         ...(jkt ? { cnf: { jkt } } : {}),
       };
-      const token = await new SignJWT({ ...claims })
-        .setProtectedHeader({
-          alg: signWith.alg,
-          ...(signWith.kid === null ? {} : { kid: signWith.kid }),
-          typ: "JWT",
-        })
-        .sign(signWith.key);
+      const header = {
+        alg: signWith.alg,
+        ...(signWith.kid === null ? {} : { kid: signWith.kid }),
+        typ: "JWT",
+      };
+      const token = signWith.key instanceof Uint8Array
+        ? await new SignJWT({ ...claims }).setProtectedHeader(header).sign(signWith.key)
+        : await signWith.key.sign(header, claims);
       return { token, claims };
     },
 

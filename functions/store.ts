@@ -5,8 +5,8 @@
  * Every decision about a family — rotate, grace retry, reuse, expiry — is
  * taken inside those functions under a row lock; this file only passes the
  * request's facts in (with the handler's clock as `p_now`) and types the
- * answer. Prepared statements are off so the same code works through
- * Supabase's transaction pooler.
+ * answer. Prepared statements follow `SESSION_DB_PREPARE`: off through
+ * Supabase's transaction pooler, on for direct and session-mode connections.
  */
 import postgres from "postgres";
 import { ApiError } from "./errors.ts";
@@ -128,10 +128,14 @@ export interface Store {
   listEvents(userId: string, limit: number): Promise<EventRow[]>;
 }
 
-/** Opens a pool on `url` with prepared statements off (transaction-pooler safe). */
-export function openDatabase(url: string): Sql {
+/**
+ * Opens a pool on `url`. `prepare` (default off: transaction-pooler safe) lets
+ * postgres.js keep named prepared statements per connection, which saves the
+ * parse and plan of every call (config.ts `preparedStatements` decides it).
+ */
+export function openDatabase(url: string, options: { prepare?: boolean } = {}): Sql {
   return postgres(url, {
-    prepare: false,
+    prepare: options.prepare ?? false,
     // No array types are read, so skip the type lookup that would cost each new connection a round trip.
     fetch_types: false,
     max: 8,

@@ -19,6 +19,10 @@ export interface Scale {
   readonly growth: readonly { readonly live: number; readonly revoked: number }[];
   readonly growthSeconds: number;
   readonly microIterations: number;
+  /** Alternating rounds of the peer comparison (scenario 9). */
+  readonly peerRounds: number;
+  /** Rotations run after VACUUM and CHECKPOINT before the growth measurements (steady state), s. */
+  readonly growthWarmupSeconds: number;
 }
 
 export const FULL: Scale = {
@@ -35,6 +39,8 @@ export const FULL: Scale = {
   growth: [{ live: 10_000, revoked: 100_000 }, { live: 1_000_000, revoked: 10_000_000 }],
   growthSeconds: 6,
   microIterations: 2_000,
+  peerRounds: 3,
+  growthWarmupSeconds: 20,
 };
 
 export const QUICK: Scale = {
@@ -49,8 +55,11 @@ export const QUICK: Scale = {
   storageFamilies: 1_000,
   storageRotations: 10,
   growth: [{ live: 1_000, revoked: 10_000 }, { live: 10_000, revoked: 100_000 }],
-  growthSeconds: 1,
+  // pgbench's 32 connections can take most of a second to open on a busy machine.
+  growthSeconds: 3,
   microIterations: 200,
+  peerRounds: 1,
+  growthWarmupSeconds: 3,
 };
 
 export interface Context {

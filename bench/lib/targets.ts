@@ -33,7 +33,7 @@ export interface SessionFunction {
  */
 export async function startSessionFunction(
   databaseUrl: string,
-  options: { hs256?: boolean } = {},
+  options: { hs256?: boolean; signer?: "webcrypto" | "noble"; prepare?: "on" | "off" } = {},
 ): Promise<SessionFunction> {
   const clerk: ClerkIssuer = await startClerkIssuer(APP_ORIGIN);
   const signing: Record<string, string> = options.hs256
@@ -48,6 +48,8 @@ export async function startSessionFunction(
     ...signing,
     SESSION_REFRESH_SECRET: refreshSecret(),
     SESSION_RATE_LIMITS: "off",
+    ...(options.signer ? { SESSION_SIGNER: options.signer } : {}),
+    ...(options.prepare ? { SESSION_DB_PREPARE: options.prepare } : {}),
     HOST: "127.0.0.1",
     PORT: "0",
   };
@@ -85,7 +87,7 @@ export async function startSessionFunction(
     server,
     settings,
     target: {
-      name: options.hs256 ? "sessionguard (HS256)" : "sessionguard",
+      name: options.hs256 ? "sessionguard (HS256)" : `sessionguard${options.signer ? ` (${options.signer})` : ""}`,
       url: `${base}/refresh`,
       headers: { "content-type": "application/json", ...CLIENT_HEADERS },
       body: (token) => JSON.stringify({ refresh_token: token }),
@@ -134,16 +136,30 @@ export interface Peer {
   readonly server: Server;
   readonly target: Target;
   mint(count: number): Promise<string[]>;
+  /** SQL statements its adapter has sent so far (0 in memory). */
+  statements(): Promise<number>;
 }
 
-/** Starts oidc-provider under Node. */
-export async function startPeer(): Promise<Peer> {
+/**
+ * Starts oidc-provider under Node: in memory with opaque access tokens (default),
+ * or as in production (`store: "postgres"`): durable tokens in `databaseUrl`
+ * and an ES256 JWT access token on every refresh (bench/peer/oidc-server.ts).
+ */
+export async function startPeer(
+  options: { store?: "memory" | "postgres"; databaseUrl?: string } = {},
+): Promise<Peer> {
   const port = await freePort();
+  const store = options.store ?? "memory";
   const server = await startServer({
-    name: "oidc-provider",
+    name: store === "postgres" ? "oidc-provider (Postgres, JWT)" : "oidc-provider",
     command: process.execPath,
     args: ["--import", "tsx", path.join(repoRoot, "bench", "peer", "oidc-server.ts")],
-    env: { PORT: String(port), NODE_ENV: "production" },
+    env: {
+      PORT: String(port),
+      NODE_ENV: "production",
+      PEER_STORE: store,
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    },
     ready: /listening on (http:\/\/[\d.]+:\d+) control/,
   });
   const control = /control (http:\/\/[\d.]+:\d+)/.exec(server.output())?.[1];
@@ -153,8 +169,12 @@ export async function startPeer(): Promise<Peer> {
   }
   return {
     server,
+    async statements() {
+      const response = await fetch(`${control}/stats`);
+      return ((await response.json()) as { statements: number }).statements;
+    },
     target: {
-      name: "oidc-provider",
+      name: store === "postgres" ? "oidc-provider (Postgres, JWT)" : "oidc-provider",
       url: `${server.origin}/token`,
       headers: { "content-type": "application/x-www-form-urlencoded", ...CLIENT_HEADERS },
       body: (token) => `grant_type=refresh_token&client_id=bench&refresh_token=${encodeURIComponent(token)}`,

@@ -20,6 +20,8 @@ interface Timing {
   readonly mean: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU of the Deno process per call, µs (absent in results before 2026-11-30). */
+  readonly cpu?: number;
 }
 
 export interface CostsResult {
@@ -30,12 +32,27 @@ export interface CostsResult {
     readonly storeMethod: string;
     readonly macMint: Timing;
     readonly macVerify: Timing;
+    /** ES256 as the function is configured (SESSION_SIGNER=auto). */
     readonly es256: Timing;
+    /** Each implementation (functions/signer.ts), alternated; absent before 2026-11-30. */
+    readonly es256Noble?: Timing;
+    readonly es256Webcrypto?: Timing;
     readonly hs256: Timing;
     readonly ed25519: Timing;
     readonly json: Timing;
+    /** The rotation round trip without prepared statements (SESSION_DB_PREPARE=off). */
     readonly rotate: Timing;
+    /** The same with prepared statements; absent before 2026-11-30. */
+    readonly rotatePrepared?: Timing;
     readonly selectOne: Timing;
+    readonly selectOnePrepared?: Timing;
+    /** Client CPU per call with 64 calls in flight (the loop never idles), µs; absent before 2026-11-30. */
+    readonly clientCpuBusy?: {
+      readonly rotatePrepared: number;
+      readonly rotateUnprepared: number;
+      readonly selectOnePrepared: number;
+      readonly selectOneUnprepared: number;
+    };
   };
   /** A bare Deno.serve (no database) at 1 and 32 connections. */
   readonly bareHttp: { readonly one: MeasuredRun; readonly many: MeasuredRun };
@@ -78,7 +95,12 @@ export async function runCosts(ctx: Context): Promise<CostsResult> {
       micro.es256.mean.toFixed(0)
     } µs, HS256 ${micro.hs256.mean.toFixed(1)} µs, Ed25519 ${
       micro.ed25519.mean.toFixed(1)
-    } µs, rotate round trip ${micro.rotate.mean.toFixed(0)} µs`,
+    } µs, rotate round trip ${micro.rotate.mean.toFixed(0)} µs` +
+      (micro.es256Noble && micro.es256Webcrypto && micro.rotatePrepared
+        ? `; ES256 noble ${micro.es256Noble.mean.toFixed(0)} µs vs WebCrypto ${
+          micro.es256Webcrypto.mean.toFixed(0)
+        } µs; rotation prepared ${micro.rotatePrepared.mean.toFixed(0)} µs`
+        : ""),
   );
 
   progress("costs", "bare Deno.serve (no database) at 1 and 32 connections");

@@ -10,6 +10,17 @@
  * Families are bulk-loaded straight into the table (triggers off, so no start
  * events), at generation 0, and their refresh tokens minted here with the
  * function's own code and secret.
+ *
+ * Each size is measured twice with pgbench: cold, right after the bulk load
+ * and a CHECKPOINT (every page's first change after a checkpoint writes a
+ * full-page image to WAL, every tuple's first read sets hint bits, and no
+ * bulk-loaded page has room for a HOT update), and in steady state, after a
+ * VACUUM, a CHECKPOINT and a warm-up of rotations with no checkpoint between
+ * warm-up and measurement (what a table that grew over months looks like
+ * between checkpoints). WAL records, full-page images, WAL bytes and buffer
+ * misses per rotation are read from pg_stat_wal and pg_stat_database around
+ * each run, to tell the bulk load's aftermath from the design's own cost. The
+ * targets and the HTTP refresh runs use the steady state.
  */
 import { createRefreshTokens } from "../../functions/refresh-token.ts";
 import type { Context } from "../lib/context.ts";
@@ -26,12 +37,29 @@ export interface PurgeStats {
   readonly rowsPerSecond: number;
 }
 
+/** Per rotation, from the server's statistics around one pgbench run. */
+export interface WalStats {
+  readonly walRecords: number;
+  readonly fullPageImages: number;
+  readonly walBytes: number;
+  /** Shared-buffer misses (reads from the OS) per rotation, and their share of all block accesses. */
+  readonly blocksRead: number;
+  readonly missRatio: number;
+  /** Share of the family-row updates that were HOT (no index entries written). */
+  readonly hotShare?: number;
+}
+
 export interface GrowthPhase {
   readonly live: number;
   readonly revoked: number;
   readonly tableBytes: number;
   readonly loadSeconds: number;
+  /** Right after the load and a CHECKPOINT (absent in results before 2026-11-30). */
+  readonly rotateCold?: PgbenchResult;
+  readonly coldStats?: WalStats;
+  /** Steady state: after VACUUM, CHECKPOINT and a warm-up. */
   readonly rotate: PgbenchResult;
+  readonly steadyStats?: WalStats;
   readonly refresh: MeasuredRun;
   readonly refreshWithPurge: MeasuredRun;
   readonly purge: PurgeStats;
@@ -47,6 +75,72 @@ export interface GrowthResult {
 }
 
 const CHUNK = 1_000_000;
+
+interface Counters {
+  walRecords: number;
+  fpi: number;
+  walBytes: number;
+  blksRead: number;
+  blksHit: number;
+  updates: number;
+  hotUpdates: number;
+}
+
+async function counters(sql: Sql): Promise<Counters> {
+  await sql`select pg_catalog.pg_stat_force_next_flush()`;
+  await sql`select pg_catalog.pg_stat_clear_snapshot()`;
+  const [row] = await sql`
+    select w.wal_records::float8 as wal_records, w.wal_fpi::float8 as fpi, w.wal_bytes::float8 as wal_bytes,
+      d.blks_read::float8 as blks_read, d.blks_hit::float8 as blks_hit,
+      t.n_tup_upd::float8 as updates, t.n_tup_hot_upd::float8 as hot_updates
+    from pg_catalog.pg_stat_wal w, pg_catalog.pg_stat_database d, pg_catalog.pg_stat_user_tables t
+    where d.datname = current_database() and t.relid = 'sessionguard.families'::regclass`;
+  return {
+    walRecords: row.wal_records,
+    fpi: row.fpi,
+    walBytes: row.wal_bytes,
+    blksRead: row.blks_read,
+    blksHit: row.blks_hit,
+    updates: row.updates,
+    hotUpdates: row.hot_updates,
+  };
+}
+
+/** Runs pgbench rotations and reads WAL and buffer statistics around them. */
+async function rotateWithStats(
+  ctx: Context,
+  live: number,
+  seconds: number,
+  label: string,
+): Promise<{ result: PgbenchResult; stats: WalStats }> {
+  const before = await counters(ctx.db.sql);
+  const result = await runPgbench({
+    binary: ctx.pgbench,
+    url: ctx.db.url,
+    script: "rotate.sql",
+    clients: CLIENTS,
+    seconds,
+    defines: { clients: CLIENTS, per: Math.floor(live / CLIENTS) },
+    label,
+  });
+  // pgbench's backends have exited, so their statistics are flushed.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const after = await counters(ctx.db.sql);
+  const n = Math.max(1, result.transactions);
+  const read = after.blksRead - before.blksRead;
+  const hit = after.blksHit - before.blksHit;
+  return {
+    result,
+    stats: {
+      walRecords: (after.walRecords - before.walRecords) / n,
+      fullPageImages: (after.fpi - before.fpi) / n,
+      walBytes: (after.walBytes - before.walBytes) / n,
+      blocksRead: read / n,
+      missRatio: read + hit > 0 ? read / (read + hit) : NaN,
+      hotShare: (after.hotUpdates - before.hotUpdates) / Math.max(1, after.updates - before.updates),
+    },
+  };
+}
 const CLIENTS = 32;
 
 /** Adds live and revoked families until the table holds `live` and `revoked` of them. */
@@ -166,16 +260,32 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
         } s to load)`,
       );
 
-      const rotate = await runPgbench({
+      const size = live.toLocaleString("en");
+      const cold = await rotateWithStats(ctx, live, seconds, `rotate ${size} live (cold)`);
+      progress(
+        "growth",
+        `cold rotations: ${Math.round(cold.result.tps)}/s, ${cold.stats.fullPageImages.toFixed(2)} full-page images ` +
+          `and ${Math.round(cold.stats.walBytes)} WAL bytes per rotation`,
+      );
+      // Steady state: what autovacuum would have done, a checkpoint, then a warm-up without one.
+      await sql`vacuum (analyze) sessionguard.families`;
+      await sql`checkpoint`;
+      await runPgbench({
         binary: ctx.pgbench,
         url: db.url,
         script: "rotate.sql",
         clients: CLIENTS,
-        seconds,
+        seconds: scale.growthWarmupSeconds,
         defines: { clients: CLIENTS, per: Math.floor(live / CLIENTS) },
-        label: `rotate ${live.toLocaleString("en")} live`,
+        label: `warm-up ${size} live`,
       });
-      progress("growth", `rotations: ${Math.round(rotate.tps)}/s`);
+      const steady = await rotateWithStats(ctx, live, seconds, `rotate ${size} live (steady)`);
+      const rotate = steady.result;
+      progress(
+        "growth",
+        `steady rotations: ${Math.round(rotate.tps)}/s, ${steady.stats.fullPageImages.toFixed(2)} full-page images ` +
+          `and ${Math.round(steady.stats.walBytes)} WAL bytes per rotation`,
+      );
 
       // Tokens of random live families, at their current generation, minted with the function's secret.
       const poolSize = Math.min(live, 40_000);
@@ -221,7 +331,10 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
         revoked,
         tableBytes: Number(bytes),
         loadSeconds,
+        rotateCold: cold.result,
+        coldStats: cold.stats,
         rotate,
+        steadyStats: steady.stats,
         refresh,
         refreshWithPurge,
         purge,

@@ -6,9 +6,14 @@
  * (functions/store.ts on a durable database, one at a time: refreshSession
  * when the store has it, else rotateSession).
  *
+ * Signing is measured with each ES256 implementation (functions/signer.ts) and
+ * the rotation with prepared statements on and off; every operation reports
+ * the process's CPU per call beside its wall time.
+ *
  * Env: the session function's settings plus BENCH_ITERATIONS; prints one line
  * `micro: <json>` with microseconds per operation.
  */
+import process from "node:process";
 import { SignJWT } from "jose";
 import { createAccessTokens } from "../../functions/access-token.ts";
 import { parseConfig } from "../../functions/config.ts";
@@ -32,20 +37,29 @@ interface Timing {
   mean: number;
   p50: number;
   p99: number;
+  /** CPU of this process per call (user + system), µs: for SQL, the client side alone. */
+  cpu: number;
 }
 
 /** Runs `op` sequentially after a warm-up; microseconds per call. */
 async function time(op: (i: number) => Promise<unknown>, n = iterations): Promise<Timing> {
   for (let i = 0; i < Math.max(10, n / 10); i++) await op(i);
   const samples: number[] = [];
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const started = performance.now();
     await op(i);
     samples.push((performance.now() - started) * 1000);
   }
+  const cpuUsed = process.cpuUsage(cpuBefore);
   samples.sort((a, b) => a - b);
   const at = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))];
-  return { mean: samples.reduce((a, b) => a + b, 0) / samples.length, p50: at(50), p99: at(99) };
+  return {
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    p50: at(50),
+    p99: at(99),
+    cpu: (cpuUsed.user + cpuUsed.system) / n,
+  };
 }
 
 const family = crypto.randomUUID();
@@ -55,6 +69,24 @@ const claimsInput = { userId: "user_2bench0000000000000000000", sessionId: famil
 const macMint = await time((i) => refreshTokens.mint(family, i));
 const macVerify = await time(() => refreshTokens.verify(sample));
 const es256 = await time(() => accessTokens.sign({ ...claimsInput, now: new Date() }));
+// Each ES256 implementation, alternated in two halves so drift falls on both alike.
+const signers = {
+  noble: await createAccessTokens(parseConfig({ ...env, SESSION_SIGNER: "noble" })),
+  webcrypto: await createAccessTokens(parseConfig({ ...env, SESSION_SIGNER: "webcrypto" })),
+};
+const half = Math.max(50, Math.floor(iterations / 2));
+const signTimes = { noble: [] as Timing[], webcrypto: [] as Timing[] };
+for (const name of ["noble", "webcrypto", "webcrypto", "noble"] as const) {
+  signTimes[name].push(await time(() => signers[name].sign({ ...claimsInput, now: new Date() }), half));
+}
+const merge = ([a, b]: Timing[]): Timing => ({
+  mean: (a.mean + b.mean) / 2,
+  p50: (a.p50 + b.p50) / 2,
+  p99: Math.max(a.p99, b.p99),
+  cpu: (a.cpu + b.cpu) / 2,
+});
+const es256Noble = merge(signTimes.noble);
+const es256Webcrypto = merge(signTimes.webcrypto);
 const hs256 = await time(() => hs256Tokens.sign({ ...claimsInput, now: new Date() }));
 const edKey = await crypto.subtle.generateKey({ name: "Ed25519" }, false, [
   "sign",
@@ -77,10 +109,15 @@ const json = await time(async () => {
   });
 });
 
-// The SQL round trip of a refresh: the store's rotateSession, one call at a time.
-const sql = openDatabase(config.databaseUrl);
-const store = createStore(sql);
+// The SQL round trip of a refresh: the store's refreshSession, one call at a time,
+// with prepared statements on and off (SESSION_DB_PREPARE), alternated.
 const facts = { ip: "203.0.113.7", userAgent: "sessionguard-bench/1" };
+const pools = {
+  prepared: openDatabase(config.databaseUrl, { prepare: true }),
+  unprepared: openDatabase(config.databaseUrl, { prepare: false }),
+};
+const stores = { prepared: createStore(pools.prepared), unprepared: createStore(pools.unprepared) };
+const store = stores.unprepared;
 const families: { id: string; generation: number }[] = [];
 for (let i = 0; i < 64; i++) {
   const started = await store.startSession({
@@ -95,15 +132,11 @@ for (let i = 0; i < 64; i++) {
   });
   families.push({ id: started.sessionId, generation: started.generation });
 }
-// The store's one-round-trip refresh (refresh_session, rate limits off), or its older rotateSession.
-type Refresh = (input: Record<string, unknown>) => Promise<{ result: string; generation: number }>;
-const methods = store as unknown as Record<string, Refresh | undefined>;
-const storeMethod = methods.refreshSession ? "refreshSession" : "rotateSession";
-const refreshOnce = methods[storeMethod];
-if (!refreshOnce) throw new Error("the store has neither refreshSession nor rotateSession");
-const rotate = await time(async (i) => {
-  const current = families[i % families.length];
-  const rotated = await refreshOnce.call(store, {
+const storeMethod = "refreshSession";
+let turn = 0;
+const rotateWith = (which: keyof typeof stores) => async () => {
+  const current = families[turn++ % families.length];
+  const rotated = await stores[which].refreshSession({
     ...facts,
     now: new Date(),
     sessionId: current.id,
@@ -118,9 +151,55 @@ const rotate = await time(async (i) => {
   });
   if (rotated.result !== "rotated") throw new Error(`rotation answered ${rotated.result}`);
   current.generation = rotated.generation;
-});
-const selectOne = await time(() => sql`select 1`);
-await sql.end({ timeout: 5 });
+};
+const rotateTimes = { prepared: [] as Timing[], unprepared: [] as Timing[] };
+for (const which of ["unprepared", "prepared", "prepared", "unprepared"] as const) {
+  rotateTimes[which].push(await time(rotateWith(which), half));
+}
+/**
+ * CPU per call with the event loop kept busy: `width` calls at once, `rounds`
+ * times. One call at a time, each wake-up after a multi-millisecond durable
+ * commit costs the event loop about as much CPU as the call itself, which
+ * would be charged to the query; under load the loop never idles.
+ */
+async function cpuBusy(op: (i: number) => Promise<unknown>, width: number, rounds: number): Promise<number> {
+  await Promise.all(Array.from({ length: width }, (_, i) => op(i)));
+  const before = process.cpuUsage();
+  for (let r = 0; r < rounds; r++) await Promise.all(Array.from({ length: width }, (_, i) => op(i)));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / (width * rounds);
+}
+const busyRounds = Math.max(5, Math.floor(iterations / 64));
+const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
+  const current = families[i];
+  const rotated = await stores[which].refreshSession({
+    ...facts,
+    now: new Date(),
+    sessionId: current.id,
+    generation: current.generation,
+    idleTimeout: config.session.idleTimeout,
+    reuseGrace: config.session.reuseGrace,
+    theftScope: config.session.theftScope,
+    dpopJkt: null,
+    dpopJti: null,
+    rateLimit: null,
+    ipRateLimit: null,
+  });
+  if (rotated.result !== "rotated") throw new Error(`rotation answered ${rotated.result}`);
+  current.generation = rotated.generation;
+};
+/** Client CPU per call, µs, with 64 calls in flight (scenario 11's postgres.js share). */
+const clientCpuBusy = {
+  rotatePrepared: await cpuBusy(rotateFamily("prepared"), families.length, busyRounds),
+  rotateUnprepared: await cpuBusy(rotateFamily("unprepared"), families.length, busyRounds),
+  selectOnePrepared: await cpuBusy(() => pools.prepared`select 1`, families.length, busyRounds),
+  selectOneUnprepared: await cpuBusy(() => pools.unprepared`select 1`, families.length, busyRounds),
+};
+const rotate = merge(rotateTimes.unprepared);
+const rotatePrepared = merge(rotateTimes.prepared);
+const selectOne = await time(() => pools.unprepared`select 1`);
+const selectOnePrepared = await time(() => pools.prepared`select 1`);
+await Promise.all([pools.prepared.end({ timeout: 5 }), pools.unprepared.end({ timeout: 5 })]);
 
 console.log(
   `micro: ${
@@ -130,11 +209,16 @@ console.log(
       macMint,
       macVerify,
       es256,
+      es256Noble,
+      es256Webcrypto,
       hs256,
       ed25519,
       json,
       rotate,
+      rotatePrepared,
       selectOne,
+      selectOnePrepared,
+      clientCpuBusy,
     })
   }`,
 );

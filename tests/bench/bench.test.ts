@@ -87,8 +87,46 @@ test("npm run bench -- --quick completes and writes a well-formed report", async
       expect(phase.purge.batches).toBeGreaterThan(0);
     }
 
-    for (const key of ["macMint", "macVerify", "es256", "hs256", "ed25519", "rotate", "selectOne"]) {
+    for (
+      const key of [
+        "macMint",
+        "macVerify",
+        "es256",
+        "es256Noble",
+        "es256Webcrypto",
+        "hs256",
+        "ed25519",
+        "rotate",
+        "rotatePrepared",
+        "selectOne",
+      ]
+    ) {
       expect(positive(costs.micro[key].mean), key).toBe(true);
+      expect(positive(costs.micro[key].cpu), key).toBe(true);
+    }
+
+    // Scenario 9: both signers and both peers answered every live token.
+    const { peers } = results.scenarios;
+    for (const name of ["noble", "webcrypto", "production", "memory"]) {
+      const run = peers.rounds[0][name];
+      expect(run.ok, name).toBeGreaterThan(0);
+      expect(Object.keys(run.errors).filter((code) => code.startsWith("4")), name).toEqual([]);
+    }
+    // Counted on the wire, not timed: one statement per refresh, parsed once per connection when
+    // prepared and on every call when not; the production peer needs several. The last in-flight
+    // requests of a counting run (4 connections) may add a little over the true value.
+    const { ours, oursUnprepared, production } = peers.sql;
+    for (const side of [ours, oursUnprepared]) {
+      expect(side.refreshes).toBeGreaterThan(20);
+      expect(side.statements).toBeGreaterThanOrEqual(1);
+      expect(side.statements).toBeLessThan(1.25);
+    }
+    expect(ours.parses).toBeLessThan(0.25);
+    expect(oursUnprepared.parses).toBeGreaterThanOrEqual(1);
+    expect(production.statements).toBeGreaterThanOrEqual(3);
+    expect(production.commits).toBeGreaterThan(ours.commits);
+    for (const phase of growth.phases) {
+      expect(positive(phase.rotateCold.tps) && positive(phase.steadyStats.walRecords)).toBe(true);
     }
     expect(costs.bareHttp.many.ok).toBeGreaterThan(0);
 
@@ -110,6 +148,11 @@ test("npm run bench -- --quick completes and writes a well-formed report", async
         "### 6. Function memory",
         "### 7. Growth",
         "### 8. Cost of one refresh",
+        "### 9. Peers",
+        "### 10. Signer and prepared statements",
+        "### 11. The function's CPU per refresh without the signature",
+        "### 7b. Growth: cold against steady state",
+        "### 12. Sizing guide",
         "### Machine",
         "### Reproduce",
       ]

@@ -46,7 +46,7 @@ export async function createSessionFunction(
     throw new ConfigError(setting, `cannot be imported (${error.message})`);
   });
   const refreshTokens = await createRefreshTokens(config.refreshSecrets, config.session.issuer);
-  const sql = openDatabase(config.databaseUrl);
+  const sql = openDatabase(config.databaseUrl, { prepare: config.databasePrepare });
   const store = createStore(sql);
   const onTheft = createTheftResponderFromSettings(theftSettings, {
     recordFailure: ({ theft }) => store.recordClerkRevokeFailed(theft.sessionId, theft.ip, theft.userAgent),

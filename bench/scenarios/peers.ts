@@ -1,0 +1,216 @@
+/**
+ * Scenario 9: sessionguard against oidc-provider configured for production, at
+ * 32 connections, in alternating rounds; and the SQL each side sends per refresh.
+ *
+ * Four servers, loaded one at a time, the order rotated every round so that
+ * drift of the shared machine falls on each alike; each figure is the median
+ * over rounds, each ratio the median of the per-round ratios:
+ *  - sessionguard signing with noble (`SESSION_SIGNER=noble`, what `auto` picks in Deno);
+ *  - sessionguard signing with WebCrypto (`SESSION_SIGNER=webcrypto`, the signer before);
+ *  - oidc-provider, production: Postgres adapter, durable commits, rotation
+ *    always, an ES256 JWT access token per refresh (resource indicators);
+ *  - oidc-provider in memory, opaque access tokens (what it skips: every durable
+ *    write and the signature).
+ *
+ * Then a short counting run per side through a wire-protocol proxy
+ * (bench/lib/wire-count.ts): statements and parses per refresh as sent, and
+ * commits per refresh from the server's own `pg_stat_database.xact_commit`.
+ */
+import type { Context } from "../lib/context.ts";
+import type { BenchDatabase } from "../lib/database.ts";
+import { runLoad, type Target, type Tokens } from "../lib/load.ts";
+import { median, progress, ratio, sleep } from "../lib/log.ts";
+import type { Server } from "../lib/proc.ts";
+import { startPeer, startSessionFunction } from "../lib/targets.ts";
+import { startWireCounter } from "../lib/wire-count.ts";
+import { measure, type MeasuredRun } from "./http.ts";
+
+const CONNECTIONS = 32;
+const NAMES = ["noble", "webcrypto", "production", "memory"] as const;
+type Name = typeof NAMES[number];
+
+export interface SqlPerRefresh {
+  readonly refreshes: number;
+  readonly statements: number;
+  readonly parses: number;
+  readonly commits: number;
+}
+
+export interface PeersResult {
+  readonly connections: number;
+  readonly seconds: number;
+  readonly rounds: readonly Readonly<Record<Name, MeasuredRun>>[];
+  /** Median over rounds of each server's figures. */
+  readonly medians: Readonly<
+    Record<Name, { rps: number; p50: number; p99: number; serverCpuUs: number; postgresCpuUs: number }>
+  >;
+  /** Medians of per-round ratios. */
+  readonly ratios: {
+    /** sessionguard (noble) rps ÷ production peer rps. */
+    readonly rpsVsProduction: number;
+    /** sessionguard (noble) p99 ÷ production peer p99. */
+    readonly p99VsProduction: number;
+    readonly rpsVsMemory: number;
+    /** noble rps ÷ WebCrypto rps. */
+    readonly nobleVsWebcrypto: number;
+  };
+  /** SQL per refresh: sessionguard (prepared, as `auto` picks on a direct URL), unprepared, production peer. */
+  readonly sql: {
+    readonly ours: SqlPerRefresh;
+    readonly oursUnprepared: SqlPerRefresh;
+    readonly production: SqlPerRefresh;
+  };
+}
+
+interface Contender {
+  readonly server: Server;
+  readonly target: Target;
+  tokens(count: number): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Commits so far in the bench database, after every other backend's pending stats are flushed. */
+async function commits(db: BenchDatabase): Promise<number> {
+  await db.sql`select pg_catalog.pg_stat_force_next_flush()`;
+  await db.sql`select pg_catalog.pg_stat_clear_snapshot()`;
+  const [{ n }] = await db.sql`
+    select xact_commit::bigint as n from pg_catalog.pg_stat_database where datname = current_database()`;
+  return Number(n);
+}
+
+/** Ends the named backends (their statistics are flushed as they exit) and waits until they are gone. */
+async function endBackends(db: BenchDatabase, applicationName: string): Promise<void> {
+  await db.sql`
+    select pg_catalog.pg_terminate_backend(pid) from pg_catalog.pg_stat_activity
+    where application_name = ${applicationName}`;
+  for (let i = 0; i < 100; i++) {
+    const [{ n }] = await db.sql`
+      select count(*)::int as n from pg_catalog.pg_stat_activity where application_name = ${applicationName}`;
+    if (n === 0) break;
+    await sleep(50);
+  }
+  await sleep(300);
+}
+
+/** Refreshes for `seconds` through a counting proxy; statements, parses and commits per refresh. */
+async function countSql(
+  db: BenchDatabase,
+  seconds: number,
+  applicationName: string,
+  start: (url: string) => Promise<Contender>,
+): Promise<SqlPerRefresh> {
+  const proxy = await startWireCounter(db.url);
+  const contender = await start(proxy.url);
+  try {
+    const tokens = await contender.tokens(4);
+    // One request each opens the pool's connections and (when prepared) parses once.
+    await runLoad(contender.target, { kind: "per-connection", tokens }, 4, 0.5);
+    const fresh = await contender.tokens(4);
+    await endBackends(db, applicationName);
+    const before = await commits(db);
+    proxy.reset();
+    const run = await runLoad(contender.target, { kind: "per-connection", tokens: fresh }, 4, seconds);
+    const { statements, parses } = proxy.counts;
+    await endBackends(db, applicationName);
+    const after = await commits(db);
+    // The two commits() calls and endBackends' queries are the admin connection's own: measured alike without load.
+    const idleBefore = await commits(db);
+    await endBackends(db, applicationName);
+    const idle = (await commits(db)) - idleBefore;
+    const n = run.ok;
+    return {
+      refreshes: n,
+      statements: statements / n,
+      parses: parses / n,
+      commits: (after - before - idle) / n,
+    };
+  } finally {
+    await contender.stop();
+    await proxy.close();
+  }
+}
+
+async function ours(url: string, signer: "noble" | "webcrypto", prepare?: "on" | "off"): Promise<Contender> {
+  const fn = await startSessionFunction(url, { signer, prepare });
+  return { server: fn.server, target: fn.target, tokens: (n) => fn.startSessions(n), stop: () => fn.stop() };
+}
+
+async function peer(store: "memory" | "postgres", url: string): Promise<Contender> {
+  const p = await startPeer({ store, databaseUrl: url });
+  return { server: p.server, target: p.target, tokens: (n) => p.mint(n), stop: () => p.server.stop() };
+}
+
+export async function runPeers(ctx: Context): Promise<PeersResult> {
+  const { db, scale } = ctx;
+  const seconds = scale.httpSeconds;
+  const roundsCount = scale.peerRounds;
+  progress("peers", "starting sessionguard (noble, WebCrypto) and oidc-provider (Postgres + JWT, memory)");
+  const contenders = {} as Record<Name, Contender>;
+  try {
+    contenders.noble = await ours(db.url, "noble");
+    contenders.webcrypto = await ours(db.url, "webcrypto");
+    contenders.production = await peer("postgres", db.url);
+    contenders.memory = await peer("memory", db.url);
+    for (const name of NAMES) {
+      const c = contenders[name];
+      await runLoad(c.target, { kind: "per-connection", tokens: await c.tokens(8) }, 8, scale.warmupSeconds);
+    }
+    const rounds: Record<Name, MeasuredRun>[] = [];
+    for (let r = 0; r < roundsCount; r++) {
+      const order = NAMES.map((_, i) => NAMES[(i + r) % NAMES.length]);
+      const round = {} as Record<Name, MeasuredRun>;
+      for (const name of order) {
+        const c = contenders[name];
+        const tokens: Tokens = { kind: "per-connection", tokens: await c.tokens(CONNECTIONS) };
+        round[name] = await measure(c.server, c.target, tokens, CONNECTIONS, seconds, db);
+        const run = round[name];
+        progress(
+          "peers",
+          `round ${r + 1} ${name}: ${Math.round(run.rps)} req/s, p99 ${run.latencyMs.p99.toFixed(1)} ms, ` +
+            `server CPU ${Math.round(run.cpuUsPerRequest.server)} µs/req` +
+            (Object.keys(run.errors).length ? `, errors ${JSON.stringify(run.errors)}` : ""),
+        );
+      }
+      rounds.push(round);
+    }
+    const medians = Object.fromEntries(NAMES.map((name) => {
+      const runs = rounds.map((round) => round[name]);
+      return [name, {
+        rps: median(runs.map((run) => run.rps)),
+        p50: median(runs.map((run) => run.latencyMs.p50)),
+        p99: median(runs.map((run) => run.latencyMs.p99)),
+        serverCpuUs: median(runs.map((run) => run.cpuUsPerRequest.server)),
+        postgresCpuUs: median(runs.map((run) => run.cpuUsPerRequest.postgres)),
+      }];
+    })) as PeersResult["medians"];
+    const perRound = (f: (round: Record<Name, MeasuredRun>) => number) => median(rounds.map(f));
+    const ratios = {
+      rpsVsProduction: perRound((x) => ratio(x.noble.rps, x.production.rps)),
+      p99VsProduction: perRound((x) => ratio(x.noble.latencyMs.p99, x.production.latencyMs.p99)),
+      rpsVsMemory: perRound((x) => ratio(x.noble.rps, x.memory.rps)),
+      nobleVsWebcrypto: perRound((x) => ratio(x.noble.rps, x.webcrypto.rps)),
+    };
+    progress(
+      "peers",
+      `medians of ${roundsCount} rounds: ours ÷ production peer ${ratios.rpsVsProduction.toFixed(2)}x req/s, ` +
+        `p99 ${ratios.p99VsProduction.toFixed(2)}x; noble ÷ WebCrypto ${ratios.nobleVsWebcrypto.toFixed(2)}x`,
+    );
+    for (const name of NAMES) await contenders[name].stop();
+
+    progress("peers", "counting statements and commits per refresh through a wire-protocol proxy");
+    const countSeconds = Math.max(1, seconds / 2);
+    const sql = {
+      ours: await countSql(db, countSeconds, "sessionguard", (url) => ours(url, "noble", "on")),
+      oursUnprepared: await countSql(db, countSeconds, "sessionguard", (url) => ours(url, "noble", "off")),
+      production: await countSql(db, countSeconds, "oidc-peer", (url) => peer("postgres", url)),
+    };
+    progress(
+      "peers",
+      `per refresh: ours ${sql.ours.statements.toFixed(2)} statements, ${sql.ours.commits.toFixed(2)} commits; ` +
+        `oidc-provider ${sql.production.statements.toFixed(2)} statements, ${sql.production.commits.toFixed(2)} commits`,
+    );
+    return { connections: CONNECTIONS, seconds, rounds, medians, ratios, sql };
+  } finally {
+    await Promise.allSettled(Object.values(contenders).map((c) => c.stop()));
+  }
+}
