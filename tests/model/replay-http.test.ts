@@ -60,7 +60,7 @@ describe("model traces replayed through the HTTP handler", () => {
       store: createStore(sql),
       verifyClerkToken: await createClerkVerifier(config.clerk),
       accessTokens: await createAccessTokens(config),
-      refreshTokens: await createRefreshTokens(config.refreshSecrets),
+      refreshTokens: await createRefreshTokens(config.refreshSecrets, config.session.issuer),
       now: () => new Date(clock),
       log: () => {},
     });
