@@ -123,7 +123,7 @@ comment on function sessionguard.check_rate_limit(text[], integer, integer, time
  * many forged addresses as it likes) is counted in a separate budget of the family's
  * strangers, and its proof id is not stored: it can spend neither the owner's refreshes
  * nor the proof table, and rotate_session writes it one event a minute at most. The
- * binding never changes (guard_family_update), so reading it before the rotation's lock
+ * binding never changes (guard_family), so reading it before the rotation's lock
  * is safe.
  */
 create function sessionguard.refresh_session(
