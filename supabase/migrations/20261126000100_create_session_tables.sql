@@ -139,12 +139,39 @@ comment on column sessionguard.clerk_endings.kind is 'session (a Clerk session i
 comment on column sessionguard.clerk_endings.clerk_id is 'The Clerk session or user id.';
 comment on column sessionguard.clerk_endings.ended_at is 'When Clerk reported the end.';
 
+/*
+ * purge_expired finds idle sessions by sweeping the live families in id order, a bounded
+ * range per call (idle_expires_at moves on every rotation, so it has no index: one would
+ * make every rotation a non-HOT update). This is where the sweep stopped.
+ */
+create table sessionguard.purge_cursors (
+  name text not null,
+  last_id uuid,
+  constraint purge_cursors_pkey primary key (name),
+  constraint purge_cursors_name_check check (name in ('idle_families'))
+);
+comment on table sessionguard.purge_cursors is
+  'Where each bounded sweep of purge_expired stopped; the next call continues after it.';
+comment on column sessionguard.purge_cursors.name is 'Which sweep (idle_families).';
+comment on column sessionguard.purge_cursors.last_id is 'Last family id the sweep looked at; null to start from the lowest id.';
+insert into sessionguard.purge_cursors (name, last_id) values ('idle_families', null);
+
 -- ---------------------------------------------------------------------------------------
 -- indexes
 -- ---------------------------------------------------------------------------------------
 
-comment on index sessionguard.families_pkey is 'Families by id: the one lookup of a rotation and of the RLS helper.';
+comment on index sessionguard.families_pkey is 'Families by id, live and ended: the answer for a token of an ended family (session_revoked), revocation, status.';
 comment on index sessionguard.events_pkey is 'Events by id.';
+
+/*
+ * The live families by id: the lookup of every rotation and of the RLS helper, and the
+ * order of purge's idle sweep. Ended families wait for purge (a day by default, longer
+ * when purge falls behind) and may outnumber live ones many times; the primary key holds
+ * them all, this index only the live ones, so what a refresh reads stays proportional to
+ * the live sessions. A rotation does not change revoked_at, so it stays a HOT update.
+ */
+create index families_live_id_idx on sessionguard.families (id) where revoked_at is null;
+comment on index sessionguard.families_live_id_idx is 'Live families by id: rotations, the RLS helper, the idle sweep.';
 
 -- Live sessions of a user: listing, "sign out everywhere", user-scope theft response.
 create index families_user_id_idx on sessionguard.families (user_id) where revoked_at is null;
@@ -169,6 +196,7 @@ comment on index sessionguard.events_user_id_created_at_idx is 'A user''s events
 create index events_created_at_idx on sessionguard.events (created_at);
 comment on index sessionguard.events_created_at_idx is 'Events by age, for purging.';
 
+comment on index sessionguard.purge_cursors_pkey is 'Sweep cursors by name.';
 comment on index sessionguard.clerk_endings_pkey is 'Endings by kind and Clerk id: the lookup /start makes.';
 create index clerk_endings_ended_at_idx on sessionguard.clerk_endings (ended_at);
 comment on index sessionguard.clerk_endings_ended_at_idx is 'Endings by age, for purging.';
@@ -395,7 +423,8 @@ create trigger families_record_revocation
 alter table sessionguard.families enable row level security;
 alter table sessionguard.events enable row level security;
 alter table sessionguard.clerk_endings enable row level security;
--- clerk_endings has no policy: no API role reads it; only the functions do.
+alter table sessionguard.purge_cursors enable row level security;
+-- clerk_endings and purge_cursors have no policy: no API role reads them; only the functions do.
 
 -- sessionguard.user_id() is defined in the RLS helper migration; policies here compare
 -- the row's owner with the request JWT's `sub` directly so this file stands alone.
@@ -413,7 +442,7 @@ comment on policy events_select_own on sessionguard.events is 'A user reads only
 -- grants
 -- ---------------------------------------------------------------------------------------
 
-revoke all on sessionguard.families, sessionguard.events, sessionguard.clerk_endings
+revoke all on sessionguard.families, sessionguard.events, sessionguard.clerk_endings, sessionguard.purge_cursors
   from public, anon, authenticated, service_role;
 
 -- Users may read what describes their sessions; generation, rotation time and key

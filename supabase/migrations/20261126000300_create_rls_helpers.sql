@@ -10,33 +10,44 @@
 --
 -- Sections: API functions (helpers), grants.
 
+/*
+ * All three helpers are PL/pgSQL, not SQL. A SQL function with a `set search_path`
+ * clause (or `security definer`) is never inlined, and PostgreSQL plans its query again
+ * on every call: that was most of what a policy calling session_active() cost over a
+ * plain `sub` policy (its helpers were two such SQL functions). PL/pgSQL plans each
+ * expression once per connection and keeps the plan.
+ */
 create function sessionguard.user_id()
 returns text
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select nullif(auth.jwt() ->> 'sub', '');
+begin
+  return nullif(auth.jwt() ->> 'sub', '');
+end;
 $$;
 comment on function sessionguard.user_id() is
   'The Clerk user id (`sub`) of the request JWT, as text. Use instead of auth.uid(), which casts to uuid.';
 
 create function sessionguard.session_id()
 returns uuid
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select case
-    when s ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then s::uuid
-  end
-  from (select auth.jwt() ->> 'sid' as s) as claim;
+declare
+  v_sid text := auth.jwt() ->> 'sid';
+begin
+  if v_sid ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then
+    return v_sid::uuid;
+  end if;
+  return null;
+end;
 $$;
 comment on function sessionguard.session_id() is
   'The sessionguard session (`sid`) of the request JWT, or null when the token carries none (e.g. a Clerk token, whose sid is sess_...).';
 
--- PL/pgSQL, not SQL: a security-definer SQL function is never inlined, so its query
--- would be planned on every statement; PL/pgSQL keeps the plan per connection.
 create function sessionguard.session_active()
 returns boolean
 language plpgsql
