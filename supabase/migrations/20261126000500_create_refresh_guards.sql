@@ -105,7 +105,7 @@ begin
                               else (select array_agg(distinct k order by k) from unnest(p_keys) k) end loop
     if (length(v_key) between 1 and 300) is not true then
       -- The error undoes the keys counted before it, with the rest of the statement.
-      perform sessionguard.require(false, 'each key must be 1 to 300 characters');
+      perform sessionguard.require(length(v_key) between 1 and 300, 'each key must be 1 to 300 characters');
     end if;
     insert into sessionguard.rate_limits as r (key, window_start, hits)
     values (v_key, v_window_start, 1)
