@@ -55,8 +55,8 @@ $$;
 comment on procedure bench.rotate_each(bigint, integer, integer, integer) is
   'Rotates every bench family (numbers n with n % p_parts = p_part) once, committing every p_batch rotations.';
 
--- Contrast for the RLS scenario: the same check as sessionguard.session_active(), in
--- PL/pgSQL, whose query plan is cached per connection instead of planned per call.
+-- Contrast for the RLS scenario: the same check as sessionguard.session_active(), with
+-- the claim helpers called inside the lookup's query instead of before it.
 create function bench.session_active_plpgsql()
 returns boolean
 language plpgsql
