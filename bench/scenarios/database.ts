@@ -2,6 +2,9 @@
  * Scenario 1: rotations per second through `sessionguard.rotate_session` at
  * 1, 8 and 32 pgbench clients, against pgbench's single-row-insert commit rate
  * on the same durable cluster (the durable-commit limit). Target ≥ 0.6.
+ * Beside it, for information, the whole SQL side of a refresh as the function
+ * sends it with the default limits (`sessionguard.refresh_session`: the family's
+ * and the ip's rate limits, then the rotation).
  */
 import type { Context } from "../lib/context.ts";
 import { createFamilies, resetSessions, type Sql } from "../lib/database.ts";
@@ -16,6 +19,10 @@ export interface DatabaseLevel {
   readonly rotationsCommitted: number;
   /** rotate tps ÷ insert tps. */
   readonly ratio: number;
+  /** refresh_session with both rate limits counted, one per transaction. */
+  readonly refresh: PgbenchResult;
+  /** refresh tps ÷ insert tps. */
+  readonly refreshRatio: number;
 }
 
 export interface DatabaseResult {
@@ -121,13 +128,36 @@ export async function runDatabase(ctx: Context): Promise<DatabaseResult> {
         `pgbench counted ${rotate.transactions} rotations but the database moved ${rotationsCommitted}`,
       );
     }
-    const level = { clients, insert, rotate, rotationsCommitted, ratio: ratio(rotate.tps, insert.tps) };
+    await sql`checkpoint`;
+    const beforeRefresh = await generations();
+    const refresh = await runPgbench({
+      binary: ctx.pgbench,
+      url,
+      script: "refresh.sql",
+      clients,
+      seconds,
+      defines: { clients, per: Math.floor(families / clients) },
+      label: `refresh c=${clients}`,
+    });
+    const refreshed = (await generations()) - beforeRefresh;
+    if (refreshed !== refresh.transactions) {
+      throw new Error(`pgbench counted ${refresh.transactions} refreshes but the database moved ${refreshed}`);
+    }
+    const level = {
+      clients,
+      insert,
+      rotate,
+      rotationsCommitted,
+      ratio: ratio(rotate.tps, insert.tps),
+      refresh,
+      refreshRatio: ratio(refresh.tps, insert.tps),
+    };
     levels.push(level);
     progress(
       "database",
       `c=${clients}: insert ${Math.round(insert.tps)} tps, rotate ${Math.round(rotate.tps)} tps, ratio ${
         level.ratio.toFixed(2)
-      }`,
+      }; refresh_session ${Math.round(refresh.tps)} tps, ratio ${level.refreshRatio.toFixed(2)}`,
     );
   }
   return { families, levels, parts };

@@ -6,8 +6,8 @@
  * does; the two queries alternate in random order and medians are compared.
  * Target ≤ 1.1x.
  *
- * Two more tables, for contrast only: one calls a PL/pgSQL twin of the helper
- * (bench-only, its plan cached per connection), one the helper unwrapped (no
+ * Two more tables, for contrast only: one calls a bench-only twin of the helper
+ * (the claim helpers called inside its query), one the helper unwrapped (no
  * `select`, so it runs per row): what the wrapping saves.
  */
 import type { Context } from "../lib/context.ts";

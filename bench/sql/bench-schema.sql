@@ -20,32 +20,6 @@ create table bench.commit_probe (
 );
 
 /*
- * One rotation of family number p_n through the real API function, in the
- * statement's own transaction. The current generation is read in the same
- * statement (each pgbench client owns its families, so nothing races for it);
- * the edge function instead takes it from the presented token, so this costs
- * one more primary-key lookup than a real refresh.
- */
-create function bench.rotate(p_n integer)
-returns text
-language sql
-volatile
-as $$
-  select r.result
-  from bench.fam b
-  cross join lateral sessionguard.rotate_session(
-    p_session_id => b.id,
-    p_generation => (select f.generation from sessionguard.families f where f.id = b.id),
-    p_ip => '127.0.0.1'::inet,
-    p_user_agent => 'pgbench',
-    p_idle_timeout => 604800,
-    p_reuse_grace => 10,
-    p_theft_scope => 'family') as r
-  where b.n = p_n;
-$$;
-comment on function bench.rotate(integer) is 'Rotates family number p_n once; returns rotate_session''s result.';
-
-/*
  * One rotation of every family in bench.fam at generation p_generation, committing
  * every p_batch rotations, as refreshes arrive in production: a page's old row
  * versions are dead (and prunable) by the time the next rotation on that page needs
@@ -81,8 +55,8 @@ $$;
 comment on procedure bench.rotate_each(bigint, integer, integer, integer) is
   'Rotates every bench family (numbers n with n % p_parts = p_part) once, committing every p_batch rotations.';
 
--- Contrast for the RLS scenario: the same check as sessionguard.session_active(), in
--- PL/pgSQL, whose query plan is cached per connection instead of planned per call.
+-- Contrast for the RLS scenario: the same check as sessionguard.session_active(), with
+-- the claim helpers called inside the lookup's query instead of before it.
 create function bench.session_active_plpgsql()
 returns boolean
 language plpgsql

@@ -495,10 +495,18 @@ comment on function sessionguard.list_events(text, integer) is
 
 /*
  * Purge runs in bounded batches and skips rows that a refresh holds locked, so it never
- * waits on (or blocks) a rotation. Sessions that ran out are first ended, so each gets
- * its session_expired event; families ended longer ago than the retention are then
- * deleted (their tokens then answer invalid_refresh_token, which is what an expired
- * token deserves). Events are kept longer, for the user's history.
+ * waits on (or blocks) a rotation. Each call does at most p_batch of each step, and each
+ * step reads through an index only what it may act on, however large the table:
+ *  1. families ended longer ago than the retention are deleted, oldest first, by the
+ *     index on revoked_at (their tokens then answer invalid_refresh_token, which is what
+ *     an expired token deserves; their events stay);
+ *  2. live families past their absolute expiry are ended, by the index on expires_at;
+ *  3. idle families (no refresh before idle_expires_at) are ended from one range of at
+ *     most 10 x p_batch live families in id order, continuing where the previous call
+ *     stopped (purge_cursors) and starting over at the end: idle_expires_at moves on every
+ *     rotation, so it has no index to search by.
+ * Ending a family writes its session_expired event. Events are kept longer, for the
+ * user's history.
  */
 create function sessionguard.purge_expired(
   p_now timestamptz default now(),
@@ -513,21 +521,17 @@ set search_path = ''
 as $$
 declare
   v_expired integer;
+  v_idle integer := 0;
   v_deleted integer;
   v_events integer;
+  v_cursor uuid;
+  v_range uuid[];
+  v_idle_ids uuid[];
 begin
   perform sessionguard.require(p_now is not null, 'p_now must not be null');
   perform sessionguard.require(p_retention >= interval '0', 'p_retention must not be negative');
   perform sessionguard.require(p_event_retention >= interval '0', 'p_event_retention must not be negative');
   perform sessionguard.require(p_batch between 1 and 100000, 'p_batch must be 1 to 100000');
-
-  update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
-  where f.id in (
-    select d.id from sessionguard.families d
-    where d.revoked_at is null and (d.expires_at <= p_now or d.idle_expires_at <= p_now)
-    limit p_batch
-    for update skip locked);
-  get diagnostics v_expired = row_count;
 
   delete from sessionguard.families f
   where f.id in (
@@ -538,6 +542,46 @@ begin
     for update skip locked);
   get diagnostics v_deleted = row_count;
 
+  update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
+  where f.id in (
+    select d.id from sessionguard.families d
+    where d.revoked_at is null and d.expires_at <= p_now
+    order by d.expires_at
+    limit p_batch
+    for update skip locked);
+  get diagnostics v_expired = row_count;
+
+  -- The idle sweep. A second purge running at the same time skips it (the cursor row is
+  -- locked) rather than sweep the same range.
+  select c.last_id into v_cursor from sessionguard.purge_cursors c
+  where c.name = 'idle_families' for update skip locked;
+  if found then
+    select array_agg(r.id order by r.id),
+           (array_agg(r.id order by r.id) filter (where r.idle_expires_at <= p_now))[1:p_batch]
+    into v_range, v_idle_ids
+    from (select d.id, d.idle_expires_at from sessionguard.families d
+          where d.revoked_at is null and (v_cursor is null or d.id > v_cursor)
+          order by d.id
+          limit 10 * p_batch) r;
+    if cardinality(v_idle_ids) > 0 then
+      update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
+      where f.id in (
+        select d.id from sessionguard.families d
+        where d.id = any (v_idle_ids) and d.revoked_at is null and d.idle_expires_at <= p_now
+        for update skip locked);
+      get diagnostics v_idle = row_count;
+    end if;
+    update sessionguard.purge_cursors c
+    set last_id = case
+      -- More idle families in this range than one batch ends: continue after the last ended.
+      when cardinality(v_idle_ids) = p_batch then v_idle_ids[p_batch]
+      -- A short range reached the highest id: start over from the lowest next time.
+      when coalesce(cardinality(v_range), 0) < 10 * p_batch then null
+      else v_range[cardinality(v_range)]
+    end
+    where c.name = 'idle_families';
+  end if;
+
   delete from sessionguard.events e
   where e.id in (
     select o.id from sessionguard.events o
@@ -546,11 +590,11 @@ begin
     limit p_batch);
   get diagnostics v_events = row_count;
 
-  return query select v_expired, v_deleted, v_events;
+  return query select v_expired + v_idle, v_deleted, v_events;
 end;
 $$;
 comment on function sessionguard.purge_expired(timestamptz, interval, integer, interval) is
-  'Ends sessions that ran out and deletes families and events past retention, one bounded batch per call.';
+  'Deletes families and events past retention and ends sessions that ran out (absolute expiry by index, idle ones in a bounded id range per call), one bounded batch per call.';
 
 -- ---------------------------------------------------------------------------------------
 -- grants

@@ -6,37 +6,51 @@
 --   using (owner_id = (select sessionguard.user_id()) and (select sessionguard.session_active()))
 --
 -- Wrapped in `(select ...)` each helper runs once per statement as an init plan, not
--- once per row; session_active() is one primary-key lookup.
+-- once per row; session_active() is one index lookup (live families by id).
 --
 -- Sections: API functions (helpers), grants.
 
+/*
+ * All three helpers are PL/pgSQL, not SQL. A SQL function with a `set search_path`
+ * clause (or `security definer`) is never inlined, and PostgreSQL plans its query again
+ * on every call: that was most of what a policy calling session_active() cost over a
+ * plain `sub` policy (its helpers were two such SQL functions). PL/pgSQL plans each
+ * expression once per connection and keeps the plan.
+ */
 create function sessionguard.user_id()
 returns text
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select nullif(auth.jwt() ->> 'sub', '');
+begin
+  return nullif(auth.jwt() ->> 'sub', '');
+end;
 $$;
 comment on function sessionguard.user_id() is
   'The Clerk user id (`sub`) of the request JWT, as text. Use instead of auth.uid(), which casts to uuid.';
 
 create function sessionguard.session_id()
 returns uuid
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select case
-    when s ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then s::uuid
-  end
-  from (select auth.jwt() ->> 'sid' as s) as claim;
+declare
+  v_sid text := auth.jwt() ->> 'sid';
+begin
+  if v_sid ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then
+    return v_sid::uuid;
+  end if;
+  return null;
+end;
 $$;
 comment on function sessionguard.session_id() is
   'The sessionguard session (`sid`) of the request JWT, or null when the token carries none (e.g. a Clerk token, whose sid is sess_...).';
 
--- PL/pgSQL, not SQL: a security-definer SQL function is never inlined, so its query
--- would be planned on every statement; PL/pgSQL keeps the plan per connection.
+-- session_active() reads the claims once and applies the rules of session_id() and
+-- user_id() itself: each nested call would parse the claims again and switch the
+-- search_path twice more, and this helper runs on every statement of a guarded policy.
 create function sessionguard.session_active()
 returns boolean
 language plpgsql
@@ -45,19 +59,20 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_sid uuid := sessionguard.session_id();
+  v_claims jsonb := auth.jwt();
+  v_sid text := v_claims ->> 'sid';
 begin
-  if v_sid is null then
-    return false;
+  if v_sid ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then
+    return exists (
+      select 1
+      from sessionguard.families f
+      where f.id = v_sid::uuid
+        and f.user_id = nullif(v_claims ->> 'sub', '')
+        and f.revoked_at is null
+        and f.expires_at > now()
+        and f.idle_expires_at > now());
   end if;
-  return exists (
-    select 1
-    from sessionguard.families f
-    where f.id = v_sid
-      and f.user_id = sessionguard.user_id()
-      and f.revoked_at is null
-      and f.expires_at > now()
-      and f.idle_expires_at > now());
+  return false;
 end;
 $$;
 comment on function sessionguard.session_active() is

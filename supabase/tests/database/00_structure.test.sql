@@ -2,7 +2,7 @@
 -- every table; every object says what it is.
 begin;
 set local search_path = extensions, public;
-select plan(22);
+select plan(23);
 
 select has_schema('sessionguard', 'internal schema exists');
 select has_table('sessionguard', 'families', 'session families table exists');
@@ -55,9 +55,54 @@ select is(
           and a.attname ~* '(token|secret|mac|hash)'),
   '{}'::text[], 'no column stores token material');
 
+-- The column rules of families live in its guard trigger (see the tables migration for
+-- why): an insert that breaks any one of them fails with 23514 naming that rule.
+create function pg_temp.broken_rules() returns text[] language plpgsql as $$
+declare
+  v_rules text[] := '{}';
+  v_rule text;
+  v_bad record;
+begin
+  for v_bad in
+    select * from (values
+      ('',          'sess_ok', 'dev',              'ua',              0::bigint, interval '1 hour', interval '2 hours', null::text, null::text, null::text),
+      ('u',         '',        'dev',              'ua',              0,         interval '1 hour', interval '2 hours', null, null, null),
+      ('u',         'sess_ok', repeat('d', 201),   'ua',              0,         interval '1 hour', interval '2 hours', null, null, null),
+      ('u',         'sess_ok', 'dev',              repeat('a', 1025), 0,         interval '1 hour', interval '2 hours', null, null, null),
+      ('u',         'sess_ok', 'dev',              'ua',              -1,        interval '1 hour', interval '2 hours', null, null, null),
+      ('u',         'sess_ok', 'dev',              'ua',              0,         interval '3 hours', interval '2 hours', null, null, null),
+      ('u',         'sess_ok', 'dev',              'ua',              0,         interval '1 hour', interval '2 hours', 'signed_out', null, null),
+      ('u',         'sess_ok', 'dev',              'ua',              0,         interval '1 hour', interval '2 hours', 'made_up', null, null),
+      ('u',         'sess_ok', 'dev',              'ua',              0,         interval '1 hour', interval '2 hours', null, 'not-a-thumbprint', null),
+      ('u',         'sess_ok', 'dev',              'ua',              0,         interval '1 hour', interval '2 hours', null, null, '')
+    ) as t(user_id, clerk_session_id, device_name, user_agent, generation, idle, lifetime, reason, jkt, actor)
+  loop
+    begin
+      insert into sessionguard.families (user_id, clerk_session_id, device_name, user_agent, generation,
+        idle_expires_at, expires_at, revoked_at, revoked_reason, dpop_jkt, actor_id)
+      values (v_bad.user_id, v_bad.clerk_session_id, v_bad.device_name, v_bad.user_agent, v_bad.generation,
+        now() + v_bad.idle, now() + v_bad.lifetime,
+        case when v_bad.reason is null or v_bad.reason = 'signed_out' then null else now() end,
+        v_bad.reason, v_bad.jkt, v_bad.actor);
+      v_rules := v_rules || 'accepted'::text;
+    exception when check_violation then
+      get stacked diagnostics v_rule = constraint_name;
+      v_rules := v_rules || v_rule;
+    end;
+  end loop;
+  return v_rules;
+end;
+$$;
+
 select is(
-  (select count(*)::int from pg_constraint where conrelid = 'sessionguard.families'::regclass and contype = 'c'),
-  10, 'families carries its named check constraints');
+  pg_temp.broken_rules(),
+  array['families_user_id_check', 'families_clerk_session_id_check', 'families_device_name_check',
+        'families_user_agent_check', 'families_generation_check', 'families_lifetime_check',
+        'families_revoked_check', 'families_revoked_reason_check', 'families_dpop_jkt_check',
+        'families_actor_id_check'],
+  'families refuses a row breaking any of its ten named rules, naming the rule');
+
+select has_trigger('sessionguard', 'families', 'families_guard_insert', 'insert guard trigger');
 
 select * from finish();
 rollback;

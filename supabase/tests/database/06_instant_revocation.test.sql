@@ -3,7 +3,7 @@
 -- opt-in PostgREST pre-request hook.
 begin;
 set local search_path = extensions, public;
-select plan(16);
+select plan(21);
 
 create table public.sg_test_notes (
   id bigint generated always as identity primary key,
@@ -100,6 +100,25 @@ select set_config('request.jwt.claims', '{"role":"anon"}', true);
 select lives_ok($$ select sessionguard.check_request() $$, 'pre-request: anon passes');
 select set_config('request.jwt.claims', '', true);
 select lives_ok($$ select sessionguard.check_request() $$, 'pre-request: no claims at all pass');
+reset role;
+
+-- The helper itself, called as a policy calls it: the sid must name a live session of
+-- exactly the token's sub.
+set local role authenticated;
+select set_config('request.jwt.claims', current_setting('t.claims_live2'), true);
+select is(sessionguard.session_active(), true, 'session_active: a live session of the sub');
+select set_config('request.jwt.claims', json_build_object('sub', 'user_p7', 'role', 'authenticated',
+  'sid', upper(current_setting('t.live2')))::text, true);
+select is(sessionguard.session_active(), true, 'session_active: the sid in upper case is the same session');
+select set_config('request.jwt.claims', json_build_object('sub', 'user_p7_other', 'role', 'authenticated',
+  'sid', current_setting('t.live2'))::text, true);
+select is(sessionguard.session_active(), false, 'session_active: the session of another sub');
+select set_config('request.jwt.claims', json_build_object('sub', '', 'role', 'authenticated',
+  'sid', current_setting('t.live2'))::text, true);
+select is(sessionguard.session_active(), false, 'session_active: an empty sub');
+select set_config('request.jwt.claims', json_build_object('role', 'authenticated',
+  'sid', current_setting('t.live2'))::text, true);
+select is(sessionguard.session_active(), false, 'session_active: no sub');
 reset role;
 
 select * from finish();
