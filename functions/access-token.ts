@@ -15,6 +15,7 @@
  */
 import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
+import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
 
 /** The claims sessionguard puts in every access token. */
@@ -179,11 +180,4 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       claims_supported: ["iss", "sub", "aud", "role", "sid", "iat", "exp", "cnf"],
     }),
   };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    return "code" in error ? `${String(error.code)} ${error.message}` : error.message;
-  }
-  return String(error);
 }

@@ -14,10 +14,8 @@
  */
 import postgres from "postgres";
 import { Webhook } from "standardwebhooks";
-import { ConfigError, type Env } from "./config.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import { readBodyBytes } from "./request.ts";
-import { webhookSecret } from "./webhook-secret.ts";
 
 /** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
@@ -26,25 +24,6 @@ const MOUNTS = ["/functions/v1/clerk-webhook", "/clerk-webhook"];
 const SESSION_EVENTS = new Set(["session.revoked", "session.ended", "session.removed"]);
 /** The limit of the ids `apply_clerk_event` stores. */
 const MAX_ID_LENGTH = 255;
-
-/** Settings of the `clerk-webhook` function. */
-export interface ClerkWebhookConfig {
-  /** `CLERK_WEBHOOK_SECRET`, the endpoint's `whsec_...` signing secret. */
-  readonly webhookSecret: string;
-  readonly databaseUrl: string;
-}
-
-/** Parses the function's settings; throws {@link ConfigError} naming a bad or missing one. */
-export function parseClerkWebhookConfig(env: Env): ClerkWebhookConfig {
-  const get = (name: string) => (env[name]?.trim() || undefined);
-  const secret = webhookSecret("CLERK_WEBHOOK_SECRET", get("CLERK_WEBHOOK_SECRET"));
-  const databaseUrl = get("DATABASE_URL") ?? get("SUPABASE_DB_URL");
-  if (databaseUrl === undefined) throw new ConfigError("DATABASE_URL", "is required (or SUPABASE_DB_URL)");
-  if (!/^postgres(ql)?:\/\/./.test(databaseUrl)) {
-    throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
-  }
-  return Object.freeze({ webhookSecret: secret, databaseUrl });
-}
 
 /** What `apply_clerk_event` decided about a delivery. */
 export interface ClerkEventOutcome {

@@ -23,6 +23,7 @@
  */
 import { createRemoteJWKSet, importSPKI, type JWTPayload, jwtVerify } from "jose";
 import type { Config } from "./config.ts";
+import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
 
 /** Who a verified Clerk session token speaks for. */
@@ -116,11 +117,4 @@ function refused(reason: string): ApiError {
     description: "The Clerk session token is missing, invalid or expired.",
     detail: `clerk token refused: ${reason}`,
   });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    return "code" in error ? `${String(error.code)}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

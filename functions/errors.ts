@@ -8,6 +8,7 @@
  * only to the log. Anything that is not an {@link ApiError} becomes
  * `server_error`.
  */
+import { describe } from "./describe-error.ts";
 
 /** Every error code of the HTTP API (SPEC, "Errors"). */
 export type ErrorCode =
@@ -105,7 +106,7 @@ export class ApiError extends Error {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   return new ApiError("server_error", {
-    detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    detail: describe(error),
     cause: error,
   });
 }

@@ -10,11 +10,12 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk.ts";
-import { type Config, IP_BUDGET_FACTOR } from "./config.ts";
-import { authorizationToken, createDpopVerifier, type DpopSettings, type VerifiedProof } from "./dpop.ts";
+import { accessToken, bearerToken } from "./authorization.ts";
+import { type Config, type DpopSettings, IP_BUDGET_FACTOR, parseDpopSettings } from "./config.ts";
+import { createDpopVerifier, type VerifiedProof } from "./dpop.ts";
 import { ApiError, errorResponse, toApiError } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
-import { bearerToken, clientIp, optionalString, readJsonBody, userAgent } from "./request.ts";
+import { clientIp, optionalString, readJsonBody, userAgent } from "./request.ts";
 import type { Budget, Store } from "./store.ts";
 import type { TheftResponder } from "./theft-response.ts";
 
@@ -60,8 +61,7 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? ((entry: LogEntry) => console.warn(JSON.stringify(entry)));
   const { session } = config;
-  const dpopSettings: DpopSettings = deps.dpop ??
-    { publicUrls: [session.issuer], nonce: false, mismatch: "refuse" };
+  const dpopSettings: DpopSettings = deps.dpop ?? parseDpopSettings({}, session.issuer);
   const dpopVerifier = createDpopVerifier({
     secrets: config.refreshSecrets,
     publicUrls: dpopSettings.publicUrls,
@@ -117,7 +117,7 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
    * key, carrying the token's hash, that was never used before.
    */
   async function authenticate(c: Context, at: Date): Promise<AccessTokenClaims> {
-    const { token } = authorizationToken(c.req.raw);
+    const token = accessToken(c.req.raw);
     const claims = await accessTokens.verify(token, at);
     const bound = session.dpop === "off" ? undefined : claims.cnf?.jkt;
     // Every route a session calls shares the session's budget (the refresh budget of

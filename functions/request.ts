@@ -103,18 +103,6 @@ export function optionalString(
   return value;
 }
 
-/** The bearer token of the `Authorization` header; `invalid_token` when there is none. */
-export function bearerToken(request: Request): string {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!match || match[1].length > 8192) {
-    throw new ApiError("invalid_token", {
-      detail: header ? "malformed Authorization header" : "no bearer token",
-    });
-  }
-  return match[1];
-}
-
 /**
  * The client's address from `source` (the `SESSION_CLIENT_IP` setting), or
  * null when it names no valid address. By default the first valid
