@@ -9,7 +9,7 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AccessTokenClaims, AccessTokens } from "./access-token.ts";
-import type { ClerkVerifier } from "./clerk.ts";
+import type { ClerkVerifier } from "./clerk-session-token.ts";
 import { accessToken, bearerToken } from "./authorization.ts";
 import { type Config, type DpopSettings, IP_BUDGET_FACTOR, parseDpopSettings } from "./config.ts";
 import { createDpopVerifier, type VerifiedProof } from "./dpop.ts";

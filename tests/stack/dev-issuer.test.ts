@@ -7,7 +7,7 @@ import path from "node:path";
 import { generateKeyPair, importSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { createDevIssuer, DEMO_USER_ID, DEV_ISSUER_LABEL } from "../../dev/dev-issuer.ts";
-import { createClerkVerifier } from "../../functions/clerk.ts";
+import { createClerkVerifier } from "../../functions/clerk-session-token.ts";
 import { generateKeys } from "../../scripts/stack/keys.ts";
 import { root } from "./launch.ts";
 

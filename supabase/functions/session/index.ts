@@ -11,7 +11,7 @@
  * the handler itself.
  */
 import { createAccessTokens } from "../../../functions/access-token.ts";
-import { createClerkVerifier } from "../../../functions/clerk.ts";
+import { createClerkVerifier } from "../../../functions/clerk-session-token.ts";
 import { type Config, ConfigError, type Env, parseSessionSettings } from "../../../functions/config.ts";
 import { createHandler, type HandlerDeps } from "../../../functions/handler.ts";
 import { createRefreshTokens } from "../../../functions/refresh-token.ts";
