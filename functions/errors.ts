@@ -128,3 +128,29 @@ export function errorResponse(error: ApiError): Response {
   const body = JSON.stringify({ error: error.code, error_description: error.description });
   return new Response(body, { status: error.status, headers });
 }
+
+/** What {@link respondToError} logs about an error. */
+export interface ErrorLogFields {
+  readonly level: "info" | "error";
+  readonly status: number;
+  readonly code: string;
+  readonly detail?: string;
+}
+
+/**
+ * The error wrapper of both functions: turns anything thrown into the API's
+ * error response, and logs it once, a refusal at `info` with its internal
+ * detail, a failure (5xx) at `error` with its stack.
+ */
+export function respondToError(error: unknown, log: (fields: ErrorLogFields) => void): Response {
+  const apiError = toApiError(error);
+  log({
+    level: apiError.status >= 500 ? "error" : "info",
+    status: apiError.status,
+    code: apiError.code,
+    detail: apiError.status >= 500 && error instanceof Error
+      ? error.stack ?? apiError.detail
+      : apiError.detail,
+  });
+  return errorResponse(apiError);
+}

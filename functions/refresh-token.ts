@@ -38,6 +38,10 @@ import { timingSafeEqual } from "./constant-time.ts";
 
 /** What a verified refresh token names. */
 export interface RefreshTokenClaims {
+  /**
+   * The session's id. Called `family` here because a refresh token is one link of the
+   * session's rotation chain (its "token family"): the chain is what this module is about.
+   */
   readonly family: string;
   readonly generation: number;
 }
