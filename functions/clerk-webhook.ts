@@ -12,9 +12,11 @@
  * other types are acknowledged and ignored. A refused delivery never reaches
  * the database.
  */
+import { Hono } from "hono";
 import postgres from "postgres";
 import { Webhook } from "standardwebhooks";
-import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { describe } from "./describe-error.ts";
+import { ApiError, respondToError } from "./errors.ts";
 import { readBodyBytes } from "./request.ts";
 
 /** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
@@ -76,16 +78,12 @@ export interface ClerkWebhookDeps {
   readonly log?: (entry: WebhookLogEntry) => void;
 }
 
-/** Builds the request handler of the `clerk-webhook` function. */
+/** Builds the request handler of the `clerk-webhook` function: one hono app, one route. */
 export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Request) => Promise<Response> {
   const verifier = new Webhook(deps.webhookSecret);
   const log = deps.log ?? ((entry: WebhookLogEntry) => console.warn(JSON.stringify(entry)));
 
-  async function handle(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname.replace(/\/+$/, "");
-    if (!MOUNTS.includes(path)) throw new ApiError("not_found");
-    if (request.method !== "POST") throw new ApiError("method_not_allowed", { headers: { allow: "POST" } });
-
+  async function receive(request: Request): Promise<Response> {
     const mediaType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (mediaType !== "application/json") {
       throw new ApiError("unsupported_media_type", { detail: `content-type ${JSON.stringify(mediaType)}` });
@@ -109,9 +107,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
         "webhook-signature": signature,
       }, { jsonParse: false });
     } catch (error) {
-      throw new ApiError("invalid_signature", {
-        detail: error instanceof Error ? error.message : String(error),
-      });
+      throw new ApiError("invalid_signature", { detail: describe(error) });
     }
 
     const event = parseEvent(deliveryId, body);
@@ -130,23 +126,25 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
     });
   }
 
-  return async (request) => {
-    try {
-      return await handle(request);
-    } catch (error) {
-      const apiError = toApiError(error);
-      log({
-        level: apiError.status >= 500 ? "error" : "info",
-        status: apiError.status,
-        code: apiError.code,
-        deliveryId: request.headers.get("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined,
-        detail: apiError.status >= 500 && error instanceof Error
-          ? error.stack ?? apiError.detail
-          : apiError.detail,
-      });
-      return errorResponse(apiError);
-    }
-  };
+  // Paths are compared as they arrive, trailing slashes dropped: no decoding.
+  const app = new Hono({ getPath: (request) => new URL(request.url).pathname.replace(/\/+$/, "") });
+  for (const mount of MOUNTS) {
+    app.post(mount, (c) => receive(c.req.raw));
+    app.all(mount, () => {
+      throw new ApiError("method_not_allowed", { headers: { allow: "POST" } });
+    });
+  }
+  app.notFound(() => {
+    throw new ApiError("not_found");
+  });
+  app.onError((error, c) =>
+    respondToError(
+      error,
+      ({ detail, ...rest }) =>
+        log({ ...rest, deliveryId: c.req.header("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined, detail }),
+    )
+  );
+  return async (request) => await app.fetch(request);
 }
 
 /**
