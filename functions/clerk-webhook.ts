@@ -126,8 +126,11 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
     });
   }
 
-  // Paths are compared as they arrive, trailing slashes dropped: no decoding.
-  const app = new Hono({ getPath: (request) => new URL(request.url).pathname.replace(/\/+$/, "") });
+  // Paths are compared as they arrive, trailing slashes dropped: no decoding. The root
+  // stays "/" (hono's router cannot match an empty path).
+  const app = new Hono({
+    getPath: (request) => new URL(request.url).pathname.replace(/\/+$/, "") || "/",
+  });
   for (const mount of MOUNTS) {
     app.post(mount, (c) => receive(c.req.raw));
     app.all(mount, () => {
