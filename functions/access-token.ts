@@ -24,6 +24,10 @@ export interface AccessTokenClaims {
   readonly sub: string;
   readonly aud: "authenticated";
   readonly role: "authenticated";
+  /**
+   * The session's id. `sid` (OpenID Connect's session id claim) because verifiers and the
+   * RLS helper `sessionguard.session_id()` read it under that name: it is wire format.
+   */
   readonly sid: string;
   readonly iat: number;
   readonly exp: number;

@@ -30,7 +30,7 @@ import { ApiError } from "./errors.ts";
 export interface ClerkIdentity {
   /** Clerk user id (`user_...`), the `sub` of every access token. */
   readonly userId: string;
-  /** Clerk session id (`sess_...`), recorded on the family so webhooks can end it. */
+  /** Clerk session id (`sess_...`), recorded on the session so webhooks can end it. */
   readonly clerkSessionId: string;
   /** Clerk user id of an impersonator (`act.sub`), or null for the user's own session. */
   readonly actorId: string | null;

@@ -7,8 +7,8 @@
  * Svix signature over `svix-id`, `svix-timestamp` and the raw body, within the
  * library's five-minute timestamp tolerance. Only then is the event handed to
  * `sessionguard.apply_clerk_event`, which acts on a `svix-id` once:
- * `session.revoked`, `session.ended` and `session.removed` revoke every family
- * started from that Clerk session, `user.deleted` every family of the user;
+ * `session.revoked`, `session.ended` and `session.removed` revoke every session
+ * started from that Clerk session, `user.deleted` every session of the user;
  * other types are acknowledged and ignored. A refused delivery never reaches
  * the database.
  */
@@ -30,7 +30,7 @@ const MAX_ID_LENGTH = 255;
 /** What `apply_clerk_event` decided about a delivery. */
 export interface ClerkEventOutcome {
   readonly result: "applied" | "ignored" | "duplicate";
-  /** How many families it revoked. */
+  /** How many sessions it revoked. */
   readonly revoked: number;
 }
 

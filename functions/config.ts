@@ -64,6 +64,7 @@ export interface Config {
     /** Absolute lifetime of a session started by impersonation (Clerk `act` claim), s. */
     readonly impersonationLifetime: number;
     readonly reuseGrace: number;
+    /** `SESSION_THEFT_SCOPE`: "family" (a documented value) ends the one session, "user" all the user's. */
     readonly theftScope: "family" | "user";
     readonly dpop: "off" | "optional" | "required";
   };

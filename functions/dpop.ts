@@ -1,10 +1,10 @@
 /**
  * DPoP proofs (RFC 9449): the checks of §4.3 on a request's `DPoP` header, the
- * RFC 7638 thumbprint a session family is bound to, and stateless server nonces.
+ * RFC 7638 thumbprint a session is bound to, and stateless server nonces.
  *
  * A proof is a JWT the client signs per request with a key that never leaves
  * its device. Verifying one proves the request comes from the holder of that
- * key; the caller then compares the key's thumbprint with the one the family
+ * key; the caller then compares the key's thumbprint with the one the session
  * (or the access token's `cnf.jkt`) is bound to, and hands the `jti` to the
  * database, which refuses a proof id it has seen before (replay).
  *

@@ -1,10 +1,10 @@
 /**
  * What sessionguard does beyond its own database when it catches a stolen
- * refresh token (P2): revoke the Clerk session the family started from, so the
+ * refresh token (P2): revoke the Clerk session the session started from, so the
  * thief cannot sign in again with it (`CLERK_SECRET_KEY`), and tell the app's
  * backend through the signed security webhook (`SECURITY_WEBHOOK_URL`).
  *
- * The family is already revoked in Postgres when this runs; both calls are
+ * The session is already revoked in Postgres when this runs; both calls are
  * extra. So the responder never throws, and the caller's 401 waits at most
  * `waitMs` for the Clerk revocation (by default one attempt's timeout). Whatever
  * is still running then carries on in the background (handed to `waitUntil`,
@@ -23,13 +23,13 @@ export const THEFT_WEBHOOK_TYPE = "session.refresh_token_reused";
 /** A detected theft, as the refresh route knows it. */
 export interface Theft {
   readonly userId: string;
-  /** The family whose spent token was replayed. */
+  /** The session whose spent token was replayed. */
   readonly sessionId: string;
   /** The Clerk session it was started from (`sess_...`), if known. */
   readonly clerkSessionId: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
-  /** `SESSION_THEFT_SCOPE` in force: what was revoked locally. */
+  /** `SESSION_THEFT_SCOPE` in force ("family": this session only): what was revoked locally. */
   readonly scope: "family" | "user";
   readonly detectedAt: Date;
 }
