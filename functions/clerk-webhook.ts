@@ -16,8 +16,9 @@ import { Hono } from "hono";
 import postgres from "postgres";
 import { Webhook } from "standardwebhooks";
 import { describe } from "./describe-error.ts";
-import { ApiError, respondToError } from "./errors.ts";
+import { answerErrors, ApiError } from "./errors.ts";
 import { readBodyBytes } from "./request.ts";
+import { methodNotAllowed } from "./routes/method-not-allowed.ts";
 
 /** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
@@ -133,19 +134,12 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
   });
   for (const mount of MOUNTS) {
     app.post(mount, (c) => receive(c.req.raw));
-    app.all(mount, () => {
-      throw new ApiError("method_not_allowed", { headers: { allow: "POST" } });
-    });
+    methodNotAllowed(app, mount, "POST");
   }
-  app.notFound(() => {
-    throw new ApiError("not_found");
-  });
-  app.onError((error, c) =>
-    respondToError(
-      error,
-      ({ detail, ...rest }) =>
-        log({ ...rest, deliveryId: c.req.header("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined, detail }),
-    )
+  answerErrors(
+    app,
+    ({ detail, ...rest }, request) =>
+      log({ ...rest, deliveryId: request.header("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined, detail }),
   );
   return async (request) => await app.fetch(request);
 }

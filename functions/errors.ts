@@ -8,6 +8,7 @@
  * only to the log. Anything that is not an {@link ApiError} becomes
  * `server_error`.
  */
+import type { Env as HonoEnv, Hono, HonoRequest } from "hono";
 import { describe } from "./describe-error.ts";
 
 /** Every error code of the HTTP API (SPEC, "Errors"). */
@@ -135,6 +136,21 @@ export interface ErrorLogFields {
   readonly status: number;
   readonly code: string;
   readonly detail?: string;
+}
+
+/**
+ * The error answers of a function's hono app: 404 `not_found` for any other
+ * path, and {@link respondToError} for anything thrown, logged through `log`
+ * with the request at hand.
+ */
+export function answerErrors<E extends HonoEnv>(
+  app: Hono<E>,
+  log: (fields: ErrorLogFields, request: HonoRequest) => void,
+): void {
+  app.notFound(() => {
+    throw new ApiError("not_found");
+  });
+  app.onError((error, c) => respondToError(error, (fields) => log(fields, c.req)));
 }
 
 /**

@@ -15,7 +15,7 @@ import { cors } from "hono/cors";
 import type { AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk-session-token.ts";
 import { type Config, type DpopSettings, parseDpopSettings } from "./config.ts";
-import { ApiError, respondToError } from "./errors.ts";
+import { answerErrors } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
 import { accountRoutes } from "./routes/account.ts";
 import type { RouteDeps } from "./routes/deps.ts";
@@ -107,15 +107,10 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     });
   }
   for (const mount of MOUNTS) app.route(mount, api);
-  app.notFound(() => {
-    throw new ApiError("not_found");
-  });
-  app.onError((error, c) =>
-    respondToError(
-      error,
-      ({ level, ...rest }) =>
-        log({ level, method: c.req.method, path: new URL(c.req.url).pathname, ...rest }),
-    )
+  answerErrors(
+    app,
+    ({ level, ...rest }, request) =>
+      log({ level, method: request.method, path: new URL(request.url).pathname, ...rest }),
   );
 
   return async (request) => await app.fetch(request);

@@ -3,12 +3,11 @@
  * called with a method it does not answer. Registered after the path's own
  * routes, so only other methods reach it.
  */
-import type { Hono } from "hono";
+import type { Env, Hono } from "hono";
 import { ApiError } from "../errors.ts";
 
 /** Answers every other method on `path` with 405 and `Allow: methods`. */
-// deno-lint-ignore no-explicit-any
-export function methodNotAllowed(app: Hono<any>, path: string, methods: string): void {
+export function methodNotAllowed<E extends Env>(app: Hono<E>, path: string, methods: string): void {
   app.all(path, () => {
     throw new ApiError("method_not_allowed", { headers: { allow: methods } });
   });
