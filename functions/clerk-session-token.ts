@@ -92,12 +92,16 @@ export async function createClerkVerifier(clerk: Config["clerk"]): Promise<Clerk
       throw refused(`v ${JSON.stringify(v)} is not a session token version`);
     }
     if ((exp as number) - (iat as number) > MAX_SESSION_TOKEN_LIFETIME_SECONDS) {
-      throw refused(`lives ${(exp as number) - (iat as number)} s: not a Clerk session token (a JWT template's?)`);
+      throw refused(
+        `lives ${(exp as number) - (iat as number)} s: not a Clerk session token (a JWT template's?)`,
+      );
     }
     let actorId: string | null = null;
     if (act !== undefined) {
       const actor = typeof act === "object" && act !== null ? (act as { sub?: unknown }).sub : undefined;
-      if (typeof actor !== "string" || actor === "" || actor.length > 255) throw refused("act names no actor");
+      if (typeof actor !== "string" || actor === "" || actor.length > 255) {
+        throw refused("act names no actor");
+      }
       actorId = actor;
     }
     if (azp !== undefined) {

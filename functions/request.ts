@@ -1,8 +1,9 @@
 /**
  * Reading untrusted request input: the JSON body (size, media type, syntax,
- * shape), bearer credentials, the client's IP address and user agent, and
- * string fields. Each refusal is an {@link ApiError} with a documented code, so
- * bad input never reaches the database (P12).
+ * shape), the client's IP address and user agent, and string fields (the
+ * `Authorization` header: authorization.ts). Each refusal is an
+ * {@link ApiError} with a documented code, so bad input never reaches the
+ * database (P12).
  */
 import type { ClientIpSource } from "./config.ts";
 import { ApiError } from "./errors.ts";
