@@ -43,6 +43,7 @@ export const RATE_LIMIT_BOUNDS = Object.freeze({
   maxSeconds: 86_400,
 });
 
+/** `SESSION_RATE_LIMITS`: the default budgets, overridden per route, or null for `off`. */
 export function parseRateLimits(value: string | undefined): RateLimits {
   const name = "SESSION_RATE_LIMITS";
   if (value === "off") return null;
@@ -65,6 +66,7 @@ export function parseRateLimits(value: string | undefined): RateLimits {
   return limits;
 }
 
+/** `SESSION_CLIENT_IP`: where the client's address is read from. */
 export function parseClientIp(value: string | undefined): ClientIpSource {
   if (value === undefined || value === "forwarded-first") {
     return Object.freeze({ kind: "forwarded", pick: "first" });

@@ -29,6 +29,7 @@ export function settingReader(env: Env): SettingReader {
   };
 }
 
+/** `value`, or a ConfigError naming `name` when it is unset. */
 export function required(name: string, value: string | undefined): string {
   if (value === undefined) throw new ConfigError(name, "is required");
   return value;
@@ -39,6 +40,7 @@ export function list(value: string | undefined): string[] {
   return value === undefined ? [] : value.split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
 
+/** The UTF-8 length of `value`, as secrets are measured. */
 export function byteLength(value: string): number {
   return new TextEncoder().encode(value).byteLength;
 }
@@ -72,6 +74,7 @@ export function oneOf<T extends string>(
   return value as T;
 }
 
+/** Whether `min <= value <= max`. */
 export function inRange(value: number, min: number, max: number): boolean {
   return value >= min && value <= max;
 }
@@ -85,6 +88,7 @@ export function databaseUrl(get: SettingReader): string {
   return value;
 }
 
+/** Freezes `value` and everything in it: parsed settings never change. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null) {
     for (const inner of Object.values(value)) deepFreeze(inner);

@@ -17,6 +17,7 @@ export interface SigningJwk {
 /** Fewest bytes of an HMAC secret (HS256 JWT secret, refresh MAC secret). */
 export const MIN_SECRET_BYTES = 32;
 
+/** `SESSION_SIGNING_JWK`: one JWK or a JSON array, newest (the signer) first; none when unset. */
 export function parseSigningJwks(value: string | undefined): SigningJwk[] {
   const name = "SESSION_SIGNING_JWK";
   if (value === undefined) return [];
