@@ -4,7 +4,7 @@
  * only, the development issuer.
  *
  *   /functions/v1/session/...       the real session function (createSessionFunction)
- *   /functions/v1/clerk-webhook/... the clerk-webhook function, when it exists
+ *   /functions/v1/clerk-webhook/... the clerk-webhook function (createClerkWebhookFunction)
  *   /dev/...                        the LOCAL DEVELOPMENT ISSUER — only with SG_DEV_ISSUER_JWK
  *   /...                            the devices page from web/
  *
@@ -24,18 +24,11 @@
  * other answers 400, so a DNS-rebinding page cannot use the stack (dev/loopback.ts).
  *   CLERK_PUBLISHABLE_KEY             lets the page sign in with a real Clerk instance
  */
-import { existsSync } from "node:fs";
+import { createClerkWebhookFunction } from "../supabase/functions/clerk-webhook/index.ts";
 import { createSessionFunction } from "../supabase/functions/session/index.ts";
+import { createWebHandler } from "../web/server.ts";
 import { createDevIssuer, DEV_ISSUER_LABEL, type DevIssuer } from "./dev-issuer.ts";
 import { foreignHostResponse, hasLoopbackHost, isLocalDatabaseUrl } from "./loopback.ts";
-
-type Handler = (request: Request) => Promise<Response>;
-type MaybeHandler = (request: Request) => Promise<Response | null>;
-
-interface Mounted {
-  readonly handler: Handler;
-  close(): Promise<void>;
-}
 
 if ("EdgeRuntime" in globalThis) {
   // Belt and braces: this file is never deployed, and must not run if it ever were.
@@ -58,24 +51,13 @@ function fail(message: string): never {
 }
 
 const session = await createSessionFunction(functionEnv).catch((error) => fail(`session: ${error.message}`));
-const webhook = await mountClerkWebhook();
+const webhook = mountClerkWebhook();
 const devIssuer = await mountDevIssuer();
-const web = await mountWeb(devIssuer);
+const web = mountWeb(devIssuer);
 
-/** clerk-webhook is mounted when its entrypoint exists and exports createClerkWebhookFunction. */
-async function mountClerkWebhook(): Promise<Mounted | null> {
-  const entry = new URL("../supabase/functions/clerk-webhook/index.ts", import.meta.url);
-  if (!existsSync(entry)) return null;
-  const module = await import(entry.href);
-  if (typeof module.createClerkWebhookFunction !== "function") {
-    fail(
-      "clerk-webhook: supabase/functions/clerk-webhook/index.ts does not export createClerkWebhookFunction",
-    );
-  }
+function mountClerkWebhook(): ReturnType<typeof createClerkWebhookFunction> {
   try {
-    const created = await module.createClerkWebhookFunction(functionEnv);
-    const handler: Handler = created.handler ?? created.fetch ?? created;
-    return { handler, close: async () => await created.close?.() };
+    return createClerkWebhookFunction(functionEnv);
   } catch (error) {
     fail(`clerk-webhook: ${(error as Error).message}`);
   }
@@ -100,20 +82,8 @@ async function mountDevIssuer(): Promise<DevIssuer | null> {
   return issuer;
 }
 
-/** The devices page (web/server.ts, when present) at the origin's root. */
-async function mountWeb(issuer: DevIssuer | null): Promise<MaybeHandler> {
-  const entry = new URL("../web/server.ts", import.meta.url);
-  if (!existsSync(entry)) {
-    return (request) =>
-      Promise.resolve(
-        new URL(request.url).pathname === "/"
-          ? new Response("sessionguard local stack: the devices page (web/server.ts) is not there yet.\n", {
-            headers: { "content-type": "text/plain; charset=utf-8" },
-          })
-          : null,
-      );
-  }
-  const { createWebHandler } = await import(entry.href);
+/** The devices page (web/server.ts) at the origin's root. */
+function mountWeb(issuer: DevIssuer | null): ReturnType<typeof createWebHandler> {
   const clerk = !issuer && env.CLERK_PUBLISHABLE_KEY && env.CLERK_ISSUER
     ? { publishableKey: env.CLERK_PUBLISHABLE_KEY, frontendApi: env.CLERK_ISSUER }
     : undefined;
@@ -144,9 +114,7 @@ async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Res
   if (!hasLoopbackHost(request)) return foreignHostResponse();
   const { pathname } = new URL(request.url);
   if (under(pathname, "/functions/v1/session")) return await session.handler(forwarded(request, info));
-  if (under(pathname, "/functions/v1/clerk-webhook")) {
-    return webhook ? await webhook.handler(forwarded(request, info)) : notFound();
-  }
+  if (under(pathname, "/functions/v1/clerk-webhook")) return await webhook.handler(forwarded(request, info));
   if (under(pathname, "/functions/v1")) return notFound();
   if (under(pathname, "/dev")) return (devIssuer && (await devIssuer.handle(request))) ?? notFound();
   return (await web(request)) ?? notFound();
@@ -179,7 +147,7 @@ function stop(): Promise<void> {
     // In-flight requests finish; a stuck one does not hold the stack up.
     const deadline = setTimeout(() => Deno.exit(0), 3_000);
     await server.shutdown();
-    await Promise.allSettled([session.close(), webhook?.close()]);
+    await Promise.allSettled([session.close(), webhook.close()]);
     clearTimeout(deadline);
     Deno.exit(0);
   })();

@@ -15,6 +15,7 @@
  */
 import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
+import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
 import { createEs256Signer, type JwsSigner } from "./signer.ts";
 
@@ -24,6 +25,10 @@ export interface AccessTokenClaims {
   readonly sub: string;
   readonly aud: "authenticated";
   readonly role: "authenticated";
+  /**
+   * The session's id. `sid` (OpenID Connect's session id claim) because verifiers and the
+   * RLS helper `sessionguard.session_id()` read it under that name: it is wire format.
+   */
   readonly sid: string;
   readonly iat: number;
   readonly exp: number;
@@ -178,11 +183,4 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       claims_supported: ["iss", "sub", "aud", "role", "sid", "iat", "exp", "cnf"],
     }),
   };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    return "code" in error ? `${String(error.code)} ${error.message}` : error.message;
-  }
-  return String(error);
 }

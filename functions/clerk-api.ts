@@ -1,7 +1,7 @@
 /**
  * A small client for the one call sessionguard makes to Clerk's Backend API:
  * `POST /v1/sessions/{id}/revoke`, which ends a Clerk session after its
- * sessionguard family was caught being replayed.
+ * sessionguard session was caught being replayed.
  *
  * It is built to sit on a request's critical path without holding it up: each
  * attempt has a short timeout, transient failures (network, timeout, 408, 429,

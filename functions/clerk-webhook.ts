@@ -7,17 +7,18 @@
  * Svix signature over `svix-id`, `svix-timestamp` and the raw body, within the
  * library's five-minute timestamp tolerance. Only then is the event handed to
  * `sessionguard.apply_clerk_event`, which acts on a `svix-id` once:
- * `session.revoked`, `session.ended` and `session.removed` revoke every family
- * started from that Clerk session, `user.deleted` every family of the user;
+ * `session.revoked`, `session.ended` and `session.removed` revoke every session
+ * started from that Clerk session, `user.deleted` every session of the user;
  * other types are acknowledged and ignored. A refused delivery never reaches
  * the database.
  */
+import { Hono } from "hono";
 import postgres from "postgres";
 import { Webhook } from "standardwebhooks";
-import { ConfigError, type Env } from "./config.ts";
-import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { describe } from "./describe-error.ts";
+import { answerErrors, ApiError } from "./errors.ts";
 import { readBodyBytes } from "./request.ts";
-import { webhookSecret } from "./webhook-secret.ts";
+import { methodNotAllowed } from "./routes/method-not-allowed.ts";
 
 /** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
@@ -27,29 +28,10 @@ const SESSION_EVENTS = new Set(["session.revoked", "session.ended", "session.rem
 /** The limit of the ids `apply_clerk_event` stores. */
 const MAX_ID_LENGTH = 255;
 
-/** Settings of the `clerk-webhook` function. */
-export interface ClerkWebhookConfig {
-  /** `CLERK_WEBHOOK_SECRET`, the endpoint's `whsec_...` signing secret. */
-  readonly webhookSecret: string;
-  readonly databaseUrl: string;
-}
-
-/** Parses the function's settings; throws {@link ConfigError} naming a bad or missing one. */
-export function parseClerkWebhookConfig(env: Env): ClerkWebhookConfig {
-  const get = (name: string) => (env[name]?.trim() || undefined);
-  const secret = webhookSecret("CLERK_WEBHOOK_SECRET", get("CLERK_WEBHOOK_SECRET"));
-  const databaseUrl = get("DATABASE_URL") ?? get("SUPABASE_DB_URL");
-  if (databaseUrl === undefined) throw new ConfigError("DATABASE_URL", "is required (or SUPABASE_DB_URL)");
-  if (!/^postgres(ql)?:\/\/./.test(databaseUrl)) {
-    throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
-  }
-  return Object.freeze({ webhookSecret: secret, databaseUrl });
-}
-
 /** What `apply_clerk_event` decided about a delivery. */
 export interface ClerkEventOutcome {
   readonly result: "applied" | "ignored" | "duplicate";
-  /** How many families it revoked. */
+  /** How many sessions it revoked. */
   readonly revoked: number;
 }
 
@@ -97,16 +79,12 @@ export interface ClerkWebhookDeps {
   readonly log?: (entry: WebhookLogEntry) => void;
 }
 
-/** Builds the request handler of the `clerk-webhook` function. */
+/** Builds the request handler of the `clerk-webhook` function: one hono app, one route. */
 export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Request) => Promise<Response> {
   const verifier = new Webhook(deps.webhookSecret);
   const log = deps.log ?? ((entry: WebhookLogEntry) => console.warn(JSON.stringify(entry)));
 
-  async function handle(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname.replace(/\/+$/, "");
-    if (!MOUNTS.includes(path)) throw new ApiError("not_found");
-    if (request.method !== "POST") throw new ApiError("method_not_allowed", { headers: { allow: "POST" } });
-
+  async function receive(request: Request): Promise<Response> {
     const mediaType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (mediaType !== "application/json") {
       throw new ApiError("unsupported_media_type", { detail: `content-type ${JSON.stringify(mediaType)}` });
@@ -130,9 +108,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
         "webhook-signature": signature,
       }, { jsonParse: false });
     } catch (error) {
-      throw new ApiError("invalid_signature", {
-        detail: error instanceof Error ? error.message : String(error),
-      });
+      throw new ApiError("invalid_signature", { detail: describe(error) });
     }
 
     const event = parseEvent(deliveryId, body);
@@ -151,23 +127,21 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
     });
   }
 
-  return async (request) => {
-    try {
-      return await handle(request);
-    } catch (error) {
-      const apiError = toApiError(error);
-      log({
-        level: apiError.status >= 500 ? "error" : "info",
-        status: apiError.status,
-        code: apiError.code,
-        deliveryId: request.headers.get("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined,
-        detail: apiError.status >= 500 && error instanceof Error
-          ? error.stack ?? apiError.detail
-          : apiError.detail,
-      });
-      return errorResponse(apiError);
-    }
-  };
+  // Paths are compared as they arrive, trailing slashes dropped: no decoding. The root
+  // stays "/" (hono's router cannot match an empty path).
+  const app = new Hono({
+    getPath: (request) => new URL(request.url).pathname.replace(/\/+$/, "") || "/",
+  });
+  for (const mount of MOUNTS) {
+    app.post(mount, (c) => receive(c.req.raw));
+    methodNotAllowed(app, mount, "POST");
+  }
+  answerErrors(
+    app,
+    ({ detail, ...rest }, request) =>
+      log({ ...rest, deliveryId: request.header("svix-id")?.slice(0, MAX_ID_LENGTH) ?? undefined, detail }),
+  );
+  return async (request) => await app.fetch(request);
 }
 
 /**

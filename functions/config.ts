@@ -1,27 +1,52 @@
 /**
- * Every setting of the session function (SPEC, "Configuration"), parsed once
- * from an environment record into a frozen {@link Config}.
+ * The one settings parser of both functions (SPEC, "Configuration"): every
+ * setting is read here or in `config/` (split by concern), through one getter,
+ * parsed once from an environment record into frozen values. The session
+ * function's core settings are a {@link Config}; {@link parseSessionSettings}
+ * adds its DPoP and theft-response settings, and {@link parseClerkWebhookConfig}
+ * reads the `clerk-webhook` function's. README's settings table lists them all
+ * (tests/config-readme.test.ts keeps the two in step).
  *
  * A missing or invalid setting throws a {@link ConfigError} naming it, so the
  * entrypoint can stop at start-up instead of failing on the first request.
  * Secret values never appear in error messages.
  */
+import { type ClientIpSource, parseClientIp, parseRateLimits, type RateLimits } from "./config/limits.ts";
+import {
+  byteLength,
+  ConfigError,
+  databaseUrl as parseDatabaseUrl,
+  deepFreeze,
+  type Env,
+  integer,
+  list,
+  oneOf,
+  settingReader,
+} from "./config/read.ts";
+import { preparedStatements } from "./config/database.ts";
+import { type DpopSettings, parseDpopSettings } from "./config/dpop.ts";
+import {
+  MIN_SECRET_BYTES,
+  parseRefreshSecrets,
+  parseSigningJwks,
+  type SigningJwk,
+} from "./config/signing-keys.ts";
+import { parseTheftResponseSettings, type TheftResponseSettings } from "./config/theft-response.ts";
+import { baseUrl as url, isDevelopmentIssuer, origin } from "./config/url.ts";
 
-/** An ES256 private key in JWK form, with the `kid` it is published under. */
-export interface SigningJwk {
-  readonly kty: "EC";
-  readonly crv: "P-256";
-  readonly x: string;
-  readonly y: string;
-  readonly d: string;
-  readonly kid: string;
-}
-
-/** A `count` per `seconds` budget. */
-export interface RateLimit {
-  readonly count: number;
-  readonly seconds: number;
-}
+export { ConfigError, type Env } from "./config/read.ts";
+export { preparedStatements } from "./config/database.ts";
+export {
+  type ClientIpSource,
+  IP_BUDGET_FACTOR,
+  RATE_LIMIT_BOUNDS,
+  type RateLimit,
+  type RateLimits,
+} from "./config/limits.ts";
+export type { SigningJwk } from "./config/signing-keys.ts";
+export type { DpopSettings, TheftResponseSettings };
+export { parseDpopSettings, parseTheftResponseSettings };
+export { type ClerkWebhookConfig, parseClerkWebhookConfig } from "./config/clerk-webhook.ts";
 
 /** The parsed, validated and frozen settings. */
 export interface Config {
@@ -41,6 +66,7 @@ export interface Config {
     /** Absolute lifetime of a session started by impersonation (Clerk `act` claim), s. */
     readonly impersonationLifetime: number;
     readonly reuseGrace: number;
+    /** `SESSION_THEFT_SCOPE`: "family" (a documented value) ends the one session, "user" all the user's. */
     readonly theftScope: "family" | "user";
     readonly dpop: "off" | "optional" | "required";
   };
@@ -60,7 +86,7 @@ export interface Config {
   /** CORS allowlist; `"*"` allows any origin. */
   readonly allowedOrigins: readonly string[] | "*";
   /** Null when rate limiting is `off`. */
-  readonly rateLimits: { readonly start: RateLimit; readonly refresh: RateLimit } | null;
+  readonly rateLimits: RateLimits;
   /** Where the client's address is read from (`SESSION_CLIENT_IP`). */
   readonly clientIp: ClientIpSource;
   /** Which implementation signs ES256 access tokens (`SESSION_SIGNER`, functions/signer.ts). */
@@ -69,58 +95,11 @@ export interface Config {
   readonly databasePrepare: boolean;
 }
 
-/**
- * Where the client's address comes from: the first valid `X-Forwarded-For`
- * entry (what the client says, unless a proxy in front rewrites the header),
- * the last one (what the nearest proxy appended), or one header that a trusted
- * proxy sets to a single address (e.g. `cf-connecting-ip`).
- */
-export type ClientIpSource =
-  | { readonly kind: "forwarded"; readonly pick: "first" | "last" }
-  | { readonly kind: "header"; readonly name: string };
-
-/** A bad or missing setting; `setting` names it. */
-export class ConfigError extends Error {
-  readonly setting: string;
-  constructor(setting: string, problem: string) {
-    super(`${setting}: ${problem}`);
-    this.name = "ConfigError";
-    this.setting = setting;
-  }
-}
-
-/** The environment as a plain record (`Deno.env.toObject()`, `process.env`). */
-export type Env = Readonly<Record<string, string | undefined>>;
-
-const DEFAULT_RATE_LIMITS = { start: { count: 20, seconds: 60 }, refresh: { count: 120, seconds: 60 } };
-
-/**
- * Everything behind one ip gets this many times a user's (or a family's) budget: many
- * users can share an address. The handler counts the ip with `count * IP_BUDGET_FACTOR`.
- */
-export const IP_BUDGET_FACTOR = 10;
-
-/**
- * What `sessionguard.check_rate_limit` accepts (migration `*_create_refresh_guards.sql`:
- * `p_limit between 1 and 1000000`, `p_window between 1 and 86400`). A budget is parsed
- * against these so that a value the SQL would refuse on every request stops start-up
- * instead; the count is bounded so that the per-ip budget fits too.
- * tests/property/rate-limits.property.test.ts checks them against the real function.
- */
-export const RATE_LIMIT_BOUNDS = Object.freeze({
-  maxCount: Math.floor(1_000_000 / IP_BUDGET_FACTOR),
-  maxSeconds: 86_400,
-});
-
-const MIN_SECRET_BYTES = 32;
 const MAX_INT4 = 2_147_483_647;
 
 /** Parses and validates every setting; throws {@link ConfigError} on the first bad one. */
 export function parseConfig(env: Env): Config {
-  const get = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === "" ? undefined : value;
-  };
+  const get = settingReader(env);
 
   const clerkIssuer = url("CLERK_ISSUER", get("CLERK_ISSUER"));
   const jwtKey = get("CLERK_JWT_KEY")?.replaceAll("\\n", "\n") ?? null;
@@ -162,21 +141,8 @@ export function parseConfig(env: Env): Config {
     );
   }
 
-  const refreshSecrets = list(required("SESSION_REFRESH_SECRET", get("SESSION_REFRESH_SECRET")));
-  if (refreshSecrets.some((secret) => byteLength(secret) < MIN_SECRET_BYTES)) {
-    throw new ConfigError(
-      "SESSION_REFRESH_SECRET",
-      `every secret must be at least ${MIN_SECRET_BYTES} bytes`,
-    );
-  }
-  if (new Set(refreshSecrets).size !== refreshSecrets.length) {
-    throw new ConfigError("SESSION_REFRESH_SECRET", "lists the same secret twice");
-  }
-
-  const databaseUrl = required("DATABASE_URL", get("DATABASE_URL") ?? get("SUPABASE_DB_URL"));
-  if (!/^postgres(ql)?:\/\/./.test(databaseUrl)) {
-    throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
-  }
+  const refreshSecrets = parseRefreshSecrets(get("SESSION_REFRESH_SECRET"));
+  const databaseUrl = parseDatabaseUrl(get);
 
   const origins = list(get("ALLOWED_ORIGINS"));
   const allowedOrigins = origins.includes("*") ? "*" : origins.map((o) => origin("ALLOWED_ORIGINS", o));
@@ -221,185 +187,19 @@ export function parseConfig(env: Env): Config {
   });
 }
 
-/**
- * `SESSION_DB_PREPARE`: `on` and `off` as said; `auto` turns prepared statements
- * off behind a transaction pooler, where consecutive statements may run on
- * different server connections and Supavisor does not support them, and on for
- * a direct or session-mode connection. Supabase's ports (docs, "Connect to your
- * database", supabase.com/docs/guides/database/connecting-to-postgres):
- * direct `db.<ref>.supabase.co:5432`, shared pooler (Supavisor)
- * `*.pooler.supabase.com:5432` in session mode and `:6543` in transaction mode,
- * dedicated pooler (PgBouncer) `db.<ref>.supabase.co:6543`, transaction mode.
- * `?pgbouncer=true` (the convention Prisma reads) also means a transaction
- * pooler. A URL that cannot be read is treated as pooled: off is always safe.
- */
-export function preparedStatements(setting: "auto" | "on" | "off", databaseUrl: string): boolean {
-  if (setting !== "auto") return setting === "on";
-  let url: URL;
-  try {
-    url = new URL(databaseUrl);
-  } catch {
-    return false;
-  }
-  if (url.port === "6543") return false;
-  if (url.searchParams.get("pgbouncer") === "true") return false;
-  return true;
+/** Every setting of the session function. */
+export interface SessionSettings {
+  readonly config: Config;
+  readonly dpop: DpopSettings;
+  readonly theftResponse: TheftResponseSettings;
 }
 
-function parseClientIp(value: string | undefined): ClientIpSource {
-  if (value === undefined || value === "forwarded-first") {
-    return Object.freeze({ kind: "forwarded", pick: "first" });
-  }
-  if (value === "forwarded-last") return Object.freeze({ kind: "forwarded", pick: "last" });
-  const header = /^header:([A-Za-z0-9-]{1,64})$/.exec(value);
-  if (header) return Object.freeze({ kind: "header", name: header[1].toLowerCase() });
-  throw new ConfigError(
-    "SESSION_CLIENT_IP",
-    'must be "forwarded-first", "forwarded-last" or "header:<name>" (e.g. header:cf-connecting-ip)',
-  );
-}
-
-/** Clerk development instances and local issuers may omit the `azp` allowlist. */
-function isDevelopmentIssuer(issuer: string): boolean {
-  const { hostname } = new URL(issuer);
-  return hostname.endsWith(".clerk.accounts.dev") || hostname === "localhost" ||
-    hostname === "127.0.0.1" || hostname === "[::1]";
-}
-
-function required(name: string, value: string | undefined): string {
-  if (value === undefined) throw new ConfigError(name, "is required");
-  return value;
-}
-
-function list(value: string | undefined): string[] {
-  return value === undefined ? [] : value.split(",").map((item) => item.trim()).filter((item) => item !== "");
-}
-
-function byteLength(value: string): number {
-  return new TextEncoder().encode(value).byteLength;
-}
-
-/** An https URL (http only for loopback hosts), without a trailing slash. */
-function url(name: string, value: string | undefined): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(required(name, value));
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(name, "must be an absolute URL");
-  }
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
-    throw new ConfigError(name, "must be an https URL (http only for localhost)");
-  }
-  if (parsed.search || parsed.hash || parsed.username || parsed.password) {
-    throw new ConfigError(name, "must not carry a query, fragment or credentials");
-  }
-  return parsed.href.replace(/\/+$/, "");
-}
-
-function origin(name: string, value: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(name, `"${value}" is not an origin like https://app.example.com`);
-  }
-  if (parsed.origin === "null" || parsed.origin !== value.replace(/\/$/, "")) {
-    throw new ConfigError(name, `"${value}" is not an origin like https://app.example.com`);
-  }
-  return parsed.origin;
-}
-
-function integer(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  if (!/^\d{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(name, `must be a whole number of seconds from ${min} to ${max}`);
-  }
-  return Number(value);
-}
-
-function oneOf<T extends string>(
-  name: string,
-  value: string | undefined,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);
-  }
-  return value as T;
-}
-
-function parseSigningJwks(value: string | undefined): SigningJwk[] {
-  const name = "SESSION_SIGNING_JWK";
-  if (value === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new ConfigError(name, "must be a JWK or a JSON array of JWKs");
-  }
-  const keys = Array.isArray(parsed) ? parsed : [parsed];
-  if (keys.length === 0) throw new ConfigError(name, "must hold at least one key");
-  const jwks = keys.map((key: unknown, index): SigningJwk => {
-    const at = keys.length > 1 ? ` (key ${index})` : "";
-    if (typeof key !== "object" || key === null) throw new ConfigError(name, `is not a JWK${at}`);
-    const { kty, crv, x, y, d, kid, alg } = key as Record<string, unknown>;
-    if (kty !== "EC" || crv !== "P-256" || (alg !== undefined && alg !== "ES256")) {
-      throw new ConfigError(name, `must be an EC P-256 (ES256) key${at}`);
-    }
-    if (typeof d !== "string" || typeof x !== "string" || typeof y !== "string") {
-      throw new ConfigError(name, `must be a private key with x, y and d${at}`);
-    }
-    if (typeof kid !== "string" || !/^[\w.-]{1,64}$/.test(kid)) {
-      throw new ConfigError(name, `needs a "kid" of letters, digits, "_", "-" or "."${at}`);
-    }
-    return { kty, crv, x, y, d, kid };
+/** Parses every setting of the session function; throws {@link ConfigError} on the first bad one. */
+export function parseSessionSettings(env: Env): SessionSettings {
+  const config = parseConfig(env);
+  return Object.freeze({
+    config,
+    dpop: parseDpopSettings(env, config.session.issuer),
+    theftResponse: parseTheftResponseSettings(env),
   });
-  if (new Set(jwks.map((jwk) => jwk.kid)).size !== jwks.length) {
-    throw new ConfigError(name, "two keys share a kid");
-  }
-  return jwks;
-}
-
-function parseRateLimits(value: string | undefined): Config["rateLimits"] {
-  const name = "SESSION_RATE_LIMITS";
-  if (value === "off") return null;
-  const { maxCount, maxSeconds } = RATE_LIMIT_BOUNDS;
-  const shape = `must be "off" or like "start=20/60,refresh=120/60": a count of 1 to ${maxCount} ` +
-    `per 1 to ${maxSeconds} seconds`;
-  const limits = { ...DEFAULT_RATE_LIMITS };
-  const seen = new Set<string>();
-  for (const item of list(value)) {
-    const match = /^(start|refresh)=(\d{1,9})\/(\d{1,9})$/.exec(item);
-    if (!match) throw new ConfigError(name, shape);
-    const [, route, count, seconds] = match;
-    if (!inRange(Number(count), 1, maxCount) || !inRange(Number(seconds), 1, maxSeconds)) {
-      throw new ConfigError(name, `${route}: ${shape}`);
-    }
-    if (seen.has(route)) throw new ConfigError(name, `names ${route} twice`);
-    seen.add(route);
-    limits[route as "start" | "refresh"] = { count: Number(count), seconds: Number(seconds) };
-  }
-  return limits;
-}
-
-function inRange(value: number, min: number, max: number): boolean {
-  return value >= min && value <= max;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

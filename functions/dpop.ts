@@ -1,10 +1,10 @@
 /**
  * DPoP proofs (RFC 9449): the checks of §4.3 on a request's `DPoP` header, the
- * RFC 7638 thumbprint a session family is bound to, and stateless server nonces.
+ * RFC 7638 thumbprint a session is bound to, and stateless server nonces.
  *
  * A proof is a JWT the client signs per request with a key that never leaves
  * its device. Verifying one proves the request comes from the holder of that
- * key; the caller then compares the key's thumbprint with the one the family
+ * key; the caller then compares the key's thumbprint with the one the session
  * (or the access token's `cnf.jkt`) is bound to, and hands the `jti` to the
  * database, which refuses a proof id it has seen before (replay).
  *
@@ -16,9 +16,9 @@
  * failed goes to the log.
  */
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
-import { ConfigError, type Env } from "./config.ts";
+import { base64url } from "./base64url.ts";
+import { timingSafeEqual } from "./constant-time.ts";
 import { ApiError } from "./errors.ts";
-import { timingSafeEqual } from "./refresh-token.ts";
 
 /** What a verified proof tells the caller. */
 export interface VerifiedProof {
@@ -42,19 +42,6 @@ export interface DpopVerifier {
   nonce(now: Date): Promise<string | null>;
   /** Seconds a `jti` must be remembered: after that its `iat` is outside the window anyway. */
   readonly replayWindow: number;
-}
-
-/** The DPoP settings beyond `SESSION_DPOP` itself. */
-export interface DpopSettings {
-  /**
-   * Public base URLs of the function (`SESSION_PUBLIC_URL`), against which `htu`
-   * is also accepted; default `SESSION_ISSUER`.
-   */
-  readonly publicUrls: readonly string[];
-  /** `SESSION_DPOP_NONCE=on`: every proof must carry a current server nonce. */
-  readonly nonce: boolean;
-  /** `SESSION_DPOP_MISMATCH`: on a refresh without the bound key, refuse only, or also revoke the family. */
-  readonly mismatch: "refuse" | "revoke";
 }
 
 export interface DpopVerifierOptions {
@@ -211,61 +198,6 @@ export async function accessTokenHash(accessToken: string): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(accessToken))));
 }
 
-/**
- * The access token of an `Authorization: Bearer …` or `Authorization: DPoP …`
- * header (RFC 9449 §7.1); `invalid_token` when there is none.
- */
-export function authorizationToken(request: Request): { scheme: "bearer" | "dpop"; token: string } {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!match || match[2].length > 8192) {
-    throw new ApiError("invalid_token", {
-      detail: header ? "malformed Authorization header" : "no access token",
-    });
-  }
-  return { scheme: match[1].toLowerCase() === "dpop" ? "dpop" : "bearer", token: match[2] };
-}
-
-/**
- * Reads `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE` and `SESSION_DPOP_MISMATCH`;
- * throws {@link ConfigError} naming a bad one. `issuer` is `SESSION_ISSUER`, the
- * default public URL.
- */
-export function parseDpopSettings(env: Env, issuer: string): DpopSettings {
-  const get = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === "" ? undefined : value;
-  };
-  const given = get("SESSION_PUBLIC_URL");
-  const publicUrls = given === undefined
-    ? [issuer]
-    : given.split(",").map((item) => item.trim()).filter((item) => item !== "").map(publicUrl);
-  const nonce = get("SESSION_DPOP_NONCE") ?? "off";
-  if (nonce !== "on" && nonce !== "off") throw new ConfigError("SESSION_DPOP_NONCE", "must be on or off");
-  const mismatch = get("SESSION_DPOP_MISMATCH") ?? "refuse";
-  if (mismatch !== "refuse" && mismatch !== "revoke") {
-    throw new ConfigError("SESSION_DPOP_MISMATCH", "must be refuse or revoke");
-  }
-  return Object.freeze({ publicUrls: Object.freeze(publicUrls), nonce: nonce === "on", mismatch });
-}
-
-function publicUrl(value: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError("SESSION_PUBLIC_URL", "must be absolute URLs, comma-separated");
-  }
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
-    throw new ConfigError("SESSION_PUBLIC_URL", "must be https URLs (http only for localhost)");
-  }
-  if (parsed.search || parsed.hash || parsed.username || parsed.password) {
-    throw new ConfigError("SESSION_PUBLIC_URL", "must not carry a query, fragment or credentials");
-  }
-  return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, "");
-}
-
 /** `htu` as compared: scheme, host, port and path, without query and fragment; null if not http(s). */
 export function normalizeTarget(htu: string): string | null {
   let url: URL;
@@ -306,10 +238,4 @@ export function acceptedTargets(
     if (normalized !== null) targets.add(normalized);
   }
   return [...targets];
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }

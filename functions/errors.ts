@@ -8,6 +8,8 @@
  * only to the log. Anything that is not an {@link ApiError} becomes
  * `server_error`.
  */
+import type { Env as HonoEnv, Hono, HonoRequest } from "hono";
+import { describe } from "./describe-error.ts";
 
 /** Every error code of the HTTP API (SPEC, "Errors"). */
 export type ErrorCode =
@@ -105,7 +107,7 @@ export class ApiError extends Error {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   return new ApiError("server_error", {
-    detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    detail: describe(error),
     cause: error,
   });
 }
@@ -126,4 +128,45 @@ export function errorResponse(error: ApiError): Response {
   if (error.status === 503 && !headers.has("retry-after")) headers.set("retry-after", "5");
   const body = JSON.stringify({ error: error.code, error_description: error.description });
   return new Response(body, { status: error.status, headers });
+}
+
+/** What {@link respondToError} logs about an error. */
+export interface ErrorLogFields {
+  readonly level: "info" | "error";
+  readonly status: number;
+  readonly code: string;
+  readonly detail?: string;
+}
+
+/**
+ * The error answers of a function's hono app: 404 `not_found` for any other
+ * path, and {@link respondToError} for anything thrown, logged through `log`
+ * with the request at hand.
+ */
+export function answerErrors<E extends HonoEnv>(
+  app: Hono<E>,
+  log: (fields: ErrorLogFields, request: HonoRequest) => void,
+): void {
+  app.notFound(() => {
+    throw new ApiError("not_found");
+  });
+  app.onError((error, c) => respondToError(error, (fields) => log(fields, c.req)));
+}
+
+/**
+ * The error wrapper of both functions: turns anything thrown into the API's
+ * error response, and logs it once, a refusal at `info` with its internal
+ * detail, a failure (5xx) at `error` with its stack.
+ */
+export function respondToError(error: unknown, log: (fields: ErrorLogFields) => void): Response {
+  const apiError = toApiError(error);
+  log({
+    level: apiError.status >= 500 ? "error" : "info",
+    status: apiError.status,
+    code: apiError.code,
+    detail: apiError.status >= 500 && error instanceof Error
+      ? error.stack ?? apiError.detail
+      : apiError.detail,
+  });
+  return errorResponse(apiError);
 }

@@ -33,9 +33,15 @@
  * Key ids are hashes of the secret, so adding a newer secret in front of the list
  * changes nothing for tokens minted with an older one.
  */
+import { base64url } from "./base64url.ts";
+import { timingSafeEqual } from "./constant-time.ts";
 
 /** What a verified refresh token names. */
 export interface RefreshTokenClaims {
+  /**
+   * The session's id. Called `family` here because a refresh token is one link of the
+   * session's rotation chain (its "token family"): the chain is what this module is about.
+   */
   readonly family: string;
   readonly generation: number;
 }
@@ -130,16 +136,6 @@ export async function createRefreshTokens(
   };
 }
 
-/** Compares two strings in time that depends only on their length. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  if (left.length !== right.length) return false; // lengths are public: a MAC is always 43 characters
-  let difference = 0;
-  for (let i = 0; i < left.length; i++) difference |= left[i] ^ right[i];
-  return difference === 0;
-}
-
 async function keyId(input: string, length: number): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(input));
   return base64url(new Uint8Array(digest)).slice(0, length);
@@ -149,10 +145,4 @@ function importHmacKey(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
   ]);
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }

@@ -1,8 +1,9 @@
 /**
  * Reading untrusted request input: the JSON body (size, media type, syntax,
- * shape), bearer credentials, the client's IP address and user agent, and
- * string fields. Each refusal is an {@link ApiError} with a documented code, so
- * bad input never reaches the database (P12).
+ * shape), the client's IP address and user agent, and string fields (the
+ * `Authorization` header: authorization.ts). Each refusal is an
+ * {@link ApiError} with a documented code, so bad input never reaches the
+ * database (P12).
  */
 import type { ClientIpSource } from "./config.ts";
 import { ApiError } from "./errors.ts";
@@ -101,18 +102,6 @@ export function optionalString(
     });
   }
   return value;
-}
-
-/** The bearer token of the `Authorization` header; `invalid_token` when there is none. */
-export function bearerToken(request: Request): string {
-  const header = request.headers.get("authorization") ?? "";
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (!match || match[1].length > 8192) {
-    throw new ApiError("invalid_token", {
-      detail: header ? "malformed Authorization header" : "no bearer token",
-    });
-  }
-  return match[1];
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * What sessionguard does beyond its own database when it catches a stolen
- * refresh token (P2): revoke the Clerk session the family started from, so the
+ * refresh token (P2): revoke the Clerk session the session started from, so the
  * thief cannot sign in again with it (`CLERK_SECRET_KEY`), and tell the app's
  * backend through the signed security webhook (`SECURITY_WEBHOOK_URL`).
  *
- * The family is already revoked in Postgres when this runs; both calls are
+ * The session is already revoked in Postgres when this runs; both calls are
  * extra. So the responder never throws, and the caller's 401 waits at most
  * `waitMs` for the Clerk revocation (by default one attempt's timeout). Whatever
  * is still running then carries on in the background (handed to `waitUntil`,
@@ -12,10 +12,10 @@
  * finally fails is passed to `recordFailure`, to be stored as a security event
  * rather than lost.
  */
-import { CLERK_API_URL, type ClerkApi, createClerkApi, type RevokeOutcome } from "./clerk-api.ts";
-import { ConfigError, type Env } from "./config.ts";
+import { type ClerkApi, createClerkApi, type RevokeOutcome } from "./clerk-api.ts";
+import type { TheftResponseSettings } from "./config/theft-response.ts";
+import { describe } from "./describe-error.ts";
 import { createSecurityWebhook, type SecurityWebhook } from "./security-webhook.ts";
-import { webhookSecret } from "./webhook-secret.ts";
 
 /** The `type` of the security webhook message sent for a theft. */
 export const THEFT_WEBHOOK_TYPE = "session.refresh_token_reused";
@@ -23,13 +23,13 @@ export const THEFT_WEBHOOK_TYPE = "session.refresh_token_reused";
 /** A detected theft, as the refresh route knows it. */
 export interface Theft {
   readonly userId: string;
-  /** The family whose spent token was replayed. */
+  /** The session whose spent token was replayed. */
   readonly sessionId: string;
   /** The Clerk session it was started from (`sess_...`), if known. */
   readonly clerkSessionId: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
-  /** `SESSION_THEFT_SCOPE` in force: what was revoked locally. */
+  /** `SESSION_THEFT_SCOPE` in force ("family": this session only): what was revoked locally. */
   readonly scope: "family" | "user";
   readonly detectedAt: Date;
 }
@@ -158,45 +158,6 @@ export function createTheftResponder(deps: TheftResponderDeps): TheftResponder {
   };
 }
 
-/** Settings of the theft response, parsed from the session function's environment. */
-export interface TheftResponseSettings {
-  /** Null unless `CLERK_SECRET_KEY` is set. */
-  readonly clerkApi: { readonly secretKey: string; readonly apiUrl: string } | null;
-  /** Null unless `SECURITY_WEBHOOK_URL` is set. */
-  readonly securityWebhook: { readonly url: string; readonly secret: string } | null;
-}
-
-/**
- * Reads `CLERK_SECRET_KEY`, `CLERK_API_URL` (default {@link CLERK_API_URL}),
- * `SECURITY_WEBHOOK_URL` and `SECURITY_WEBHOOK_SECRET`; throws
- * {@link ConfigError} naming a bad one. The URL and secret of the webhook come
- * together or not at all.
- */
-export function parseTheftResponseSettings(env: Env): TheftResponseSettings {
-  const get = (name: string) => (env[name]?.trim() || undefined);
-
-  const secretKey = get("CLERK_SECRET_KEY");
-  if (secretKey !== undefined && !/^sk_(live|test)_[A-Za-z0-9_-]{8,}$/.test(secretKey)) {
-    throw new ConfigError("CLERK_SECRET_KEY", 'must be a Clerk secret key ("sk_live_..." or "sk_test_...")');
-  }
-  const apiUrl = httpsUrl("CLERK_API_URL", get("CLERK_API_URL") ?? CLERK_API_URL);
-
-  const webhookUrl = get("SECURITY_WEBHOOK_URL");
-  const webhookSecretValue = get("SECURITY_WEBHOOK_SECRET");
-  if (webhookUrl === undefined && webhookSecretValue !== undefined) {
-    throw new ConfigError("SECURITY_WEBHOOK_URL", "is required when SECURITY_WEBHOOK_SECRET is set");
-  }
-  const securityWebhook = webhookUrl === undefined ? null : Object.freeze({
-    url: httpsUrl("SECURITY_WEBHOOK_URL", webhookUrl),
-    secret: webhookSecret("SECURITY_WEBHOOK_SECRET", webhookSecretValue),
-  });
-
-  return Object.freeze({
-    clerkApi: secretKey === undefined ? null : Object.freeze({ secretKey, apiUrl }),
-    securityWebhook,
-  });
-}
-
 /** Builds the responder from parsed settings with the clients' default timeouts and retries. */
 export function createTheftResponderFromSettings(
   settings: TheftResponseSettings,
@@ -207,26 +168,4 @@ export function createTheftResponderFromSettings(
     clerkApi: settings.clerkApi && createClerkApi(settings.clerkApi),
     securityWebhook: settings.securityWebhook && createSecurityWebhook(settings.securityWebhook),
   });
-}
-
-/** An https URL (http only for loopback hosts), without credentials or fragment. */
-function httpsUrl(name: string, value: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(name, "must be an absolute URL");
-  }
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(parsed.hostname);
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
-    throw new ConfigError(name, "must be an https URL (http only for localhost)");
-  }
-  if (parsed.hash || parsed.username || parsed.password) {
-    throw new ConfigError(name, "must not carry a fragment or credentials");
-  }
-  return parsed.href;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -4,14 +4,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../functions/config.ts";
+import { accessToken } from "../functions/authorization.ts";
+import { ConfigError, parseDpopSettings } from "../functions/config.ts";
 import {
   acceptedTargets,
-  authorizationToken,
   createDpopVerifier,
   type DpopVerifier,
   type DpopVerifierOptions,
-  parseDpopSettings,
 } from "../functions/dpop.ts";
 import { ApiError, errorResponse } from "../functions/errors.ts";
 import { deviceKey, hmacProof, proof, unsignedProof } from "./helpers/dpop.ts";
@@ -370,14 +369,11 @@ describe("DPoP settings and the Authorization header", () => {
 
   it("reads Bearer and DPoP authorization schemes", () => {
     const with_ = (value: string) => new Request("http://x/", { headers: { authorization: value } });
-    expect(authorizationToken(with_("Bearer abc.def.ghi"))).toEqual({
-      scheme: "bearer",
-      token: "abc.def.ghi",
-    });
-    expect(authorizationToken(with_("DPoP abc.def.ghi"))).toEqual({ scheme: "dpop", token: "abc.def.ghi" });
-    expect(authorizationToken(with_("dpop abc"))).toEqual({ scheme: "dpop", token: "abc" });
+    expect(accessToken(with_("Bearer abc.def.ghi"))).toBe("abc.def.ghi");
+    expect(accessToken(with_("DPoP abc.def.ghi"))).toBe("abc.def.ghi");
+    expect(accessToken(with_("dpop abc"))).toBe("abc");
     for (const bad of ["Basic abc", "DPoP", "Bearer a b", ""]) {
-      expect(() => authorizationToken(with_(bad)), bad).toThrow(ApiError);
+      expect(() => accessToken(with_(bad)), bad).toThrow(ApiError);
     }
   });
 });

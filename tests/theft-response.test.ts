@@ -9,11 +9,10 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClerkApi } from "../functions/clerk-api.ts";
-import { ConfigError } from "../functions/config.ts";
+import { ConfigError, parseTheftResponseSettings } from "../functions/config.ts";
 import { createSecurityWebhook } from "../functions/security-webhook.ts";
 import {
   createTheftResponder,
-  parseTheftResponseSettings,
   type Theft,
   THEFT_WEBHOOK_TYPE,
   type TheftFailure,

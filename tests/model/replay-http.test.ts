@@ -9,7 +9,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokens } from "../../functions/access-token.ts";
-import { createClerkVerifier } from "../../functions/clerk.ts";
+import { createClerkVerifier } from "../../functions/clerk-session-token.ts";
 import { parseConfig } from "../../functions/config.ts";
 import { createHandler } from "../../functions/handler.ts";
 import { createRefreshTokens } from "../../functions/refresh-token.ts";

@@ -8,8 +8,8 @@ import { isIP } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../functions/errors.ts";
+import { bearerToken } from "../../functions/authorization.ts";
 import {
-  bearerToken,
   clientIp,
   MAX_BODY_BYTES,
   MAX_USER_AGENT_LENGTH,

@@ -13,9 +13,8 @@ import {
   type ClerkWebhookDeps,
   createApplyClerkEvent,
   createClerkWebhookHandler,
-  parseClerkWebhookConfig,
 } from "../../../functions/clerk-webhook.ts";
-import type { Env } from "../../../functions/config.ts";
+import { type Env, parseClerkWebhookConfig } from "../../../functions/config.ts";
 import { openDatabase } from "../../../functions/store.ts";
 import { inEdgeRuntime, serveFunction } from "../_shared/serve.ts";
 

@@ -11,16 +11,12 @@
  * the handler itself.
  */
 import { createAccessTokens } from "../../../functions/access-token.ts";
-import { createClerkVerifier } from "../../../functions/clerk.ts";
-import { type Config, ConfigError, type Env, parseConfig } from "../../../functions/config.ts";
-import { parseDpopSettings } from "../../../functions/dpop.ts";
+import { createClerkVerifier } from "../../../functions/clerk-session-token.ts";
+import { type Config, ConfigError, type Env, parseSessionSettings } from "../../../functions/config.ts";
 import { createHandler, type HandlerDeps } from "../../../functions/handler.ts";
 import { createRefreshTokens } from "../../../functions/refresh-token.ts";
 import { createStore, openDatabase } from "../../../functions/store.ts";
-import {
-  createTheftResponderFromSettings,
-  parseTheftResponseSettings,
-} from "../../../functions/theft-response.ts";
+import { createTheftResponderFromSettings } from "../../../functions/theft-response.ts";
 import { inEdgeRuntime, serveFunction } from "../_shared/serve.ts";
 
 /** A ready handler and the way to release its database pool. */
@@ -35,9 +31,7 @@ export async function createSessionFunction(
   env: Env,
   options: Pick<HandlerDeps, "now" | "log"> = {},
 ): Promise<SessionFunction> {
-  const config = parseConfig(env);
-  const theftSettings = parseTheftResponseSettings(env);
-  const dpop = parseDpopSettings(env, config.session.issuer);
+  const { config, dpop, theftResponse: theftSettings } = parseSessionSettings(env);
   const verifyClerkToken = await createClerkVerifier(config.clerk).catch((error) => {
     throw new ConfigError("CLERK_JWT_KEY", `cannot be imported as an RS256 public key (${error.message})`);
   });

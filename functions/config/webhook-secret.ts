@@ -3,7 +3,7 @@
  * base64) at start-up, so that a mistyped secret stops the function with the
  * setting's name instead of failing every delivery later.
  */
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./read.ts";
 
 /** Fewest secret bytes accepted: 128 bits (Svix issues 192). */
 export const MIN_WEBHOOK_SECRET_BYTES = 16;

@@ -23,13 +23,14 @@
  */
 import { createRemoteJWKSet, importSPKI, type JWTPayload, jwtVerify } from "jose";
 import type { Config } from "./config.ts";
+import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
 
 /** Who a verified Clerk session token speaks for. */
 export interface ClerkIdentity {
   /** Clerk user id (`user_...`), the `sub` of every access token. */
   readonly userId: string;
-  /** Clerk session id (`sess_...`), recorded on the family so webhooks can end it. */
+  /** Clerk session id (`sess_...`), recorded on the session so webhooks can end it. */
   readonly clerkSessionId: string;
   /** Clerk user id of an impersonator (`act.sub`), or null for the user's own session. */
   readonly actorId: string | null;
@@ -91,12 +92,16 @@ export async function createClerkVerifier(clerk: Config["clerk"]): Promise<Clerk
       throw refused(`v ${JSON.stringify(v)} is not a session token version`);
     }
     if ((exp as number) - (iat as number) > MAX_SESSION_TOKEN_LIFETIME_SECONDS) {
-      throw refused(`lives ${(exp as number) - (iat as number)} s: not a Clerk session token (a JWT template's?)`);
+      throw refused(
+        `lives ${(exp as number) - (iat as number)} s: not a Clerk session token (a JWT template's?)`,
+      );
     }
     let actorId: string | null = null;
     if (act !== undefined) {
       const actor = typeof act === "object" && act !== null ? (act as { sub?: unknown }).sub : undefined;
-      if (typeof actor !== "string" || actor === "" || actor.length > 255) throw refused("act names no actor");
+      if (typeof actor !== "string" || actor === "" || actor.length > 255) {
+        throw refused("act names no actor");
+      }
       actorId = actor;
     }
     if (azp !== undefined) {
@@ -116,11 +121,4 @@ function refused(reason: string): ApiError {
     description: "The Clerk session token is missing, invalid or expired.",
     detail: `clerk token refused: ${reason}`,
   });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    return "code" in error ? `${String(error.code)}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

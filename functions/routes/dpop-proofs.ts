@@ -1,0 +1,56 @@
+/**
+ * The DPoP proofs of a request, as the routes use them: verified (or ignored
+ * with `SESSION_DPOP=off`), and a proof's `jti` remembered so that it is
+ * accepted once. The checks of a proof itself are in functions/dpop.ts.
+ */
+import type { Config, DpopSettings } from "../config.ts";
+import { createDpopVerifier, type DpopVerifier, type VerifiedProof } from "../dpop.ts";
+import type { Store } from "../store.ts";
+
+/** A request's proofs, for the routes. */
+export interface DpopProofs {
+  /** `SESSION_DPOP`. */
+  readonly mode: Config["session"]["dpop"];
+  /** `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE`, `SESSION_DPOP_MISMATCH`. */
+  readonly settings: DpopSettings;
+  /**
+   * The request's verified proof, or null when it carries none. With
+   * `SESSION_DPOP=off` proofs are not looked at, and nothing is bound.
+   */
+  verify(request: Request, at: Date, accessToken?: string): Promise<VerifiedProof | null>;
+  /** Remembers the proof's `jti` for the replay window; false when that key used it already. */
+  use(proof: VerifiedProof, at: Date): Promise<boolean>;
+  /** Seconds a `jti` is remembered. */
+  replayWindow(): Promise<number>;
+  /** A current nonce for the `DPoP-Nonce` header, or null when nonces are off. */
+  nonce(at: Date): Promise<string | null>;
+}
+
+/** Builds the proof checks; `mounts` are the paths the function is served under. */
+export function createDpopProofs(
+  config: Config,
+  settings: DpopSettings,
+  store: Store,
+  mounts: readonly string[],
+): DpopProofs {
+  const mode = config.session.dpop;
+  const verifier: Promise<DpopVerifier> = createDpopVerifier({
+    secrets: config.refreshSecrets,
+    publicUrls: settings.publicUrls,
+    requireNonce: settings.nonce,
+    mounts,
+  });
+  return {
+    mode,
+    settings,
+    async verify(request, at, accessToken) {
+      if (mode === "off") return null;
+      return await (await verifier).verify(request, { now: at, accessToken });
+    },
+    async use(proof, at) {
+      return await store.useDpopProof(proof.jkt, proof.jti, (await verifier).replayWindow, at);
+    },
+    replayWindow: async () => (await verifier).replayWindow,
+    nonce: async (at) => await (await verifier).nonce(at),
+  };
+}

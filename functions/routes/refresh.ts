@@ -1,0 +1,123 @@
+/**
+ * `POST /refresh`: rotation of a refresh token, and where a replayed one is
+ * caught (P1–P4).
+ *
+ * Reads top to bottom: find (the token names a session and a generation, and
+ * its MAC must verify before the database hears of it), checks (the DPoP
+ * proof), then one round trip to `refresh_session`, which under a row lock
+ * counts the rate limits, refuses a seen proof id, and rotates, allows a grace
+ * retry, or detects reuse: a generation already spent outside the grace window
+ * revokes the session (or all the user's, `SESSION_THEFT_SCOPE`) and is
+ * committed before the answer. Here its result code is handled: a reuse goes to
+ * the theft response (Clerk revocation, security webhook), a rotation or grace
+ * retry issues the token response.
+ */
+import { Hono } from "hono";
+import { ApiError } from "../errors.ts";
+import { clientIp, readJsonBody, userAgent } from "../request.ts";
+import type { RouteDeps } from "./deps.ts";
+import { methodNotAllowed } from "./method-not-allowed.ts";
+import { ipBudget, rateLimited } from "./rate-limits.ts";
+import type { TokenResponder } from "./token-response.ts";
+
+/** The `/refresh` sub-app. */
+export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
+  const { config, store, proofs, now, refreshTokens, onTheft } = deps;
+  // Static policy, bound once; a request adds only its own facts.
+  const { idleTimeout, reuseGrace, theftScope } = config.session;
+  const limits = config.rateLimits;
+  const policy = {
+    idleTimeout,
+    reuseGrace,
+    theftScope,
+    rateLimit: limits?.refresh ?? null,
+    ipRateLimit: limits ? ipBudget(limits.refresh) : null,
+  };
+
+  const app = new Hono();
+  app.post("/refresh", async (c) => {
+    const body = await readJsonBody(c.req.raw);
+    // The moment is taken once the body is in: a replay held back in a slow upload
+    // must not fall inside a grace window that has closed.
+    const at = now();
+
+    // Find: a token this server did not mint is refused before the database hears of it (P4).
+    const presented = body?.refresh_token;
+    if (typeof presented !== "string") {
+      throw new ApiError("invalid_request", { description: '"refresh_token" must be a string.' });
+    }
+    // `claims.family` is the session's id: a refresh token names the rotation chain it belongs to.
+    const claims = await refreshTokens.verify(presented);
+    if (claims === null) throw new ApiError("invalid_refresh_token", { detail: "shape, kid or MAC" });
+
+    // Checks: a bad proof changes nothing.
+    const proof = await proofs.verify(c.req.raw, at);
+
+    // Rotate, or detect reuse: one round trip, decided under the session's row lock.
+    const ip = clientIp(c.req.raw, config.clientIp);
+    const agent = userAgent(c.req.raw);
+    const rotated = await store.refreshSession({
+      ...policy,
+      sessionId: claims.family,
+      generation: claims.generation,
+      ip,
+      userAgent: agent,
+      // The database rotates a bound session only for its own key, and refuses a jti it has seen.
+      dpopJkt: proof?.jkt ?? null,
+      dpopJti: proof?.jti ?? null,
+      dpopLifetime: await proofs.replayWindow(),
+      now: at,
+    });
+
+    switch (rotated.result) {
+      case "rotated":
+      case "grace":
+        // Issue. On "grace" the generation is the successor already handed out, so the
+        // string is identical (P3).
+        return tokenResponse(c, {
+          userId: rotated.userId,
+          sessionId: rotated.sessionId,
+          generation: rotated.generation,
+          expiresAt: rotated.expiresAt,
+          at,
+          jkt: rotated.dpopJkt,
+        });
+      case "reused":
+        // Reuse: the session is already revoked (committed). The responder's outside calls
+        // are bounded by its own timeout, so the 401 never waits longer than that.
+        await onTheft?.({
+          userId: rotated.userId,
+          sessionId: rotated.sessionId,
+          clerkSessionId: rotated.clerkSessionId,
+          ip,
+          userAgent: agent,
+          scope: theftScope,
+          detectedAt: at,
+        });
+        throw new ApiError("refresh_token_reused", {
+          detail: `session ${claims.family} gen ${claims.generation}`,
+        });
+      case "rate_limited":
+        throw rateLimited(rotated.retryAfter, `refresh of ${claims.family}`);
+      case "dpop_replay":
+        throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });
+      case "revoked":
+        throw new ApiError("session_revoked");
+      case "expired":
+        throw new ApiError("session_expired");
+      case "dpop_mismatch":
+        // The refresh token is off its device (the database wrote dpop_key_mismatch and
+        // rotated nothing). The holder of the key can go on; optionally end the session.
+        if (proofs.settings.mismatch === "revoke") {
+          await store.revokeSession(rotated.userId, rotated.sessionId, "session_revoked", at);
+        }
+        throw new ApiError("invalid_dpop_proof", {
+          detail: `session ${claims.family} is bound to another key (${proof ? "other key" : "no proof"})`,
+        });
+      case "not_found":
+        throw new ApiError("invalid_refresh_token", { detail: "no such session or generation ahead" });
+    }
+  });
+  methodNotAllowed(app, "/refresh", "POST");
+  return app;
+}

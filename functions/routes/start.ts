@@ -1,0 +1,79 @@
+/**
+ * `POST /start`: a Clerk session token in, a new session (generation 0) and its
+ * token response out. The one moment sessionguard trusts Clerk.
+ *
+ * Reads top to bottom: the Clerk token and the body, then the checks cheapest
+ * first (the Clerk token, an RS256 verification; the rate limits; only then the
+ * DPoP proof, an ES256 verification several times dearer in Deno), then the
+ * session is started and the tokens issued.
+ */
+import { Hono } from "hono";
+import { bearerToken } from "../authorization.ts";
+import { ApiError } from "../errors.ts";
+import { clientIp, optionalString, readJsonBody, userAgent } from "../request.ts";
+import type { RouteDeps } from "./deps.ts";
+import { methodNotAllowed } from "./method-not-allowed.ts";
+import { rateLimited, startChecks } from "./rate-limits.ts";
+import type { TokenResponder } from "./token-response.ts";
+
+const MAX_DEVICE_NAME_LENGTH = 100;
+
+/** The `/start` sub-app. */
+export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
+  const { config, store, proofs, now, verifyClerkToken } = deps;
+  // Static policy, bound once.
+  const { idleTimeout, absoluteLifetime, impersonationLifetime } = config.session;
+  const limits = config.rateLimits;
+
+  const app = new Hono();
+  app.post("/start", async (c) => {
+    const clerkToken = bearerToken(c.req.raw);
+    const body = await readJsonBody(c.req.raw);
+    // The moment is taken once the body is in: a slow upload does not choose it.
+    const at = now();
+    const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
+
+    const identity = await verifyClerkToken(clerkToken, at);
+    const ip = clientIp(c.req.raw, config.clientIp);
+    const checks = startChecks(limits, identity.userId, ip);
+    if (checks.length > 0) {
+      const wait = await store.checkRateLimits(checks, at);
+      if (wait > 0) throw rateLimited(wait, `start for ${identity.userId}`);
+    }
+    // A proof here binds the new session to its key. Its jti is remembered like any
+    // other, so a captured proof cannot start (and bind) a second session.
+    const proof = await proofs.verify(c.req.raw, at);
+    if (proof === null && proofs.mode === "required") {
+      throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
+    }
+    if (proof !== null && !(await proofs.use(proof, at))) {
+      throw new ApiError("invalid_dpop_proof", { detail: "start proof jti already used" });
+    }
+
+    const started = await store.startSession({
+      userId: identity.userId,
+      clerkSessionId: identity.clerkSessionId,
+      deviceName,
+      ip,
+      userAgent: userAgent(c.req.raw),
+      idleTimeout,
+      // An impersonated session (Clerk's `act`) lives no longer than SESSION_IMPERSONATION_LIFETIME.
+      absoluteLifetime: identity.actorId === null
+        ? absoluteLifetime
+        : Math.min(absoluteLifetime, impersonationLifetime),
+      dpopJkt: proof?.jkt ?? null,
+      actorId: identity.actorId,
+      now: at,
+    });
+    return tokenResponse(c, {
+      userId: identity.userId,
+      sessionId: started.sessionId,
+      generation: started.generation,
+      expiresAt: started.expiresAt,
+      at,
+      jkt: proof?.jkt ?? null,
+    });
+  });
+  methodNotAllowed(app, "/start", "POST");
+  return app;
+}

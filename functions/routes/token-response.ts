@@ -1,0 +1,55 @@
+/**
+ * The token response of `/start` and `/refresh` (SPEC, "Token response"): an
+ * access token signed now and the refresh token of the session's current
+ * generation, minted from the secret (never stored).
+ */
+import type { Context } from "hono";
+import type { AccessTokens } from "../access-token.ts";
+import type { RefreshTokens } from "../refresh-token.ts";
+import { NO_STORE, unix } from "./deps.ts";
+
+/** What a token response is issued for. */
+export interface TokenGrant {
+  readonly userId: string;
+  readonly sessionId: string;
+  /** The generation the refresh token names. */
+  readonly generation: number;
+  /** The session's absolute expiry; the access token never outlives it. */
+  readonly expiresAt: Date;
+  /** The moment of the request. */
+  readonly at: Date;
+  /** The device key the session is bound to, or null. */
+  readonly jkt: string | null;
+}
+
+/** Answers a request with the token response of a grant. */
+export type TokenResponder = (c: Context, grant: TokenGrant) => Promise<Response>;
+
+/**
+ * Builds the responder. A session bound to a device key (`jkt`) gets access
+ * tokens with `cnf.jkt`, of token type `DPoP` (RFC 9449 §5).
+ */
+export function createTokenResponder(
+  accessTokens: AccessTokens,
+  refreshTokens: RefreshTokens,
+): TokenResponder {
+  return async (c, { userId, sessionId, generation, expiresAt, at, jkt }) => {
+    const [access, refreshToken] = await Promise.all([
+      accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt, jkt }),
+      refreshTokens.mint(sessionId, generation),
+    ]);
+    return c.json(
+      {
+        access_token: access.token,
+        token_type: jkt ? "DPoP" : "bearer",
+        expires_in: access.claims.exp - access.claims.iat,
+        expires_at: access.claims.exp,
+        refresh_token: refreshToken,
+        session: { id: sessionId, expires_at: unix(expiresAt) },
+        user_id: userId,
+      },
+      200,
+      NO_STORE,
+    );
+  };
+}
