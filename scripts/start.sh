@@ -16,4 +16,6 @@ if ((missing)); then
     npm install --no-audit --no-fund --loglevel=error </dev/null
   fi
 fi
+# The functions' npm imports, pinned by their own deno.json and deno.lock, into Deno's cache.
+bash scripts/deno-cache.sh
 exec node --import tsx scripts/start.ts "$@"
