@@ -88,15 +88,7 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
   }
 }
 
-async function runPgbenchOnce(options: {
-  binary: string;
-  url: string;
-  script: string;
-  clients: number;
-  seconds: number;
-  defines?: Record<string, string | number>;
-  label: string;
-}): Promise<PgbenchResult> {
+async function runPgbenchOnce(options: PgbenchOptions): Promise<PgbenchResult> {
   const args = [
     "--no-vacuum",
     "--protocol=prepared",
