@@ -134,42 +134,7 @@ for (let i = 0; i < 64; i++) {
 }
 const storeMethod = "refreshSession";
 let turn = 0;
-const rotateWith = (which: keyof typeof stores) => async () => {
-  const current = families[turn++ % families.length];
-  const rotated = await stores[which].refreshSession({
-    ...facts,
-    now: new Date(),
-    sessionId: current.id,
-    generation: current.generation,
-    idleTimeout: config.session.idleTimeout,
-    reuseGrace: config.session.reuseGrace,
-    theftScope: config.session.theftScope,
-    dpopJkt: null,
-    dpopJti: null,
-    rateLimit: null,
-    ipRateLimit: null,
-  });
-  if (rotated.result !== "rotated") throw new Error(`rotation answered ${rotated.result}`);
-  current.generation = rotated.generation;
-};
-const rotateTimes = { prepared: [] as Timing[], unprepared: [] as Timing[] };
-for (const which of ["unprepared", "prepared", "prepared", "unprepared"] as const) {
-  rotateTimes[which].push(await time(rotateWith(which), half));
-}
-/**
- * CPU per call with the event loop kept busy: `width` calls at once, `rounds`
- * times. One call at a time, each wake-up after a multi-millisecond durable
- * commit costs the event loop about as much CPU as the call itself, which
- * would be charged to the query; under load the loop never idles.
- */
-async function cpuBusy(op: (i: number) => Promise<unknown>, width: number, rounds: number): Promise<number> {
-  await Promise.all(Array.from({ length: width }, (_, i) => op(i)));
-  const before = process.cpuUsage();
-  for (let r = 0; r < rounds; r++) await Promise.all(Array.from({ length: width }, (_, i) => op(i)));
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / (width * rounds);
-}
-const busyRounds = Math.max(5, Math.floor(iterations / 64));
+/** Rotates one family through the chosen pool and remembers its new generation. */
 const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
   const current = families[i];
   const rotated = await stores[which].refreshSession({
@@ -188,6 +153,25 @@ const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
   if (rotated.result !== "rotated") throw new Error(`rotation answered ${rotated.result}`);
   current.generation = rotated.generation;
 };
+const rotateWith = (which: keyof typeof stores) => () => rotateFamily(which)(turn++ % families.length);
+const rotateTimes = { prepared: [] as Timing[], unprepared: [] as Timing[] };
+for (const which of ["unprepared", "prepared", "prepared", "unprepared"] as const) {
+  rotateTimes[which].push(await time(rotateWith(which), half));
+}
+/**
+ * CPU per call with the event loop kept busy: `width` calls at once, `rounds`
+ * times. One call at a time, each wake-up after a multi-millisecond durable
+ * commit costs the event loop about as much CPU as the call itself, which
+ * would be charged to the query; under load the loop never idles.
+ */
+async function cpuBusy(op: (i: number) => Promise<unknown>, width: number, rounds: number): Promise<number> {
+  await Promise.all(Array.from({ length: width }, (_, i) => op(i)));
+  const before = process.cpuUsage();
+  for (let r = 0; r < rounds; r++) await Promise.all(Array.from({ length: width }, (_, i) => op(i)));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / (width * rounds);
+}
+const busyRounds = Math.max(5, Math.floor(iterations / 64));
 /** Client CPU per call, µs, with 64 calls in flight (scenario 11's postgres.js share). */
 const clientCpuBusy = {
   rotatePrepared: await cpuBusy(rotateFamily("prepared"), families.length, busyRounds),
