@@ -4,8 +4,8 @@
 # their imports through those files, as they do when deployed, so the first `deno run`
 # of a function on a fresh machine would otherwise download them itself; tests and the
 # local stack start functions with a trimmed environment, without the machine's
-# certificate settings that a TLS-inspecting proxy needs. Run by `npm test` and
-# `npm start`; a no-op when the cache is already full.
+# certificate settings that a TLS-inspecting proxy needs. Run by vitest's global setup,
+# `npm start` and the bench; a no-op when the cache is already full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -68,9 +68,6 @@ if [[ ! -d node_modules ]]; then
   if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi
 ensure_apt "${APT_PACKAGES[@]}" || APT_OK=0
-# The functions resolve their npm imports through their own deno.json, as deployed:
-# fetch them into Deno's cache once, with this environment's certificate settings.
-bash scripts/deno-cache.sh || echo "warning: deno cache failed, function tests will fail" >&2
 ensure_browser || echo "warning: chromium missing, browser tests will fail" >&2
 
 with_db() { "$BIN/tsx" scripts/with-db.ts "$@"; }

@@ -6,8 +6,9 @@
  * processes such as the Deno server. When SG_TEST_DATABASE_URL or DATABASE_URL is
  * already set, that server is used and left running.
  */
+import { execFileSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
-import { startDatabase } from "./db.ts";
+import { repoRoot, startDatabase } from "./db.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -19,6 +20,9 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Deno's cache gets the functions' npm imports before any test starts a function
+  // with a trimmed environment (scripts/deno-cache.sh says why); a no-op when full.
+  execFileSync("bash", ["scripts/deno-cache.sh"], { cwd: repoRoot, stdio: "inherit" });
   const given = process.env.SG_TEST_DATABASE_URL;
   if (given) {
     project.provide("databaseUrl", given);

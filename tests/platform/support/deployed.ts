@@ -35,10 +35,6 @@ export async function runDeployed(
     NO_COLOR: "1",
     RUST_BACKTRACE: "0",
     ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}),
-    // The machine's trust store, not a setting: with an empty Deno cache (a fresh CI
-    // machine) Deno downloads the function's npm imports, and behind a TLS-inspecting
-    // proxy that needs the same CA the rest of the machine trusts.
-    ...trustStore(),
     ...(options.edge ? { EDGE_TEST_PORT: "0" } : { HOST: "127.0.0.1", PORT: "0" }),
   };
   for (const [key, value] of Object.entries(settings)) if (value !== undefined) env[key] = value;
@@ -96,16 +92,4 @@ export async function runDeployedToExit(
     const code = /exited with (\d+)/.exec(message);
     return { code: code ? Number(code[1]) : null, log: message };
   }
-}
-
-const TRUST_VARIABLES = ["DENO_CERT", "DENO_TLS_CA_STORE", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS"];
-
-/** The certificate variables of this environment, passed on as they are. */
-function trustStore(): Record<string, string> {
-  const found: Record<string, string> = {};
-  for (const name of TRUST_VARIABLES) {
-    const value = process.env[name];
-    if (value) found[name] = value;
-  }
-  return found;
 }
