@@ -3,7 +3,8 @@
  * with Clerk and keep their data in Supabase. See sdk/README.md.
  */
 export { createSessionClient } from "./client.ts";
-export type { SessionClient, SessionClientOptions } from "./client.ts";
+export type { SessionClient } from "./client.ts";
+export type { SessionClientOptions } from "./client-options.ts";
 export { localCoordinator, webCoordinator } from "./coordination.ts";
 export type { Coordinator, TabMessage } from "./coordination.ts";
 export { isSessionError, SERVER_ERROR_CODES, SessionError } from "./errors.ts";

@@ -3,6 +3,8 @@
  * async. Browsers default to localStorage (shared by the tabs of one origin, which the
  * cross-tab refresh relies on); Node and other runtimes default to memory.
  */
+import { objectStore } from "./indexed-db.ts";
+
 export interface StorageAdapter {
   get(
     key: string,
@@ -54,49 +56,28 @@ export function keyValueStorage(store: KeyValueStore): StorageAdapter {
  * cannot be opened (blocked, some private modes).
  */
 export function indexedDbStorage(
-  options: { database?: string; store?: string; fallback?: StorageAdapter } = {},
+  options: { database?: string; store?: string; fallback?: StorageAdapter } =
+    {},
 ): StorageAdapter {
   const database = options.database ?? "sessionguard";
   const storeName = options.store ?? "kv";
-  let opened: Promise<IDBDatabase | null> | null = null;
-  const open = (): Promise<IDBDatabase | null> =>
-    opened ??= new Promise((resolve) => {
-      try {
-        const request = indexedDB.open(database, 1);
-        request.onupgradeneeded = () => request.result.createObjectStore(storeName);
-        request.onsuccess = () => {
-          const db = request.result;
-          // Another tab upgrading the schema, or the browser clearing site data: reconnect later.
-          db.onversionchange = () => {
-            db.close();
-            opened = null;
-          };
-          db.onclose = () => {
-            opened = null;
-          };
-          resolve(db);
-        };
-        request.onerror = () => resolve(null);
-        request.onblocked = () => resolve(null);
-      } catch {
-        resolve(null);
-      }
-    });
+  const idb = objectStore(database, storeName);
   const fallback = options.fallback ?? memoryStorage();
+  // Once IndexedDB failed to open, this page stays on the fallback: a later open that
+  // worked would hide what was written there meanwhile.
+  let unavailable = false;
   const run = async <T>(
     mode: IDBTransactionMode,
     op: (store: IDBObjectStore) => IDBRequest,
     orElse: () => T | Promise<T>,
   ): Promise<T> => {
-    const db = await open();
-    if (!db) return await orElse();
-    return await new Promise<T>((resolve, reject) => {
-      // "strict": the write is durable before `complete`, which is when the lock is released.
-      const tx = db.transaction(storeName, mode, { durability: "strict" });
-      const request = op(tx.objectStore(storeName));
-      tx.oncomplete = () => resolve(request.result as T);
-      tx.onerror = tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
-    });
+    if (!unavailable) {
+      await idb.open().catch(() => {
+        unavailable = true;
+      });
+    }
+    if (unavailable) return await orElse();
+    return await idb.run<T>(mode, op);
   };
   return {
     get: (key) =>
@@ -109,7 +90,8 @@ export function indexedDbStorage(
         (s) => s.put(value, key),
         () => fallback.set(key, value),
       ),
-    remove: (key) => run<void>("readwrite", (s) => s.delete(key), () => fallback.remove(key)),
+    remove: (key) =>
+      run<void>("readwrite", (s) => s.delete(key), () => fallback.remove(key)),
   };
 }
 
@@ -139,7 +121,8 @@ function usableLocalStorage(): KeyValueStore | null {
  */
 export function defaultStorage(): StorageAdapter {
   const ls = usableLocalStorage();
-  const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
+  const inBrowser =
+    typeof (globalThis as { document?: unknown }).document !== "undefined";
   if (inBrowser && typeof indexedDB !== "undefined") {
     return indexedDbStorage({
       fallback: ls ? keyValueStorage(ls) : memoryStorage(),
