@@ -24,6 +24,7 @@
  * other answers 400, so a DNS-rebinding page cannot use the stack (dev/loopback.ts).
  *   CLERK_PUBLISHABLE_KEY             lets the page sign in with a real Clerk instance
  */
+import { ApiError, errorResponse, respondToError } from "../functions/errors.ts";
 import { createClerkWebhookFunction } from "../supabase/functions/clerk-webhook/index.ts";
 import { createSessionFunction } from "../supabase/functions/session/index.ts";
 import { createWebHandler } from "../web/server.ts";
@@ -90,8 +91,9 @@ function mountWeb(issuer: DevIssuer | null): ReturnType<typeof createWebHandler>
   return createWebHandler({ sessionUrl, devTokenUrl: issuer?.tokenUrl, clerk });
 }
 
+/** The functions' own 404 (functions/errors.ts), for paths nothing here serves. */
 function notFound(): Response {
-  return Response.json({ error: "not_found", error_description: "Not found." }, { status: 404 });
+  return errorResponse(new ApiError("not_found"));
 }
 
 function under(pathname: string, mount: string): boolean {
@@ -136,8 +138,12 @@ const server = Deno.serve({
   try {
     return await route(request, info);
   } catch (error) {
-    console.error(`gateway: ${request.method} ${new URL(request.url).pathname}:`, error);
-    return Response.json({ error: "server_error", error_description: "Gateway failure." }, { status: 500 });
+    // The functions' error wrapper: the API's error answer, and one log line with the detail.
+    const where = `${request.method} ${new URL(request.url).pathname}`;
+    return respondToError(
+      error,
+      ({ code, detail }) => console.error(`gateway: ${where}: ${code}: ${detail}`),
+    );
   }
 });
 

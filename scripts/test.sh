@@ -193,17 +193,9 @@ if wants types; then
   section "typecheck and lint"
   export RUST_BACKTRACE=0 NO_COLOR=1
   # The deployed entrypoints, and the local gateway that mounts them for `npm start`.
-  entries=(supabase/functions/*/index.ts)
-  [[ -f dev/gateway.ts ]] && entries+=(dev/gateway.ts)
-  if [[ -e ${entries[0]} ]]; then
-    check "deno check" "$BIN/deno" check --quiet "${entries[@]}"
-  fi
-  if compgen -G 'functions/*.ts' >/dev/null || [[ -e ${entries[0]} ]]; then
-    check "deno lint" "$BIN/deno" lint --quiet
-  fi
-  if [[ -f tsconfig.json ]]; then
-    check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
-  fi
+  check "deno check" "$BIN/deno" check --quiet supabase/functions/*/index.ts dev/gateway.ts
+  check "deno lint" "$BIN/deno" lint --quiet
+  check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
 fi
 
 # --- 5. the protocol model ------------------------------------------------------------------

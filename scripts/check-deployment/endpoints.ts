@@ -4,10 +4,10 @@
  * access token is checked against what was published.
  */
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from "jose";
+import { isLoopbackHostname } from "../../dev/loopback.ts";
 import { fail, fetchWithin, type Finding, jsonOf, pass, skip } from "./report.ts";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
 
 /** What the later checks need from this one. */
 export interface Published {
@@ -53,7 +53,7 @@ export async function checkPublished(
   findings.push(pass("discovery document", `issuer ${issuer}`));
 
   const { protocol, hostname } = new URL(issuer);
-  if (protocol !== "https:" && !LOOPBACK.test(hostname)) {
+  if (protocol !== "https:" && !isLoopbackHostname(hostname)) {
     findings.push(fail("issuer is https", issuer, "set SESSION_ISSUER to the function's https URL"));
   }
   if (expectedIssuer !== undefined && issuer !== expectedIssuer) {
