@@ -1,7 +1,7 @@
 /**
  * Where the SDK keeps the session. Any key-value store fits; methods may be sync or
- * async. Browsers default to localStorage (shared by the tabs of one origin, which the
- * cross-tab refresh relies on); Node and other runtimes default to memory.
+ * async. Browsers default to IndexedDB, else localStorage (shared by the tabs of one
+ * origin, which the cross-tab refresh relies on); Node and other runtimes default to memory.
  */
 import { objectStore } from "./indexed-db.ts";
 
