@@ -2,16 +2,16 @@
  * What a refresh costs: N sequential refreshes against the real Deno server
  * and Postgres, one client, keep-alive. Prints percentiles; asserts nothing.
  *
- *   npx tsx tests/helpers/measure-refresh.ts [count=500]
+ *   npx tsx scripts/measure-refresh.ts [count=500]
  *
  * Uses DATABASE_URL when set (migrations already applied), else starts an
  * ephemeral PostgreSQL 17 with the harness.
  */
 import { performance } from "node:perf_hooks";
-import { startDatabase } from "../harness/db.ts";
-import { startClerkIssuer } from "./clerk-issuer.ts";
-import { refreshSecret, signingJwk } from "./keys.ts";
-import { startSessionServer } from "./session-server.ts";
+import { startDatabase } from "./lib/local-postgres.ts";
+import { startClerkIssuer } from "./lib/clerk-issuer.ts";
+import { refreshSecret, signingJwk } from "./lib/throwaway-keys.ts";
+import { startSessionServer } from "./lib/session-server.ts";
 
 const count = Number(process.argv[2] ?? 500);
 const db = await startDatabase({ name: "measure", ephemeral: true });

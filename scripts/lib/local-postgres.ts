@@ -23,7 +23,7 @@ import postgres from "postgres";
 
 const run = promisify(execFile);
 
-/** Repository root (this file is tests/harness/db.ts). */
+/** Repository root (this file is scripts/lib/local-postgres.ts). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const LOCAL_DIR = path.join(repoRoot, ".local");

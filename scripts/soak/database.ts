@@ -5,7 +5,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { type Database, localDir, startDatabase } from "../../harness/db.ts";
+import { type Database, localDir, startDatabase } from "../lib/local-postgres.ts";
 
 /** A server that can go away and come back. */
 export interface RestartableDatabase {

@@ -3,9 +3,9 @@
  * sharing one database and one set of secrets, as Supabase runs many isolates
  * of one function, plus the Clerk-like issuer they trust.
  */
-import { type ClerkIssuer, startClerkIssuer } from "../../helpers/clerk-issuer.ts";
-import { refreshSecret, signingJwk } from "../../helpers/keys.ts";
-import { type SessionServer, startSessionServer } from "../../helpers/session-server.ts";
+import { type ClerkIssuer, startClerkIssuer } from "../lib/clerk-issuer.ts";
+import { refreshSecret, signingJwk } from "../lib/throwaway-keys.ts";
+import { type SessionServer, startSessionServer } from "../lib/session-server.ts";
 
 /** The app origin Clerk tokens name in `azp`. */
 export const APP_ORIGIN = "http://localhost:3000";

@@ -1,7 +1,7 @@
 /**
  * The real session entrypoint in a Deno process that a fault run can kill
  * (SIGKILL, a crash) or stop (SIGTERM, a redeploy) and start again on the same
- * port. tests/helpers/session-server.ts starts the same process but hides it
+ * port. scripts/lib/session-server.ts starts the same process but hides it
  * behind `stop()`; a crash needs the signal.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -9,7 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DENO = path.join(root, "node_modules", ".bin", "deno");
 const ENTRYPOINT = path.join(root, "supabase", "functions", "session", "index.ts");
 

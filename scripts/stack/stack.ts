@@ -15,7 +15,7 @@ import {
   prepareDatabase,
   type PrepareResult,
   startDatabase,
-} from "../../tests/harness/db.ts";
+} from "../lib/local-postgres.ts";
 import { mergeSettings, readDotenv, type Settings } from "./env.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";

@@ -12,8 +12,8 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDatabaseUrl } from "./harness/context.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
 
 let webhookDb: postgres.Sql;
 let startDb: postgres.Sql;

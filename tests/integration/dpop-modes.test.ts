@@ -5,10 +5,10 @@
  */
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { eventsOf } from "./helpers/db.ts";
-import { deviceKey, proof } from "./helpers/dpop.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { eventsOf } from "../support/database-rows.ts";
+import { deviceKey, proof } from "../support/dpop.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 const stacks: Stack[] = [];
 async function stackWith(settings: Record<string, string>): Promise<Stack> {

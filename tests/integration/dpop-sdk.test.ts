@@ -14,16 +14,16 @@ import {
   memoryStorage,
   type SessionClient,
   type SessionClientOptions,
-} from "../sdk/src/index.ts";
+} from "../../sdk/src/index.ts";
 import {
   type DpopKeyStore,
   fileKeyStore,
   memoryKeyStore,
-} from "../sdk/src/dpop.ts";
-import type { StorageAdapter } from "../sdk/src/storage.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { eventsOf } from "./helpers/db.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+} from "../../sdk/src/dpop.ts";
+import type { StorageAdapter } from "../../sdk/src/storage.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { eventsOf } from "../support/database-rows.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 let optional: Stack;
 let strict: Stack;

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
-import type { ApiResponse } from "./helpers/api.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { eventsOf } from "./helpers/db.ts";
+import type { ApiResponse } from "../support/api.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { eventsOf } from "../support/database-rows.ts";
 import {
   type DeviceKey,
   deviceKey,
@@ -16,8 +16,8 @@ import {
   proof,
   type ProofOptions,
   unsignedProof,
-} from "./helpers/dpop.ts";
-import { SESSION_ISSUER, type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
+} from "../support/dpop.ts";
+import { SESSION_ISSUER, type Stack, startStack, type TokenResponse } from "../support/stack.ts";
 
 let stack: Stack;
 

@@ -3,17 +3,17 @@
  * handler's clock injected: the handler runs in-process on the real Postgres.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAccessTokens } from "../functions/access-token.ts";
-import { createClerkVerifier } from "../functions/clerk-session-token.ts";
-import { parseConfig } from "../functions/config.ts";
-import { createHandler } from "../functions/handler.ts";
-import { createRefreshTokens } from "../functions/refresh-token.ts";
+import { createAccessTokens } from "../../functions/access-token.ts";
+import { createClerkVerifier } from "../../functions/clerk-session-token.ts";
+import { parseConfig } from "../../functions/config.ts";
+import { createHandler } from "../../functions/handler.ts";
+import { createRefreshTokens } from "../../functions/refresh-token.ts";
 import postgres from "postgres";
-import { createStore, type Sql } from "../functions/store.ts";
-import { testDatabaseUrl } from "./harness/context.ts";
-import { type ClerkIssuer, startClerkIssuer } from "./helpers/clerk-issuer.ts";
-import { family } from "./helpers/db.ts";
-import { refreshSecret, signingJwk } from "./helpers/keys.ts";
+import { createStore, type Sql } from "../../functions/store.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { type ClerkIssuer, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { family } from "../support/database-rows.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
 
 const DAY = 86_400_000;
 

@@ -11,9 +11,9 @@
  */
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { deviceKey, proof } from "./helpers/dpop.ts";
-import { type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { deviceKey, proof } from "../support/dpop.ts";
+import { type Stack, startStack, type TokenResponse } from "../support/stack.ts";
 
 let counter = 0;
 /** A fresh client address for each caller, so per-ip budgets never meet across tests. */

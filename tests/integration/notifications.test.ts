@@ -9,9 +9,9 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDatabaseUrl } from "./harness/context.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 interface Announcement {
   id: number;

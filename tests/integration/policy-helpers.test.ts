@@ -10,14 +10,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAccessTokens } from "../functions/access-token.ts";
-import { parseConfig } from "../functions/config.ts";
-import { testDatabaseUrl } from "./harness/context.ts";
-import { openTestDb } from "./helpers/db.ts";
-import { refreshSecret, signingJwk } from "./helpers/keys.ts";
+import { createAccessTokens } from "../../functions/access-token.ts";
+import { parseConfig } from "../../functions/config.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { openTestDb } from "../support/database-rows.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const helpersFile = path.join(
   root,
   "examples",

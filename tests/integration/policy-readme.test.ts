@@ -10,11 +10,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { testDatabaseUrl } from "./harness/context.ts";
-import { openTestDb } from "./helpers/db.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { openTestDb } from "../support/database-rows.ts";
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const example = path.join(root, "examples", "notes", "supabase");
 const helpers = path.join(example, "tests", "sessionguard_test_helpers.psql");
 const migration = path.join(example, "migrations", "20261130120000_create_notes.sql");

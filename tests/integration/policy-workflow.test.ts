@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const example = path.join(root, "examples", "notes");
 const workflowPath = path.join(example, "github-workflow.yml");
 const workflowText = readFileSync(workflowPath, "utf8");

@@ -11,10 +11,10 @@ import {
   type SessionClientOptions,
   type StorageAdapter,
 } from "../../sdk/src/index.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
-import { clerkId, type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
-import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import { type SessionServer, startSessionServer } from "../helpers/session-server.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
+import { type SessionServer, startSessionServer } from "../../scripts/lib/session-server.ts";
 
 let issuer: ClerkIssuer;
 /** Default settings: 10 s reuse grace. */

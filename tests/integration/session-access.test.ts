@@ -6,10 +6,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call } from "./helpers/api.ts";
-import { eventsOf, familiesOf, type Sql } from "./helpers/db.ts";
-import { signingJwk } from "./helpers/keys.ts";
-import { SESSION_ISSUER, type Stack, startStack } from "./helpers/stack.ts";
+import { call } from "../support/api.ts";
+import { eventsOf, familiesOf, type Sql } from "../support/database-rows.ts";
+import { signingJwk } from "../../scripts/lib/throwaway-keys.ts";
+import { SESSION_ISSUER, type Stack, startStack } from "../support/stack.ts";
 
 /** Runs a query the way PostgREST does for a request bearing `claims`. */
 async function selectAs(sql: Sql, claims: object, table: string): Promise<string[]> {

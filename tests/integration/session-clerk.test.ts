@@ -5,9 +5,9 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clerkId, startClerkIssuer } from "./helpers/clerk-issuer.ts";
-import { familiesOf } from "./helpers/db.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { clerkId, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { familiesOf } from "../support/database-rows.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const now = () => Math.floor(Date.now() / 1000);

@@ -4,8 +4,8 @@
  */
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { family, type Sql } from "./helpers/db.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { family, type Sql } from "../support/database-rows.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

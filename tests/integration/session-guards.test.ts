@@ -5,9 +5,9 @@
  * the database is in theft-response-e2e.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { family } from "./helpers/db.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { family } from "../support/database-rows.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 const ip = (n: number) => ({ "x-forwarded-for": `198.51.100.${n}` });
 

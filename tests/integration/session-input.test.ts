@@ -3,9 +3,9 @@
  * nothing in the database.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../functions/errors.ts";
-import { userState } from "./helpers/db.ts";
-import { type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
+import { ERROR_CODES } from "../../functions/errors.ts";
+import { userState } from "../support/database-rows.ts";
+import { type Stack, startStack, type TokenResponse } from "../support/stack.ts";
 
 /** Strings no field accepts: control characters, lone surrogates, overlong. */
 const HOSTILE = [

@@ -5,13 +5,13 @@
  * (the legacy form) still refresh, through a secret rotation, into issuer-bound ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRefreshTokens } from "../functions/refresh-token.ts";
-import { family, userState } from "./helpers/db.ts";
-import { legacyRefreshToken } from "./helpers/legacy-refresh-token.ts";
-import { call } from "./helpers/api.ts";
-import { refreshSecret } from "./helpers/keys.ts";
-import { type SessionServer, startSessionServer } from "./helpers/session-server.ts";
-import { type Stack, startStack } from "./helpers/stack.ts";
+import { createRefreshTokens } from "../../functions/refresh-token.ts";
+import { family, userState } from "../support/database-rows.ts";
+import { legacyRefreshToken } from "../support/legacy-refresh-token.ts";
+import { call } from "../support/api.ts";
+import { refreshSecret } from "../../scripts/lib/throwaway-keys.ts";
+import { type SessionServer, startSessionServer } from "../../scripts/lib/session-server.ts";
+import { type Stack, startStack } from "../support/stack.ts";
 
 const PRODUCTION = "https://prod.example.com/functions/v1/session";
 const STAGING = "https://staging.example.com/functions/v1/session";

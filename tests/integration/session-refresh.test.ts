@@ -5,10 +5,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRefreshTokens } from "../functions/refresh-token.ts";
-import { eventsOf, familiesOf, family, userState } from "./helpers/db.ts";
-import { refreshSecret } from "./helpers/keys.ts";
-import { type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
+import { createRefreshTokens } from "../../functions/refresh-token.ts";
+import { eventsOf, familiesOf, family, userState } from "../support/database-rows.ts";
+import { refreshSecret } from "../../scripts/lib/throwaway-keys.ts";
+import { type Stack, startStack, type TokenResponse } from "../support/stack.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,7 +1,7 @@
 /** The real entrypoint refuses to start on a bad or missing setting, naming it. */
 import { describe, expect, it } from "vitest";
-import { failingStart } from "./helpers/session-server.ts";
-import { refreshSecret, signingJwk } from "./helpers/keys.ts";
+import { failingStart } from "../../scripts/lib/session-server.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
 
 describe("start-up", () => {
   it.each<[string, Record<string, string | undefined>]>([

@@ -10,16 +10,16 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { base64url, decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createAccessTokens } from "../functions/access-token.ts";
-import { parseConfig } from "../functions/config.ts";
-import { createEs256Signer, resolveSigner } from "../functions/signer.ts";
-import { refreshSecret, signingJwk as anyJwk } from "./helpers/keys.ts";
+import { createAccessTokens } from "../../functions/access-token.ts";
+import { parseConfig } from "../../functions/config.ts";
+import { createEs256Signer, resolveSigner } from "../../functions/signer.ts";
+import { refreshSecret, signingJwk as anyJwk } from "../../scripts/lib/throwaway-keys.ts";
 
 /** A fresh ES256 private JWK (x, y, d, kid). */
 const signingJwk = async (kid?: string) =>
   await anyJwk(kid) as { kty: string; crv: string; x: string; y: string; d: string; kid: string };
 
-const root = path.resolve(import.meta.dirname, "..");
+const root = path.resolve(import.meta.dirname, "..", "..");
 const DENO = path.join(root, "node_modules", ".bin", "deno");
 const ORDER = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
 const header = { alg: "ES256", kid: "k1", typ: "JWT" };

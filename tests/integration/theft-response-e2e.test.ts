@@ -8,11 +8,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type ClerkApiStub, startClerkApiStub } from "./helpers/clerk-api-stub.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { eventsOf, familiesOf } from "./helpers/db.ts";
-import { type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.ts";
+import { type ClerkApiStub, startClerkApiStub } from "../support/clerk-api-stub.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { eventsOf, familiesOf } from "../support/database-rows.ts";
+import { type Stack, startStack, type TokenResponse } from "../support/stack.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
 
 const THIEF = { "x-forwarded-for": "203.0.113.66", "user-agent": "ThiefBrowser/2.0" };
 

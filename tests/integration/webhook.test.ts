@@ -6,9 +6,9 @@
  * are started through the real session function with Clerk-shaped tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDatabaseUrl } from "./harness/context.ts";
-import { type ApiResponse, call } from "./helpers/api.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
+import { testDatabaseUrl } from "../support/context.ts";
+import { type ApiResponse, call } from "../support/api.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
 import {
   clerkEvent,
   type ClerkWebhookServer,
@@ -17,9 +17,9 @@ import {
   newWebhookSecret,
   signDelivery,
   startClerkWebhookServer,
-} from "./helpers/clerk-webhook-server.ts";
-import { eventsOf, familiesOf, userState } from "./helpers/db.ts";
-import { type Stack, startStack, type TokenResponse } from "./helpers/stack.ts";
+} from "../support/clerk-webhook-server.ts";
+import { eventsOf, familiesOf, userState } from "../support/database-rows.ts";
+import { type Stack, startStack, type TokenResponse } from "../support/stack.ts";
 
 let stack: Stack;
 let webhook: ClerkWebhookServer;

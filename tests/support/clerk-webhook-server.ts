@@ -10,7 +10,7 @@ import {
   type FunctionServer,
   type Settings,
   startFunctionServer,
-} from "./function-server.ts";
+} from "../../scripts/lib/function-server.ts";
 
 export type ClerkWebhookServer = FunctionServer;
 

@@ -1,6 +1,6 @@
 /** Direct looks at the test database, to check what the server did (or did not) change. */
 import postgres from "postgres";
-import { testDatabaseUrl } from "../harness/context.ts";
+import { testDatabaseUrl } from "./context.ts";
 
 export type Sql = postgres.Sql;
 

@@ -2,13 +2,13 @@
  * vitest globalSetup: one prepared PostgreSQL 17 for the whole run.
  *
  * Tests read its URL with `inject("databaseUrl")` (or `testDatabaseUrl()` from
- * tests/harness/context.ts); it is also in process.env.SG_TEST_DATABASE_URL for child
+ * tests/support/context.ts); it is also in process.env.SG_TEST_DATABASE_URL for child
  * processes such as the Deno server. When SG_TEST_DATABASE_URL or DATABASE_URL is
  * already set, that server is used and left running.
  */
 import { execFileSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
-import { repoRoot, startDatabase } from "./db.ts";
+import { repoRoot, startDatabase } from "../../scripts/lib/local-postgres.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -3,11 +3,11 @@
  * with freshly generated secrets, and a client on the test database.
  */
 import { type ApiResponse, call } from "./api.ts";
-import { clerkId, type ClerkIssuer, startClerkIssuer } from "./clerk-issuer.ts";
-import { openTestDb, type Sql } from "./db.ts";
-import { refreshSecret, signingJwk } from "./keys.ts";
-import { type SessionServer, startSessionServer } from "./session-server.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
+import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { openTestDb, type Sql } from "./database-rows.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
+import { type SessionServer, startSessionServer } from "../../scripts/lib/session-server.ts";
+import { testDatabaseUrl } from "./context.ts";
 
 /** The issuer access tokens carry in tests. */
 export const SESSION_ISSUER = "http://localhost:54321/functions/v1/session";

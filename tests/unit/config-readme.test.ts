@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseClerkWebhookConfig, parseSessionSettings } from "../functions/config.ts";
+import { parseClerkWebhookConfig, parseSessionSettings } from "../../functions/config.ts";
 
 const JWK = { kty: "EC", crv: "P-256", x: "x", y: "y", d: "d", kid: "key-1" };
 /** A valid environment of both functions; SUPABASE_DB_URL so that DATABASE_URL's fallback is read too. */
@@ -35,7 +35,7 @@ function namesRead(parse: (env: Record<string, string | undefined>) => unknown):
 
 /** The setting names in the first column of README's "Settings" table (`A` or `A` / `B`). */
 function readmeSettings(): Set<string> {
-  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const section = readme.split(/^## Settings$/m)[1].split(/^## /m)[0];
   const names = new Set<string>();
   for (const line of section.split("\n")) {

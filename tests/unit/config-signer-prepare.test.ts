@@ -7,7 +7,7 @@
  * (session mode) and :6543 (transaction mode), PgBouncer db.<ref>.supabase.co:6543.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, preparedStatements } from "../functions/config.ts";
+import { ConfigError, parseConfig, preparedStatements } from "../../functions/config.ts";
 
 const base = {
   CLERK_ISSUER: "https://example.clerk.accounts.dev",

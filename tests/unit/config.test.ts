@@ -1,6 +1,6 @@
 /** Settings: defaults per SPEC, and every bad or missing setting named at start-up. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../functions/config.ts";
+import { ConfigError, parseConfig } from "../../functions/config.ts";
 
 const SECRET = "s".repeat(32);
 const JWK = { kty: "EC", crv: "P-256", x: "x", y: "y", d: "d", kid: "key-1" };

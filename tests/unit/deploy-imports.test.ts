@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
-const root = new URL("..", import.meta.url);
+const root = new URL("../..", import.meta.url);
 const read = (url: URL) => readFileSync(url, "utf8");
 const IMPORT = /(?:from|import)\s*"([^"]+)"/g;
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { createDevIssuer, DEMO_USER_ID, DEV_ISSUER_LABEL } from "../../dev/dev-issuer.ts";
 import { createClerkVerifier } from "../../functions/clerk-session-token.ts";
 import { generateKeys } from "../../scripts/stack/keys.ts";
-import { root } from "./launch.ts";
+import { root } from "../support/npm-start.ts";
 
 const ORIGIN = "http://127.0.0.1:54321";
 const get = (url: string, headers: Record<string, string> = {}) =>

@@ -4,16 +4,16 @@
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { accessToken } from "../functions/authorization.ts";
-import { ConfigError, parseDpopSettings } from "../functions/config.ts";
+import { accessToken } from "../../functions/authorization.ts";
+import { ConfigError, parseDpopSettings } from "../../functions/config.ts";
 import {
   acceptedTargets,
   createDpopVerifier,
   type DpopVerifier,
   type DpopVerifierOptions,
-} from "../functions/dpop.ts";
-import { ApiError, errorResponse } from "../functions/errors.ts";
-import { deviceKey, hmacProof, proof, unsignedProof } from "./helpers/dpop.ts";
+} from "../../functions/dpop.ts";
+import { ApiError, errorResponse } from "../../functions/errors.ts";
+import { deviceKey, hmacProof, proof, unsignedProof } from "../support/dpop.ts";
 
 const MOUNTS = ["/functions/v1/session", "/session"];
 const URL_SEEN = "http://127.0.0.1:54321/functions/v1/session/refresh";

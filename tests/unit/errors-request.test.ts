@@ -1,8 +1,8 @@
 /** The error envelope and the reading of untrusted request facts, without a server. */
 import { describe, expect, it } from "vitest";
-import { ApiError, ERROR_CODES, errorResponse, toApiError } from "../functions/errors.ts";
-import { clientIp, MAX_USER_AGENT_LENGTH, normalizeIp, userAgent } from "../functions/request.ts";
-import { SPEC_STATUS } from "./helpers/spec.ts";
+import { ApiError, ERROR_CODES, errorResponse, toApiError } from "../../functions/errors.ts";
+import { clientIp, MAX_USER_AGENT_LENGTH, normalizeIp, userAgent } from "../../functions/request.ts";
+import { SPEC_STATUS } from "../support/spec.ts";
 
 describe("errors", () => {
   it("maps every code to SPEC's status", async () => {

@@ -5,9 +5,9 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { timingSafeEqual } from "../functions/constant-time.ts";
-import { createRefreshTokens, parseRefreshToken } from "../functions/refresh-token.ts";
-import { legacyRefreshToken } from "./helpers/legacy-refresh-token.ts";
+import { timingSafeEqual } from "../../functions/constant-time.ts";
+import { createRefreshTokens, parseRefreshToken } from "../../functions/refresh-token.ts";
+import { legacyRefreshToken } from "../support/legacy-refresh-token.ts";
 
 const OLD = "o".repeat(32);
 const NEW = "n".repeat(40);

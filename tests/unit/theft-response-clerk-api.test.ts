@@ -5,9 +5,9 @@
  * give up on a silent server, and no retry of a final 4xx.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createClerkApi } from "../functions/clerk-api.ts";
-import { type ClerkApiStub, startClerkApiStub } from "./helpers/clerk-api-stub.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
+import { createClerkApi } from "../../functions/clerk-api.ts";
+import { type ClerkApiStub, startClerkApiStub } from "../support/clerk-api-stub.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
 
 let stub: ClerkApiStub;
 beforeAll(async () => {

@@ -8,9 +8,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { createClerkApi } from "../functions/clerk-api.ts";
-import { ConfigError, parseTheftResponseSettings } from "../functions/config.ts";
-import { createSecurityWebhook } from "../functions/security-webhook.ts";
+import { createClerkApi } from "../../functions/clerk-api.ts";
+import { ConfigError, parseTheftResponseSettings } from "../../functions/config.ts";
+import { createSecurityWebhook } from "../../functions/security-webhook.ts";
 import {
   createTheftResponder,
   type Theft,
@@ -18,10 +18,10 @@ import {
   type TheftFailure,
   type TheftLogEntry,
   type TheftResponderDeps,
-} from "../functions/theft-response.ts";
-import { type ClerkApiStub, startClerkApiStub } from "./helpers/clerk-api-stub.ts";
-import { clerkId } from "./helpers/clerk-issuer.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.ts";
+} from "../../functions/theft-response.ts";
+import { type ClerkApiStub, startClerkApiStub } from "../support/clerk-api-stub.ts";
+import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
 
 const newSecret = () => `whsec_${randomBytes(32).toString("base64")}`;
 const stops: (() => Promise<void>)[] = [];

@@ -6,7 +6,7 @@
  * tests/browser/devices.test.ts checks the page through it and in Chromium.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWebServer, type WebServer } from "../web/server.ts";
+import { startWebServer, type WebServer } from "../../web/server.ts";
 
 const SESSION_URL = "http://127.0.0.1:1/functions/v1/session";
 let local: WebServer;

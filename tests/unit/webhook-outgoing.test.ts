@@ -6,8 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSecurityWebhook } from "../functions/security-webhook.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "./helpers/webhook-receiver.ts";
+import { createSecurityWebhook } from "../../functions/security-webhook.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
 
 const newSecret = () => `whsec_${randomBytes(32).toString("base64")}`;
 const receivers: WebhookReceiver[] = [];

@@ -8,18 +8,18 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAccessTokens } from "../../functions/access-token.ts";
-import { createClerkVerifier } from "../../functions/clerk-session-token.ts";
-import { parseConfig } from "../../functions/config.ts";
-import { createHandler } from "../../functions/handler.ts";
-import { createRefreshTokens } from "../../functions/refresh-token.ts";
-import { createStore, type Sql } from "../../functions/store.ts";
-import { simulate, type Workspace, workspace } from "../../scripts/model/spin.ts";
-import { ATTACKER, describeStep, parseTrace, type Step, type Trace } from "../../scripts/model/trace.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
-import { type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
-import { deviceKey, proof } from "../helpers/dpop.ts";
-import { refreshSecret, signingJwk } from "../helpers/keys.ts";
+import { createAccessTokens } from "../../../functions/access-token.ts";
+import { createClerkVerifier } from "../../../functions/clerk-session-token.ts";
+import { parseConfig } from "../../../functions/config.ts";
+import { createHandler } from "../../../functions/handler.ts";
+import { createRefreshTokens } from "../../../functions/refresh-token.ts";
+import { createStore, type Sql } from "../../../functions/store.ts";
+import { simulate, type Workspace, workspace } from "../../../scripts/model/spin.ts";
+import { ATTACKER, describeStep, parseTrace, type Step, type Trace } from "../../../scripts/model/trace.ts";
+import { testDatabaseUrl } from "../../support/context.ts";
+import { type ClerkIssuer, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
+import { deviceKey, proof } from "../../support/dpop.ts";
+import { refreshSecret, signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
 
 const ISSUER = "http://localhost:54321/functions/v1/session";
 const SAMPLE = Number(process.env.SG_MODEL_HTTP_TRACES ?? 30);

@@ -8,10 +8,10 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { replay } from "../../scripts/model/replay.ts";
-import { compile, modelFiles, properties, simulate, type Workspace, workspace } from "../../scripts/model/spin.ts";
-import { parseTrace, rejudge, type Trace } from "../../scripts/model/trace.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
+import { replay } from "../../../scripts/model/replay.ts";
+import { compile, modelFiles, properties, simulate, type Workspace, workspace } from "../../../scripts/model/spin.ts";
+import { parseTrace, rejudge, type Trace } from "../../../scripts/model/trace.ts";
+import { testDatabaseUrl } from "../../support/context.ts";
 
 const SIMULATIONS = Number(process.env.SG_MODEL_TRACES ?? 240);
 const FIRST_SEED = Number(process.env.SG_MODEL_SEED ?? (Date.now() % 1_000_000));

@@ -7,9 +7,9 @@
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { raceControls, sequentialControls, SQL_MUTANTS } from "../../scripts/model/sql-mutants.ts";
-import { type Workspace, workspace } from "../../scripts/model/spin.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
+import { raceControls, sequentialControls, SQL_MUTANTS } from "../../../scripts/model/sql-mutants.ts";
+import { type Workspace, workspace } from "../../../scripts/model/spin.ts";
+import { testDatabaseUrl } from "../../support/context.ts";
 
 describe("SQL mutations of rotate_session are caught by the model's traces", () => {
   let ws: Workspace;

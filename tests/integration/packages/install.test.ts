@@ -18,13 +18,13 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDatabaseUrl } from "../harness/context.ts";
-import { clerkId, type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
-import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import { type SessionServer, startSessionServer } from "../helpers/session-server.ts";
+import { testDatabaseUrl } from "../../support/context.ts";
+import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
+import { refreshSecret, signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
+import { type SessionServer, startSessionServer } from "../../../scripts/lib/session-server.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const FIXTURE = path.join(ROOT, "tests", "packages", "scratch");
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const FIXTURE = path.join(ROOT, "tests", "integration", "packages", "scratch");
 const BIN = path.join(ROOT, "node_modules", ".bin");
 const rootPackage = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
 /** The scratch app's own dependencies, at the versions this repository pins. */

@@ -9,12 +9,12 @@ import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../scripts/stack/ports.ts";
-import { call } from "../helpers/api.ts";
-import { type Stack, startStack } from "../helpers/stack.ts";
-import { killLeftovers, launch, type Launched, removeStackData, root, uniqueName } from "../stack/launch.ts";
-import { type FakeDataApi, startFakeDataApi } from "./support/fake-data-api.ts";
-import { importedKeyProject, legacyProject, migratedLegacyProject } from "./verifiers/project.ts";
+import { freePort } from "../../../scripts/stack/ports.ts";
+import { call } from "../../support/api.ts";
+import { type Stack, startStack } from "../../support/stack.ts";
+import { killLeftovers, launch, type Launched, removeStackData, root, uniqueName } from "../../support/npm-start.ts";
+import { type FakeDataApi, startFakeDataApi } from "../../support/platform/fake-data-api.ts";
+import { importedKeyProject, legacyProject, migratedLegacyProject } from "../../support/platform/verifiers/project.ts";
 
 interface Run {
   readonly code: number;

@@ -9,12 +9,12 @@
  * once (SPEC, "Configuration").
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDatabaseUrl } from "../harness/context.ts";
-import { call } from "../helpers/api.ts";
-import { type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
-import { clerkEvent, newWebhookSecret, signDelivery } from "../helpers/clerk-webhook-server.ts";
-import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import { type Deployed, runDeployed, runDeployedToExit } from "./support/deployed.ts";
+import { testDatabaseUrl } from "../../support/context.ts";
+import { call } from "../../support/api.ts";
+import { type ClerkIssuer, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
+import { clerkEvent, newWebhookSecret, signDelivery } from "../../support/clerk-webhook-server.ts";
+import { refreshSecret, signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
+import { type Deployed, runDeployed, runDeployedToExit } from "../../support/platform/deployed.ts";
 
 const PREFIXES = {
   session: ["/functions/v1/session", "/session"],

@@ -10,9 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { createAccessTokens } from "../../functions/access-token.ts";
-import { parseConfig } from "../../functions/config.ts";
-import { root } from "../stack/launch.ts";
+import { createAccessTokens } from "../../../functions/access-token.ts";
+import { parseConfig } from "../../../functions/config.ts";
+import { root } from "../../support/npm-start.ts";
 
 describe("a key from supabase gen signing-key", () => {
   it("is accepted as SESSION_SIGNING_JWK, signs under its kid and publishes only its public half", async () => {

@@ -21,20 +21,20 @@ import {
   SignJWT,
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openTestDb, type Sql } from "../helpers/db.ts";
-import { deviceKey, proof } from "../helpers/dpop.ts";
-import { signingJwk } from "../helpers/keys.ts";
-import { type Stack, startStack } from "../helpers/stack.ts";
+import { openTestDb, type Sql } from "../../support/database-rows.ts";
+import { deviceKey, proof } from "../../support/dpop.ts";
+import { signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
+import { type Stack, startStack } from "../../support/stack.ts";
 import {
   type HostedProject,
   importedKeyProject,
   legacyProject,
   migratedLegacyProject,
   thirdPartyProject,
-} from "./verifiers/project.ts";
-import { postgrestVerify } from "./verifiers/postgrest.ts";
-import { realtimeVerify } from "./verifiers/realtime.ts";
-import { storageVerify } from "./verifiers/storage.ts";
+} from "../../support/platform/verifiers/project.ts";
+import { postgrestVerify } from "../../support/platform/verifiers/postgrest.ts";
+import { realtimeVerify } from "../../support/platform/verifiers/realtime.ts";
+import { storageVerify } from "../../support/platform/verifiers/storage.ts";
 
 const SECRET = randomBytes(30).toString("base64url"); // the project's legacy JWT secret
 const LEGACY_KID = randomUUID(); // the id the dashboard shows for it after migration

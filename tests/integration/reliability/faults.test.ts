@@ -15,7 +15,7 @@ import {
   formatFault,
   runFault,
   startFaultEnvironment,
-} from "./support/fault-run.ts";
+} from "../../../scripts/soak/fault-run.ts";
 
 const seed = Number(process.env.SG_LOAD_SEED ?? Date.now() % 1_000_000);
 

@@ -15,19 +15,19 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERROR_CODES } from "../../functions/errors.ts";
-import { type Database, startDatabase } from "../harness/db.ts";
-import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import { type SessionServer, startSessionServer } from "../helpers/session-server.ts";
+import { ERROR_CODES } from "../../../functions/errors.ts";
+import { type Database, startDatabase } from "../../../scripts/lib/local-postgres.ts";
+import { refreshSecret, signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
+import { type SessionServer, startSessionServer } from "../../../scripts/lib/session-server.ts";
 import {
   clerkClaims,
   handmadeToken,
   type OddIssuer,
   type Signer,
   startOddIssuer,
-} from "./support/odd-issuer.ts";
-import { rawRequest } from "./support/raw-http.ts";
-import { SPEC_STATUS } from "../helpers/spec.ts";
+} from "../../support/reliability/odd-issuer.ts";
+import { rawRequest } from "../../support/reliability/raw-http.ts";
+import { SPEC_STATUS } from "../../support/spec.ts";
 
 const APP = "http://localhost:3000";
 const ISSUER = "http://localhost:54321/functions/v1/session";

@@ -9,12 +9,12 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { createRefreshTokens } from "../../functions/refresh-token.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
-import type { AttackKind, Exchange, FamilyRun } from "./support/families.ts";
-import { checkInvariants } from "./support/invariants.ts";
-import { formatLoad, runLoad } from "./support/load-run.ts";
-import type { Answer } from "./support/traffic.ts";
+import { createRefreshTokens } from "../../../functions/refresh-token.ts";
+import { testDatabaseUrl } from "../../support/context.ts";
+import type { AttackKind, Exchange, FamilyRun } from "../../../scripts/soak/families.ts";
+import { checkInvariants } from "../../../scripts/soak/invariants.ts";
+import { formatLoad, runLoad } from "../../../scripts/soak/load-run.ts";
+import type { Answer } from "../../../scripts/soak/traffic.ts";
 
 describe("load: concurrent families with thieves and forgers", () => {
   it("keeps one successor per token, revokes exactly the robbed families, never answers 5xx", async () => {

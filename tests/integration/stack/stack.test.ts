@@ -9,9 +9,9 @@ import path from "node:path";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { Webhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { portFree } from "../../scripts/stack/ports.ts";
-import { call } from "../helpers/api.ts";
-import { type ClerkIssuer, startClerkIssuer } from "../helpers/clerk-issuer.ts";
+import { portFree } from "../../../scripts/stack/ports.ts";
+import { call } from "../../support/api.ts";
+import { type ClerkIssuer, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
 import {
   isRunning,
   killLeftovers,
@@ -23,7 +23,7 @@ import {
   root,
   stackKeys,
   uniqueName,
-} from "./launch.ts";
+} from "../../support/npm-start.ts";
 
 const LABEL = "LOCAL DEVELOPMENT ISSUER — not Clerk";
 const names: string[] = [];

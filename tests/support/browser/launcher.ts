@@ -15,14 +15,15 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
-import { startWebServer } from "../../web/server.ts";
-import { testDatabaseUrl } from "../harness/context.ts";
-import { clerkId, startClerkIssuer } from "../helpers/clerk-issuer.ts";
-import { refreshSecret, signingJwk } from "../helpers/keys.ts";
-import { startSessionServer } from "../helpers/session-server.ts";
+import { startWebServer } from "../../../web/server.ts";
+import { testDatabaseUrl } from "../context.ts";
+import { clerkId, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
+import { refreshSecret, signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
+import { startSessionServer } from "../../../scripts/lib/session-server.ts";
 
 const ROOT = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
+  "..",
   "..",
   "..",
 );

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const DENO = path.join(root, "node_modules", ".bin", "deno");
-const PRELOAD = path.join(root, "tests", "platform", "support", "edge-runtime.js");
+const PRELOAD = path.join(root, "tests", "support", "platform", "edge-runtime.js");
 
 export interface Deployed {
   /** The origin it listens on, e.g. http://127.0.0.1:40123 */

@@ -13,7 +13,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type PostgrestConfig, postgrestVerify } from "../verifiers/postgrest.ts";
+import { type PostgrestConfig, postgrestVerify } from "./verifiers/postgrest.ts";
 
 export interface FakeDataApiOptions {
   /** The keys and settings PostgREST is given. */

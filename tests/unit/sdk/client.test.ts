@@ -1,6 +1,6 @@
 /**
  * Client logic of the SDK against an in-process fake of the session function
- * (tests/sdk/fake-server.ts): refresh coordination, retries, events, errors.
+ * (tests/support/sdk/fake-server.ts): refresh coordination, retries, events, errors.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
@@ -12,8 +12,8 @@ import {
   type SessionClientOptions,
   SessionError,
   type StorageAdapter,
-} from "../../sdk/src/index.ts";
-import { FakeSessionServer } from "./fake-server.ts";
+} from "../../../sdk/src/index.ts";
+import { FakeSessionServer } from "../../support/sdk/fake-server.ts";
 
 const URL_BASE = "http://127.0.0.1:54321/functions/v1/session";
 const clients: SessionClient[] = [];

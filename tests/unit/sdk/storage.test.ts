@@ -7,8 +7,8 @@ import {
   type KeyValueStore,
   memoryStorage,
   type SessionClient,
-} from "../../sdk/src/index.ts";
-import { FakeSessionServer } from "./fake-server.ts";
+} from "../../../sdk/src/index.ts";
+import { FakeSessionServer } from "../../support/sdk/fake-server.ts";
 
 const URL_BASE = "http://127.0.0.1:54321/functions/v1/session";
 const clients: SessionClient[] = [];
