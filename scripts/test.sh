@@ -8,7 +8,8 @@
 #      Supabase has it (scripts/with-hosted-roles.sh);
 #   2. `supabase db lint --level error` with plpgsql_check on PostgreSQL 15;
 #   3. vitest (tests/**/*.test.ts; its global setup starts its own PostgreSQL 17);
-#   4. typecheck and lint: deno check, deno lint, tsc --noEmit;
+#   4. typecheck and lint: deno check, deno lint, tsc --noEmit, and the tests' layout
+#      (scripts/check-test-layout.ts: nothing outside tests/ imports tests/, one axis per test);
 #   5. the protocol model (model/*.pml) checked exhaustively with spin: each property,
 #      each known edge and each mutant counts one (scripts/model-check.ts).
 #
@@ -204,6 +205,7 @@ if wants types; then
   if [[ -f tsconfig.json ]]; then
     check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
   fi
+  check "test layout" "$BIN/tsx" scripts/check-test-layout.ts
 fi
 
 # --- 5. the protocol model ------------------------------------------------------------------
