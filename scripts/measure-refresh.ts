@@ -5,7 +5,7 @@
  *   npx tsx scripts/measure-refresh.ts [count=500]
  *
  * Uses DATABASE_URL when set (migrations already applied), else starts an
- * ephemeral PostgreSQL 17 with the harness.
+ * ephemeral PostgreSQL 17 with scripts/lib/local-postgres.ts.
  */
 import { performance } from "node:perf_hooks";
 import { startDatabase } from "./lib/local-postgres.ts";

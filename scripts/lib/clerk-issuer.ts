@@ -1,6 +1,6 @@
 /**
- * A local stand-in for a Clerk instance's Frontend API, for tests: an RS256 key
- * made at test time, its JWKS served on 127.0.0.1, and tokens shaped like
+ * A local stand-in for a Clerk instance's Frontend API, for tests and bench: an RS256 key
+ * made at start, its JWKS served on 127.0.0.1, and tokens shaped like
  * Clerk's v2 session tokens (`azp`, `sid`, `sts`, `v`, `fva`, `nbf = iat - 10`,
  * 60 s life).
  */

@@ -1,7 +1,7 @@
 /**
  * Runs a real edge-function entrypoint, `supabase/functions/<name>/index.ts`,
  * in its own Deno process with the given settings (and nothing else from the
- * environment), resolves once it listens, and stops it after the test.
+ * environment), resolves once it listens, and stops it when asked (after a test, a bench run or a soak).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";

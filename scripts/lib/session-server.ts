@@ -1,6 +1,6 @@
 /**
  * Runs the real entrypoint, `supabase/functions/session/index.ts`, in a Deno
- * process with the given settings, and stops it after the test.
+ * process with the given settings, and stops it when asked.
  */
 import {
   failingFunctionStart,

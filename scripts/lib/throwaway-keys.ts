@@ -1,4 +1,7 @@
-/** Secrets and keys for a test server, generated at test time (never committed). */
+/**
+ * Throwaway secrets and keys for a local server (tests, bench, soak), generated at run
+ * time (never committed; `npm start` keeps its own in scripts/stack/keys.ts).
+ */
 import { randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair } from "jose";
 

@@ -1,5 +1,5 @@
 /**
- * A PostgreSQL 17 server of the fault run's own (the harness's embedded
+ * A PostgreSQL 17 server of the fault run's own (scripts/lib/local-postgres.ts's embedded
  * server), prepared like the test database, that can be stopped and started
  * again on the same port and data folder while the function keeps running.
  */

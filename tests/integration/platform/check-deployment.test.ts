@@ -12,9 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../scripts/stack/ports.ts";
 import { call } from "../../support/api.ts";
 import { type Stack, startStack } from "../../support/stack.ts";
-import { killLeftovers, launch, type Launched, removeStackData, root, uniqueName } from "../../support/npm-start.ts";
+import {
+  killLeftovers,
+  launch,
+  type Launched,
+  removeStackData,
+  root,
+  uniqueName,
+} from "../../support/npm-start.ts";
 import { type FakeDataApi, startFakeDataApi } from "../../support/platform/fake-data-api.ts";
-import { importedKeyProject, legacyProject, migratedLegacyProject } from "../../support/platform/verifiers/project.ts";
+import {
+  importedKeyProject,
+  legacyProject,
+  migratedLegacyProject,
+} from "../../support/platform/verifiers/project.ts";
 
 interface Run {
   readonly code: number;

@@ -17,7 +17,14 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { call } from "../../support/api.ts";
-import { killLeftovers, launch, type Launched, removeStackData, root, uniqueName } from "../../support/npm-start.ts";
+import {
+  killLeftovers,
+  launch,
+  type Launched,
+  removeStackData,
+  root,
+  uniqueName,
+} from "../../support/npm-start.ts";
 
 interface Polled {
   /** Every status seen before the first answer counted (connection refusals are not answers). */
