@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
-    globalSetup: ["tests/harness/global-setup.ts"],
+    globalSetup: ["tests/support/global-setup.ts"],
     environment: "node",
     // Real Postgres and real Deno servers: start-up and races need room.
     testTimeout: 30_000,

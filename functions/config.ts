@@ -5,7 +5,7 @@
  * function's core settings are a {@link Config}; {@link parseSessionSettings}
  * adds its DPoP and theft-response settings, and {@link parseClerkWebhookConfig}
  * reads the `clerk-webhook` function's. README's settings table lists them all
- * (tests/config-readme.test.ts keeps the two in step).
+ * (tests/unit/config-readme.test.ts keeps the two in step).
  *
  * A missing or invalid setting throws a {@link ConfigError} naming it, so the
  * entrypoint can stop at start-up instead of failing on the first request.

@@ -1,5 +1,5 @@
 /**
- * `npm run model:replay`: the longer run of tests/model/replay-sql.test.ts. Many random
+ * `npm run model:replay`: the longer run of tests/integration/model/replay-sql.test.ts. Many random
  * simulations of model/session.pml, each replayed request by request against the SQL API
  * on a scratch database (or DATABASE_URL); prints what was covered and every divergence,
  * and exits non-zero on any.
@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { replay } from "./model/replay.ts";
 import { simulate, workspace } from "./model/spin.ts";
 import { parseTrace } from "./model/trace.ts";
-import { startDatabase } from "../tests/harness/db.ts";
+import { startDatabase } from "./lib/local-postgres.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the load and fault runs of tests/reliability at full size,
+ * `npm run soak`: the load and fault runs of tests/integration/reliability at full size,
  * with a report of the figures.
  *
  *  1. Controls: the protocol model's mutations carried into the real
@@ -19,20 +19,20 @@ import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { raceControls, sequentialControls } from "./model/sql-mutants.ts";
 import { workspace } from "./model/spin.ts";
-import { startDatabase } from "../tests/harness/db.ts";
+import { startDatabase } from "./lib/local-postgres.ts";
 import {
   FAULT_KINDS,
   formatFault,
   runFault,
   startFaultEnvironment,
-} from "../tests/reliability/support/fault-run.ts";
+} from "./soak/fault-run.ts";
 import {
   formatLoad,
   type LoadOptions,
   type LoadResult,
   runLoad,
-} from "../tests/reliability/support/load-run.ts";
-import type { Traffic } from "../tests/reliability/support/traffic.ts";
+} from "./soak/load-run.ts";
+import type { Traffic } from "./soak/traffic.ts";
 
 const { values: args } = parseArgs({
   options: {

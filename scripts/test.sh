@@ -8,7 +8,8 @@
 #      Supabase has it (scripts/with-hosted-roles.sh);
 #   2. `supabase db lint --level error` with plpgsql_check on PostgreSQL 15;
 #   3. vitest (tests/**/*.test.ts; its global setup starts its own PostgreSQL 17);
-#   4. typecheck and lint: deno check, deno lint, tsc --noEmit;
+#   4. typecheck and lint: deno check, deno lint, tsc --noEmit, and the tests' layout
+#      (scripts/check-test-layout.ts: nothing outside tests/ imports tests/, one axis per test);
 #   5. the protocol model (model/*.pml) checked exhaustively with spin: each property,
 #      each known edge and each mutant counts one (scripts/model-check.ts).
 #
@@ -196,6 +197,7 @@ if wants types; then
   check "deno check" "$BIN/deno" check --quiet supabase/functions/*/index.ts dev/gateway.ts
   check "deno lint" "$BIN/deno" lint --quiet
   check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
+  check "test layout" "$BIN/tsx" scripts/check-test-layout.ts
 fi
 
 # --- 5. the protocol model ------------------------------------------------------------------

@@ -3,14 +3,14 @@
  *
  *   tsx scripts/with-db.ts [--version 15|17] [--name N] [--keep] -- <command> [args...]
  *
- * Starts a throwaway server through tests/harness/db.ts (stand-in, pgTAP, migrations),
+ * Starts a throwaway server through scripts/lib/local-postgres.ts (stand-in, pgTAP, migrations),
  * runs the command with SG_DB_URL set to its URL, stops the server and exits with the
  * command's status. `--keep` uses the named, reusable data folder instead.
  * With DATABASE_URL set, that server is used and left running.
  */
 import { spawn } from "node:child_process";
 import os from "node:os";
-import { startDatabase } from "../tests/harness/db.ts";
+import { startDatabase } from "./lib/local-postgres.ts";
 
 function parse(argv: string[]) {
   const sep = argv.indexOf("--");

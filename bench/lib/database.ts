@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import postgres from "postgres";
-import { startDatabase } from "../../tests/harness/db.ts";
+import { startDatabase } from "../../scripts/lib/local-postgres.ts";
 import { parentPid, repoRoot } from "./proc.ts";
 
 export type Sql = postgres.Sql;

@@ -7,8 +7,8 @@
  */
 import net from "node:net";
 import path from "node:path";
-import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../tests/helpers/clerk-issuer.ts";
-import { refreshSecret, signingJwk } from "../../tests/helpers/keys.ts";
+import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
 import type { Target } from "./load.ts";
 import { DENO, repoRoot, type Server, startServer } from "./proc.ts";
 

@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import { refreshSecret, signingJwk } from "../../tests/helpers/keys.ts";
+import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
 import type { Context } from "../lib/context.ts";
 import { progress } from "../lib/log.ts";
 import { DENO, repoRoot } from "../lib/proc.ts";

@@ -8,7 +8,7 @@
  * deterministic: sequential requests at fixed times, or, for the row lock, two requests
  * held at a barrier until both have read the family.
  *
- * Used by tests/model/sql-mutants.test.ts and by `npm run soak`.
+ * Used by tests/integration/model/sql-mutants.test.ts and by `npm run soak`.
  */
 import { randomBytes } from "node:crypto";
 import type postgres from "postgres";

@@ -1,6 +1,6 @@
 /**
- * The local stack: PostgreSQL (embedded 17, or DATABASE_URL) prepared by the test
- * harness, keys generated on first run, and one Deno process running dev/gateway.ts.
+ * The local stack: PostgreSQL (embedded 17, or DATABASE_URL) prepared by
+ * scripts/lib/local-postgres.ts, keys generated on first run, and one Deno process running dev/gateway.ts.
  *
  * `startLocalStack()` starts the database and the gateway side by side, lets the
  * gateway bind its port once the database is migrated, and resolves then; `stop()` (also after a failed start) stops every process it
@@ -15,7 +15,7 @@ import {
   prepareDatabase,
   type PrepareResult,
   startDatabase,
-} from "../../tests/harness/db.ts";
+} from "../lib/local-postgres.ts";
 import { mergeSettings, readDotenv, type Settings } from "./env.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";

@@ -1,5 +1,5 @@
 /**
- * The devices page in headless Chromium against a running stack (tests/browser/launcher.ts):
+ * The devices page in headless Chromium against a running stack (tests/support/browser/launcher.ts):
  * tabs refreshing together never sign each other out, revocation reaches another browser,
  * a replayed spent refresh token revokes the session and the page shows it; the page cannot
  * be pointed at another endpoint from its URL, nor framed by another site (clickjacking).
@@ -10,7 +10,12 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "./launcher.ts";
+import {
+  type BrowserStack,
+  launchBrowser,
+  screenshotPath,
+  startBrowserStack,
+} from "../support/browser/launcher.ts";
 
 let stack: BrowserStack;
 let browser: Browser;

@@ -1,5 +1,5 @@
 /**
- * Device binding in headless Chromium against a running stack (tests/browser/launcher.ts):
+ * Device binding in headless Chromium against a running stack (tests/support/browser/launcher.ts):
  * the SDK's key is a non-extractable CryptoKey kept in IndexedDB; it survives a reload,
  * the session refreshes with it after the reload, and the refresh token taken out of the
  * browser is refused anywhere else.
@@ -7,8 +7,8 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { openTestDb, type Sql } from "../helpers/db.ts";
-import { type BrowserStack, launchBrowser, startBrowserStack } from "./launcher.ts";
+import { openTestDb, type Sql } from "../support/database-rows.ts";
+import { type BrowserStack, launchBrowser, startBrowserStack } from "../support/browser/launcher.ts";
 
 let stack: BrowserStack;
 let browser: Browser;

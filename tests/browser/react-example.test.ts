@@ -11,8 +11,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExampleServer, startExample } from "./example-server.ts";
-import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "./launcher.ts";
+import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
+import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "../support/browser/launcher.ts";
 
 let stack: BrowserStack;
 let example: ExampleServer;

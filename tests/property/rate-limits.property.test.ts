@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, IP_BUDGET_FACTOR, parseConfig } from "../../functions/config.ts";
-import { openTestDb, type Sql } from "../helpers/db.ts";
+import { openTestDb, type Sql } from "../support/database-rows.ts";
 
 const base = {
   CLERK_ISSUER: "https://example.clerk.accounts.dev",

@@ -5,7 +5,7 @@
  * real tokens, tokens of other secrets — and every minted token verifies back
  * to its family and generation, deterministically. Tokens are bound to their
  * deployment (issuer): another issuer with the same secrets refuses them, while
- * legacy issuer-free tokens (tests/helpers/legacy-refresh-token.ts) still verify.
+ * legacy issuer-free tokens (tests/support/legacy-refresh-token.ts) still verify.
  */
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
@@ -15,7 +15,7 @@ import {
   MAX_REFRESH_TOKEN_LENGTH,
   parseRefreshToken,
 } from "../../functions/refresh-token.ts";
-import { legacyRefreshToken } from "../helpers/legacy-refresh-token.ts";
+import { legacyRefreshToken } from "../support/legacy-refresh-token.ts";
 
 const SECRET = randomBytes(32).toString("base64url");
 const OTHER = randomBytes(32).toString("base64url");
