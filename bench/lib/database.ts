@@ -37,10 +37,13 @@ const REPORTED = [
 ];
 
 /** Starts a prepared throwaway server (stand-in and migrations applied) with durable commits. */
-export async function startBenchDatabase(version: 15 | 17): Promise<BenchDatabase> {
+export async function startBenchDatabase(
+  version: 15 | 17,
+  sharedBuffers = "128MB",
+): Promise<BenchDatabase> {
   // The bench owns its server: never fill a database the caller pointed us at.
   delete process.env.DATABASE_URL;
-  const db = await startDatabase({ version, name: "bench", ephemeral: true });
+  const db = await startDatabase({ version, name: "bench", ephemeral: true, sharedBuffers });
   const sql = postgres(db.url, { max: 4, onnotice: () => {}, connection: { application_name: "bench" } });
   try {
     // The harness turns durability off for throwaway servers; the bench needs it on.

