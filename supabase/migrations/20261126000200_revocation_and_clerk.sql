@@ -312,18 +312,14 @@ begin
     insert into sessionguard.clerk_endings (kind, clerk_id, ended_at)
     values ('session', p_clerk_session_id, p_now)
     on conflict (kind, clerk_id) do nothing;
-    update sessionguard.families f set revoked_at = p_now, revoked_reason = 'clerk_session_ended'
-    where f.clerk_session_id = p_clerk_session_id and f.revoked_at is null;
-    get diagnostics v_revoked = row_count;
+    v_revoked := sessionguard.revoke_clerk_session(p_clerk_session_id, 'clerk_session_ended', p_now);
     return query select 'applied'::text, v_revoked;
   elsif p_event_type = 'user.deleted' then
     perform sessionguard.lock_clerk_ids(null, p_user_id, true);
     insert into sessionguard.clerk_endings (kind, clerk_id, ended_at)
     values ('user', p_user_id, p_now)
     on conflict (kind, clerk_id) do nothing;
-    update sessionguard.families f set revoked_at = p_now, revoked_reason = 'user_deleted'
-    where f.user_id = p_user_id and f.revoked_at is null;
-    get diagnostics v_revoked = row_count;
+    v_revoked := sessionguard.revoke_user_sessions(p_user_id, 'user_deleted', p_now);
     return query select 'applied'::text, v_revoked;
   else
     return query select 'ignored'::text, 0;

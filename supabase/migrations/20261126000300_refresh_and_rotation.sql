@@ -93,10 +93,15 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform sessionguard.require(p_jkt ~ '^[A-Za-z0-9_-]{43}$', 'p_jkt must be an RFC 7638 thumbprint');
-  perform sessionguard.require(length(p_jti) between 1 and 255, 'p_jti must be 1 to 255 characters');
-  perform sessionguard.require(p_lifetime between 1 and 3600, 'p_lifetime must be 1 to 3600 seconds');
-  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  -- One test for the common case (refresh_session calls this on every bound refresh);
+  -- the checks that name the bad argument run only when it fails.
+  if (p_jkt ~ '^[A-Za-z0-9_-]{43}$' and length(p_jti) between 1 and 255
+      and p_lifetime between 1 and 3600 and p_now is not null) is not true then
+    perform sessionguard.require(p_jkt ~ '^[A-Za-z0-9_-]{43}$', 'p_jkt must be an RFC 7638 thumbprint');
+    perform sessionguard.require(length(p_jti) between 1 and 255, 'p_jti must be 1 to 255 characters');
+    perform sessionguard.require(p_lifetime between 1 and 3600, 'p_lifetime must be 1 to 3600 seconds');
+    perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  end if;
   insert into sessionguard.dpop_proofs (jkt, jti, expires_at)
   values (p_jkt, p_jti, p_now + make_interval(secs => p_lifetime))
   on conflict (jkt, jti) do nothing;
@@ -206,6 +211,7 @@ as $$
 #variable_conflict use_column
 declare
   v sessionguard.families%rowtype;
+  v_locked boolean := false;
 begin
   -- One test for the common case; the checks that name the bad argument run only when
   -- it fails.
@@ -221,66 +227,16 @@ begin
     perform sessionguard.require(p_now is not null, 'p_now must not be null');
   end if;
 
-  -- Fast path, one compare-and-set: the current token of a live family (bound to this
-  -- key, if bound). A concurrent rotation that won the row makes the generation test
-  -- fail on re-check (READ COMMITTED re-evaluates the WHERE on the new row version), so
-  -- the loser falls through to the locked slow path below and gets the grace answer.
-  return query
-  update sessionguard.families f
-  set generation = f.generation + 1,
-      rotated_at = p_now,
-      last_active_at = p_now,
-      idle_expires_at = least(p_now + make_interval(secs => p_idle_timeout), f.expires_at),
-      ip = coalesce(p_ip, f.ip),
-      user_agent = coalesce(p_user_agent, f.user_agent)
-  where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null
-    and f.expires_at > p_now and f.idle_expires_at > p_now
-    and (f.dpop_jkt is null or f.dpop_jkt = p_dpop_jkt)
-  returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at, f.clerk_session_id, f.dpop_jkt;
-  if found then
-    return;
-  end if;
-
-  -- Slow path: every other answer is decided under the row lock. Some of them write
-  -- security events, which record who asked.
-  perform sessionguard.set_request_context(p_ip, p_user_agent);
-  select * into v from sessionguard.families f where f.id = p_session_id for update;
-
-  if not found then
-    return query select 'not_found'::text, p_session_id, null::text, null::bigint,
-      null::timestamptz, null::text, null::text;
-    return;
-  end if;
-
-  if v.revoked_at is not null then
-    return query select 'revoked'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt;
-    return;
-  end if;
-
-  if v.expires_at <= p_now or v.idle_expires_at <= p_now then
-    update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
-    where f.id = v.id;
-    return query select 'expired'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt;
-    return;
-  end if;
-
-  -- A family bound to a device key only rotates for a proof from that key. Nothing
-  -- moves: the holder of the key can still refresh, a thief without it cannot. However
-  -- often strangers try, the family gets one dpop_key_mismatch event (and one
-  -- announcement) a minute, so a flood cannot push the user's real events out of view.
-  -- The minute is counted like a rate limit (check_rate_limit above), on the request's clock.
-  if v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt then
-    if sessionguard.check_rate_limit(array['event:dpop_key_mismatch:' || v.id::text], 1, 60, p_now) = 0 then
-      perform sessionguard.record_event(v.user_id, v.id, 'dpop_key_mismatch', v.device_name, v.actor_id);
-    end if;
-    return query select 'dpop_mismatch'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt;
-    return;
-  end if;
-
-  if p_generation = v.generation then
+  /*
+   * The rotation is one compare-and-set, written once: the current token of a live family
+   * (bound to this key, if bound) moves the generation forward. It runs first without a
+   * lock. A concurrent rotation that won the row makes the generation test fail on
+   * re-check (READ COMMITTED re-evaluates the WHERE on the new row version), so the loser
+   * falls through to the locked path below and gets the grace answer. When the locked path
+   * finds the token current after all, it comes back here holding the row lock, and the
+   * same statement cannot miss.
+   */
+  loop
     return query
     update sessionguard.families f
     set generation = f.generation + 1,
@@ -289,38 +245,88 @@ begin
         idle_expires_at = least(p_now + make_interval(secs => p_idle_timeout), f.expires_at),
         ip = coalesce(p_ip, f.ip),
         user_agent = coalesce(p_user_agent, f.user_agent)
-    where f.id = v.id
-    returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at,
-      f.clerk_session_id, f.dpop_jkt;
-    return;
-  end if;
+    where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null
+      and f.expires_at > p_now and f.idle_expires_at > p_now
+      and (f.dpop_jkt is null or f.dpop_jkt = p_dpop_jkt)
+    returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at, f.clerk_session_id, f.dpop_jkt;
+    if found or v_locked then
+      return;
+    end if;
 
-  -- The token spent by the latest rotation, retried within the grace window (a lost
-  -- response, two tabs racing): hand back the same successor. Only that one token has
-  -- this grace; with a grace of 0 every repeat is reuse.
-  if p_generation = v.generation - 1 and p_reuse_grace > 0
-     and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then
-    return query select 'grace'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt;
-    return;
-  end if;
+    -- Slow path: every other answer is decided under the row lock. Some of them write
+    -- security events, which record who asked.
+    perform sessionguard.set_request_context(p_ip, p_user_agent);
+    select * into v from sessionguard.families f where f.id = p_session_id for update;
 
-  if p_generation < v.generation then
-    -- Reuse of a spent token: two parties hold this family's tokens. End it (or, with
-    -- the user scope, every session of the user); the trigger writes the events.
-    update sessionguard.families f
-    set revoked_at = p_now, revoked_reason = 'refresh_token_reused'
-    where f.revoked_at is null
-      and (f.id = v.id or (p_theft_scope = 'user' and f.user_id = v.user_id));
-    return query select 'reused'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt;
-    return;
-  end if;
+    if not found then
+      return query select 'not_found'::text, p_session_id, null::text, null::bigint,
+        null::timestamptz, null::text, null::text;
+      return;
+    end if;
 
-  -- A generation ahead of the family was never issued: the caller's MAC check should
-  -- have refused it, so treat it as an unknown token and revoke nothing.
-  return query select 'not_found'::text, v.id, null::text, null::bigint,
-    null::timestamptz, null::text, null::text;
+    if v.revoked_at is not null then
+      return query select 'revoked'::text, v.id, v.user_id, v.generation, v.expires_at,
+        v.clerk_session_id, v.dpop_jkt;
+      return;
+    end if;
+
+    if v.expires_at <= p_now or v.idle_expires_at <= p_now then
+      update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
+      where f.id = v.id;
+      return query select 'expired'::text, v.id, v.user_id, v.generation, v.expires_at,
+        v.clerk_session_id, v.dpop_jkt;
+      return;
+    end if;
+
+    -- A family bound to a device key only rotates for a proof from that key. Nothing
+    -- moves: the holder of the key can still refresh, a thief without it cannot. However
+    -- often strangers try, the family gets one dpop_key_mismatch event (and one
+    -- announcement) a minute, so a flood cannot push the user's real events out of view.
+    -- The minute is counted like a rate limit (check_rate_limit), on the request's clock;
+    -- its key names the event, not a route.
+    if v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt then
+      if sessionguard.check_rate_limit(array['event:dpop_key_mismatch:' || v.id::text], 1, 60, p_now) = 0 then
+        perform sessionguard.record_event(v.user_id, v.id, 'dpop_key_mismatch', v.device_name, v.actor_id);
+      end if;
+      return query select 'dpop_mismatch'::text, v.id, v.user_id, v.generation, v.expires_at,
+        v.clerk_session_id, v.dpop_jkt;
+      return;
+    end if;
+
+    -- The current token of a live family, after all: rotate it, under the lock.
+    if p_generation = v.generation then
+      v_locked := true;
+      continue;
+    end if;
+
+    -- The token spent by the latest rotation, retried within the grace window (a lost
+    -- response, two tabs racing): hand back the same successor. Only that one token has
+    -- this grace; with a grace of 0 every repeat is reuse.
+    if p_generation = v.generation - 1 and p_reuse_grace > 0
+       and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then
+      return query select 'grace'::text, v.id, v.user_id, v.generation, v.expires_at,
+        v.clerk_session_id, v.dpop_jkt;
+      return;
+    end if;
+
+    if p_generation < v.generation then
+      -- Reuse of a spent token: two parties hold this family's tokens. End it (or, with
+      -- the user scope, every session of the user); the trigger writes the events.
+      update sessionguard.families f
+      set revoked_at = p_now, revoked_reason = 'refresh_token_reused'
+      where f.revoked_at is null
+        and (f.id = v.id or (p_theft_scope = 'user' and f.user_id = v.user_id));
+      return query select 'reused'::text, v.id, v.user_id, v.generation, v.expires_at,
+        v.clerk_session_id, v.dpop_jkt;
+      return;
+    end if;
+
+    -- A generation ahead of the family was never issued: the caller's MAC check should
+    -- have refused it, so treat it as an unknown token and revoke nothing.
+    return query select 'not_found'::text, v.id, null::text, null::bigint,
+      null::timestamptz, null::text, null::text;
+    return;
+  end loop;
 end;
 $$;
 comment on function sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz) is
@@ -332,7 +338,7 @@ comment on function sessionguard.rotate_session(uuid, bigint, inet, text, intege
 
 /*
  * A refresh in one round trip: rate limits (per family, and per ip when given),
- * the DPoP proof's replay check, then rotate_session. Each refusal before the rotation leaves the family
+ * the DPoP proof's replay check (use_dpop_proof), then rotate_session. Each refusal before the rotation leaves the family
  * untouched, so the client may retry the same token later.
  *
  * The family's budget belongs to whoever can rotate it. For a family bound to a device
@@ -407,10 +413,7 @@ begin
 
   if p_dpop_jti is not null and not v_stranger then
     perform sessionguard.require(p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$', 'p_dpop_jkt must be an RFC 7638 thumbprint');
-    insert into sessionguard.dpop_proofs (jkt, jti, expires_at)
-    values (p_dpop_jkt, p_dpop_jti, p_now + make_interval(secs => p_dpop_lifetime))
-    on conflict (jkt, jti) do nothing;
-    if not found then
+    if not sessionguard.use_dpop_proof(p_dpop_jkt, p_dpop_jti, p_dpop_lifetime, p_now) then
       return query select 'dpop_replay'::text, p_session_id, null::text, null::bigint,
         null::timestamptz, null::text, null::text, 0;
       return;
