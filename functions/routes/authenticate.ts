@@ -55,7 +55,7 @@ export function authenticate(
         throw new ApiError("invalid_dpop_proof", { detail: "bound access token without proof" });
       }
       if (proof.jkt !== bound) throw new ApiError("invalid_dpop_proof", { detail: "proof from another key" });
-      // One row per bound call, kept for the proof window only (purge_guards) and
+      // One row per bound call, kept for the proof window only (purge_expired) and
       // bounded by the budget above: the price of refusing a replayed proof.
       if (!(await proofs.use(proof, at))) {
         throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });

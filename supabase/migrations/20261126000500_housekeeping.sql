@@ -1,17 +1,23 @@
--- sessionguard: housekeeping. Bounded-batch clean-up of what the other migrations write:
--- sessions that ran out, families and events past retention, Clerk lifecycle records,
--- rate-limit counters and DPoP proof ids. Schedule these (e.g. with pg_cron).
+-- sessionguard: housekeeping. One entry point, purge_expired: schedule it (e.g. every
+-- minute with pg_cron). Each call does one bounded batch of every step, so it never holds
+-- locks for long, and skips rows a refresh holds locked, so it never waits on (or blocks)
+-- a rotation:
+--   purge_families       end sessions that ran out; delete those ended past the retention
+--   purge_events         delete security events past their (longer) retention
+--   purge_clerk_records  delete Clerk endings and webhook deliveries no longer needed
+--   purge_guards         delete dead rate-limit counters and expired DPoP proof ids
+-- The steps are internal: only purge_expired is executable by service_role.
 --
--- Sections: API functions, grants.
+-- Sections: internal functions (the steps), API functions, grants.
 
 -- ---------------------------------------------------------------------------------------
--- API functions
+-- internal functions
 -- ---------------------------------------------------------------------------------------
 
 /*
- * Purge runs in bounded batches and skips rows that a refresh holds locked, so it never
- * waits on (or blocks) a rotation. Each call does at most p_batch of each step, and each
- * step reads through an index only what it may act on, however large the table:
+ * The families step. It skips rows that a refresh holds locked, so it never waits on (or
+ * blocks) a rotation. Each call does at most p_batch of each part, and each part reads
+ * through an index only what it may act on, however large the table:
  *  1. families ended longer ago than the retention are deleted, oldest first, by the
  *     index on revoked_at (their tokens then answer invalid_refresh_token, which is what
  *     an expired token deserves; their events stay);
@@ -20,15 +26,10 @@
  *     most 10 x p_batch live families in id order, continuing where the previous call
  *     stopped (purge_cursors) and starting over at the end: idle_expires_at moves on every
  *     rotation, so it has no index to search by.
- * Ending a family writes its session_expired event. Events are kept longer, for the
- * user's history.
+ * Ending a family writes its session_expired event. Arguments are checked by purge_expired.
  */
-create function sessionguard.purge_expired(
-  p_now timestamptz default now(),
-  p_retention interval default interval '1 day',
-  p_batch integer default 1000,
-  p_event_retention interval default interval '90 days')
-returns table (expired integer, deleted integer, events_deleted integer)
+create function sessionguard.purge_families(p_now timestamptz, p_retention interval, p_batch integer)
+returns table (expired integer, deleted integer)
 language plpgsql
 volatile
 security definer
@@ -38,16 +39,10 @@ declare
   v_expired integer;
   v_idle integer := 0;
   v_deleted integer;
-  v_events integer;
   v_cursor uuid;
   v_range uuid[];
   v_idle_ids uuid[];
 begin
-  perform sessionguard.require(p_now is not null, 'p_now must not be null');
-  perform sessionguard.require(p_retention >= interval '0', 'p_retention must not be negative');
-  perform sessionguard.require(p_event_retention >= interval '0', 'p_event_retention must not be negative');
-  perform sessionguard.require(p_batch between 1 and 100000, 'p_batch must be 1 to 100000');
-
   delete from sessionguard.families f
   where f.id in (
     select d.id from sessionguard.families d
@@ -97,6 +92,23 @@ begin
     where c.name = 'idle_families';
   end if;
 
+  return query select v_expired + v_idle, v_deleted;
+end;
+$$;
+comment on function sessionguard.purge_families(timestamptz, interval, integer) is
+  'Purge step: deletes families ended past the retention and ends sessions that ran out (absolute expiry by index, idle ones in a bounded id range per call), one bounded batch.';
+
+-- Events are kept longer than families, for the user's history.
+create function sessionguard.purge_events(p_now timestamptz, p_event_retention interval, p_batch integer)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_events integer;
+begin
   delete from sessionguard.events e
   where e.id in (
     select o.id from sessionguard.events o
@@ -104,12 +116,11 @@ begin
     order by o.created_at
     limit p_batch);
   get diagnostics v_events = row_count;
-
-  return query select v_expired + v_idle, v_deleted, v_events;
+  return v_events;
 end;
 $$;
-comment on function sessionguard.purge_expired(timestamptz, interval, integer, interval) is
-  'Deletes families and events past retention and ends sessions that ran out (absolute expiry by index, idle ones in a bounded id range per call), one bounded batch per call.';
+comment on function sessionguard.purge_events(timestamptz, interval, integer) is
+  'Purge step: deletes security events older than their retention, oldest first, one bounded batch.';
 
 /*
  * Purge of the lifecycle records. Clerk session endings are needed only while a token
@@ -144,8 +155,9 @@ begin
 end;
 $$;
 comment on function sessionguard.purge_clerk_records(timestamptz, interval, interval) is
-  'Deletes Clerk endings and webhook deliveries older than their retention; returns how many.';
+  'Purge step: deletes Clerk endings and webhook deliveries older than their retention; returns how many.';
 
+-- Rate-limit counters and DPoP proof ids are small rows written per request.
 create function sessionguard.purge_guards(p_now timestamptz default now(), p_batch integer default 10000)
 returns integer
 language plpgsql
@@ -171,20 +183,65 @@ begin
 end;
 $$;
 comment on function sessionguard.purge_guards(timestamptz, integer) is
-  'Deletes dead rate-limit counters and expired DPoP proof ids, one bounded batch per call.';
+  'Purge step: deletes dead rate-limit counters and expired DPoP proof ids, one bounded batch.';
+
+-- ---------------------------------------------------------------------------------------
+-- API functions
+-- ---------------------------------------------------------------------------------------
+
+/*
+ * The one purge entry point: every step above, each one bounded batch, in one call.
+ * p_batch bounds the families and events steps; the guards, small rows written on every
+ * request, get ten times as many per call.
+ */
+create function sessionguard.purge_expired(
+  p_now timestamptz default now(),
+  p_retention interval default interval '1 day',
+  p_batch integer default 1000,
+  p_event_retention interval default interval '90 days')
+returns table (
+  expired integer, deleted integer, events_deleted integer,
+  clerk_records_deleted integer, guards_deleted integer)
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_expired integer;
+  v_deleted integer;
+begin
+  perform sessionguard.require(p_now is not null, 'p_now must not be null');
+  perform sessionguard.require(p_retention >= interval '0', 'p_retention must not be negative');
+  perform sessionguard.require(p_event_retention >= interval '0', 'p_event_retention must not be negative');
+  perform sessionguard.require(p_batch between 1 and 100000, 'p_batch must be 1 to 100000');
+
+  select s.expired, s.deleted into v_expired, v_deleted
+  from sessionguard.purge_families(p_now, p_retention, p_batch) s;
+  return query select v_expired, v_deleted,
+    sessionguard.purge_events(p_now, p_event_retention, p_batch),
+    sessionguard.purge_clerk_records(p_now),
+    sessionguard.purge_guards(p_now, 10 * p_batch);
+end;
+$$;
+comment on function sessionguard.purge_expired(timestamptz, interval, integer, interval) is
+  'The one housekeeping entry point: ends sessions that ran out and deletes families, events, Clerk records and guards past retention, one bounded batch of each per call.';
 
 -- ---------------------------------------------------------------------------------------
 -- grants
 -- ---------------------------------------------------------------------------------------
 
 revoke execute on function
-  sessionguard.purge_expired(timestamptz, interval, integer, interval),
+  sessionguard.purge_families(timestamptz, interval, integer),
+  sessionguard.purge_events(timestamptz, interval, integer),
   sessionguard.purge_clerk_records(timestamptz, interval, interval),
   sessionguard.purge_guards(timestamptz, integer)
+from public, anon, authenticated, service_role;
+
+revoke execute on function
+  sessionguard.purge_expired(timestamptz, interval, integer, interval)
 from public, anon, authenticated;
 
 grant execute on function
-  sessionguard.purge_expired(timestamptz, interval, integer, interval),
-  sessionguard.purge_clerk_records(timestamptz, interval, interval),
-  sessionguard.purge_guards(timestamptz, integer)
+  sessionguard.purge_expired(timestamptz, interval, integer, interval)
 to service_role;
