@@ -32,6 +32,19 @@ export interface Budget {
   readonly seconds: number;
 }
 
+/**
+ * A request counted against its subject's budget and, when `ip` is known, its
+ * ip's (`ipCount` in the same window), by `count_request`, which builds the keys.
+ */
+export interface RequestCount {
+  readonly route: "start" | "api";
+  /** The Clerk user id at `/start`, the session id on access-token routes. */
+  readonly subject: string;
+  readonly ip: string | null;
+  readonly budget: Budget;
+  readonly ipCount: number;
+}
+
 /** A family's state as seen by routes authenticated with an access token. */
 export type SessionStatus = "active" | "revoked" | "expired" | "not_found";
 
@@ -116,8 +129,8 @@ export interface Store {
    * already used it within `lifetime` seconds (a replayed proof).
    */
   useDpopProof(jkt: string, jti: string, lifetime: number, now: Date): Promise<boolean>;
-  /** Counts one request against each key's budget, in one round trip; seconds to wait, 0 when allowed. */
-  checkRateLimits(checks: readonly { key: string; budget: Budget }[], now: Date): Promise<number>;
+  /** Counts one request against its budgets, in one round trip; seconds to wait, 0 when allowed. */
+  countRequest(request: RequestCount, now: Date): Promise<number>;
   /** Records that ending the Clerk session after a theft failed, as a security event. */
   recordClerkRevokeFailed(sessionId: string, ip: string | null, userAgent: string | null): Promise<void>;
   sessionStatus(sessionId: string, userId: string, now: Date): Promise<SessionStatus>;
@@ -217,15 +230,13 @@ export function createStore(sql: Sql): Store {
         return row.fresh === true;
       }),
 
-    checkRateLimits: (checks, now) =>
+    countRequest: (request, now) =>
       run(async () => {
-        // As text, then jsonb: a parameter typed jsonb would be serialised a second time.
-        const list = JSON.stringify(
-          checks.map(({ key, budget }) => ({ key, n: budget.count, s: budget.seconds })),
-        );
         const [row] = await sql`
-          select coalesce(max(sessionguard.check_rate_limit(array[c.key], c.n, c.s, ${now}::timestamptz)), 0) as wait
-          from jsonb_to_recordset(${list}::text::jsonb) as c(key text, n integer, s integer)`;
+          select sessionguard.count_request(
+            p_route => ${request.route}, p_subject => ${request.subject}, p_ip => ${request.ip}::inet,
+            p_limit => ${request.budget.count}::integer, p_ip_limit => ${request.ipCount}::integer,
+            p_window => ${request.budget.seconds}::integer, p_now => ${now}::timestamptz) as wait`;
         return Number(row.wait);
       }),
 
