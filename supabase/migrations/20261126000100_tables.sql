@@ -297,7 +297,7 @@ as $$
 $$;
 comment on function sessionguard.require_user_id(text) is 'Validates a Clerk user id argument.';
 
-create function sessionguard.require_context(p_user_agent text)
+create function sessionguard.require_user_agent(p_user_agent text)
 returns void
 language sql
 immutable
@@ -306,7 +306,7 @@ as $$
   select sessionguard.require(p_user_agent is null or length(p_user_agent) <= 1024,
     'p_user_agent must be at most 1024 characters');
 $$;
-comment on function sessionguard.require_context(text) is 'Validates request context arguments.';
+comment on function sessionguard.require_user_agent(text) is 'Validates a user agent argument (at most 1024 characters, or null).';
 
 create function sessionguard.describe_event(p_type text, p_device_name text)
 returns text
@@ -564,7 +564,7 @@ grant select on sessionguard.events to authenticated;
 revoke execute on function
   sessionguard.require(boolean, text),
   sessionguard.require_user_id(text),
-  sessionguard.require_context(text),
+  sessionguard.require_user_agent(text),
   sessionguard.describe_event(text, text),
   sessionguard.set_request_context(inet, text),
   sessionguard.record_event(text, uuid, text, text, text),

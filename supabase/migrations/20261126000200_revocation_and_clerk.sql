@@ -347,7 +347,7 @@ declare
   v sessionguard.families%rowtype;
 begin
   perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
-  perform sessionguard.require_context(p_user_agent);
+  perform sessionguard.require_user_agent(p_user_agent);
   select * into v from sessionguard.families f where f.id = p_session_id;
   if not found then
     return false;

@@ -197,7 +197,7 @@ begin
     'p_clerk_session_id must be null or 1 to 255 characters');
   perform sessionguard.require(p_device_name is null or length(p_device_name) <= 200,
     'p_device_name must be at most 200 characters');
-  perform sessionguard.require_context(p_user_agent);
+  perform sessionguard.require_user_agent(p_user_agent);
   perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
   perform sessionguard.require(p_absolute_lifetime > 0, 'p_absolute_lifetime must be a positive number of seconds');
   perform sessionguard.require(p_dpop_jkt is null or p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$',
@@ -272,7 +272,7 @@ begin
       and p_now is not null and (p_user_agent is null or length(p_user_agent) <= 1024)) is not true then
     perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
     perform sessionguard.require(p_generation >= 0, 'p_generation must be a non-negative integer');
-    perform sessionguard.require_context(p_user_agent);
+    perform sessionguard.require_user_agent(p_user_agent);
     perform sessionguard.require(p_idle_timeout > 0, 'p_idle_timeout must be a positive number of seconds');
     perform sessionguard.require(p_reuse_grace between 0 and 60, 'p_reuse_grace must be 0 to 60 seconds');
     perform sessionguard.require(p_theft_scope in ('family', 'user'), 'p_theft_scope must be ''family'' or ''user''');
