@@ -23,7 +23,13 @@ export function startCount(limits: RateLimits, userId: string, ip: string | null
 /** What an access-token call of session `sessionId` from `ip` counts; null when limits are off. */
 export function sessionCount(limits: RateLimits, sessionId: string, ip: string | null): RequestCount | null {
   if (limits === null) return null;
-  return { route: "api", subject: sessionId, ip, budget: limits.refresh, ipCount: ipBudget(limits.refresh).count };
+  return {
+    route: "api",
+    subject: sessionId,
+    ip,
+    budget: limits.refresh,
+    ipCount: ipBudget(limits.refresh).count,
+  };
 }
 
 /** A budget for everything behind one ip. */
