@@ -117,7 +117,7 @@ const PART_LABELS = {
   commit: "an empty transaction",
   insert: "single-row insert (the baseline's statement)",
   rotateSession: "`sessionguard.rotate_session`, whole",
-  argumentChecks: "its argument checks (6 × `require`, 1 × `require_context`)",
+  argumentChecks: "its argument checks (6 × `require`, 1 × `require_user_agent`)",
   requestContext: "its `set_request_context` (2 × `set_config`)",
   lockRow: "its `select … for update` of the family",
   updateRow: "its row update, guard trigger on",

@@ -44,7 +44,7 @@ const PARTS = {
     `perform sessionguard.rotate_session(r.id, r.generation, '127.0.0.1'::inet, 'bench', 604800, 10, 'family');`,
   argumentChecks:
     `perform sessionguard.require(r.id is not null, 'x'); perform sessionguard.require(r.generation >= 0, 'x');
-    perform sessionguard.require_context('bench'); perform sessionguard.require(604800 > 0, 'x');
+    perform sessionguard.require_user_agent('bench'); perform sessionguard.require(604800 > 0, 'x');
     perform sessionguard.require(10 between 0 and 60, 'x'); perform sessionguard.require('family' in ('family', 'user'), 'x');
     perform sessionguard.require(now() is not null, 'x');`,
   requestContext: "perform sessionguard.set_request_context('127.0.0.1'::inet, 'bench');",

@@ -14,7 +14,7 @@ import { accessToken } from "../authorization.ts";
 import { ApiError } from "../errors.ts";
 import { clientIp, type JsonObject, readJsonBody } from "../request.ts";
 import type { RouteDeps } from "./deps.ts";
-import { rateLimited, sessionChecks } from "./rate-limits.ts";
+import { rateLimited, sessionCount } from "./rate-limits.ts";
 
 /** What the middleware hands to the route. */
 export interface Authenticated {
@@ -43,9 +43,9 @@ export function authenticate(
     // SESSION_RATE_LIMITS) and its ip's, counted before a DPoP proof is verified; the
     // session's state is read in the same moment.
     const ip = clientIp(c.req.raw, config.clientIp);
-    const checks = sessionChecks(limits, claims.sid, ip);
+    const counted = sessionCount(limits, claims.sid, ip);
     const [wait, status] = await Promise.all([
-      checks.length === 0 ? 0 : store.checkRateLimits(checks, at),
+      counted === null ? 0 : store.countRequest(counted, at),
       store.sessionStatus(claims.sid, claims.sub, at),
     ]);
     if (wait > 0) throw rateLimited(wait, `${c.req.method} ${c.req.path} of ${claims.sid}`);
@@ -55,7 +55,7 @@ export function authenticate(
         throw new ApiError("invalid_dpop_proof", { detail: "bound access token without proof" });
       }
       if (proof.jkt !== bound) throw new ApiError("invalid_dpop_proof", { detail: "proof from another key" });
-      // One row per bound call, kept for the proof window only (purge_guards) and
+      // One row per bound call, kept for the proof window only (purge_expired) and
       // bounded by the budget above: the price of refusing a replayed proof.
       if (!(await proofs.use(proof, at))) {
         throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });

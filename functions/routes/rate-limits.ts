@@ -2,38 +2,34 @@
  * The rate-limit budgets in TypeScript: `/start` counts per Clerk user and per
  * ip; every call of an access token counts against its session's budget (the
  * refresh budget of `SESSION_RATE_LIMITS`) and its ip's. `/refresh` counts the
- * same session and ip budgets, inside `refresh_session` in the database (one
+ * same session and ip budgets inside `refresh_session`, in the database (one
  * round trip with the rotation).
  *
- * The keys (`start:user:…`, `api:family:…`) are stored counters: renaming them
- * would reset every live window, so `family` stays in them.
+ * The keys the counters are stored under (`start:user:…`, `api:family:…`,
+ * `refresh:ip:…`) are built in one place for every route: the SQL function
+ * `sessionguard.count_request` (migration `*_refresh_and_rotation.sql`). This
+ * file says only which route, whose budget and how large.
  */
 import { IP_BUDGET_FACTOR, type RateLimits } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import type { Budget } from "../store.ts";
+import type { Budget, RequestCount } from "../store.ts";
 
-/** One budget to count a request against. */
-export interface RateLimitCheck {
-  readonly key: string;
-  readonly budget: Budget;
+/** What a `/start` by `userId` from `ip` counts; null when limits are off. */
+export function startCount(limits: RateLimits, userId: string, ip: string | null): RequestCount | null {
+  if (limits === null) return null;
+  return { route: "start", subject: userId, ip, budget: limits.start, ipCount: ipBudget(limits.start).count };
 }
 
-/** The checks of a `/start` by `userId` from `ip`; none when limits are off. */
-export function startChecks(limits: RateLimits, userId: string, ip: string | null): RateLimitCheck[] {
-  if (limits === null) return [];
-  return [
-    { key: `start:user:${userId}`, budget: limits.start },
-    ...(ip === null ? [] : [{ key: `start:ip:${ip}`, budget: ipBudget(limits.start) }]),
-  ];
-}
-
-/** The checks of an access-token call of session `sessionId` from `ip`; none when limits are off. */
-export function sessionChecks(limits: RateLimits, sessionId: string, ip: string | null): RateLimitCheck[] {
-  if (limits === null) return [];
-  return [
-    { key: `api:family:${sessionId}`, budget: limits.refresh },
-    ...(ip === null ? [] : [{ key: `api:ip:${ip}`, budget: ipBudget(limits.refresh) }]),
-  ];
+/** What an access-token call of session `sessionId` from `ip` counts; null when limits are off. */
+export function sessionCount(limits: RateLimits, sessionId: string, ip: string | null): RequestCount | null {
+  if (limits === null) return null;
+  return {
+    route: "api",
+    subject: sessionId,
+    ip,
+    budget: limits.refresh,
+    ipCount: ipBudget(limits.refresh).count,
+  };
 }
 
 /** A budget for everything behind one ip. */

@@ -13,7 +13,7 @@ import { ApiError } from "../errors.ts";
 import { clientIp, optionalString, readJsonBody, userAgent } from "../request.ts";
 import type { RouteDeps } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
-import { rateLimited, startChecks } from "./rate-limits.ts";
+import { rateLimited, startCount } from "./rate-limits.ts";
 import type { TokenResponder } from "./token-response.ts";
 
 const MAX_DEVICE_NAME_LENGTH = 100;
@@ -35,9 +35,9 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
 
     const identity = await verifyClerkToken(clerkToken, at);
     const ip = clientIp(c.req.raw, config.clientIp);
-    const checks = startChecks(limits, identity.userId, ip);
-    if (checks.length > 0) {
-      const wait = await store.checkRateLimits(checks, at);
+    const counted = startCount(limits, identity.userId, ip);
+    if (counted !== null) {
+      const wait = await store.countRequest(counted, at);
       if (wait > 0) throw rateLimited(wait, `start for ${identity.userId}`);
     }
     // A proof here binds the new session to its key. Its jti is remembered like any

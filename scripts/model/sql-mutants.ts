@@ -27,7 +27,7 @@ function swap(def: string, from: string, to: string): string {
   return def.slice(0, at) + to + def.slice(at + from.length);
 }
 
-const GRACE_TEST = "if p_generation = v.generation - 1 and p_reuse_grace > 0\n     and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then";
+const GRACE_TEST = "if p_generation = v.generation - 1 and p_reuse_grace > 0\n       and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then";
 
 /** A mutation of rotate_session and the model mutant it carries over. */
 export interface SqlMutant {
@@ -57,19 +57,20 @@ export const SQL_MUTANTS: readonly SqlMutant[] = [
   {
     model: "mutant_grace_forever.pml",
     property: "p3",
-    mutate: (def) => swap(def, "\n     and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then", " then"),
+    mutate: (def) => swap(def, "\n       and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then", " then"),
   },
   {
     model: "mutant_revoked_rotates.pml",
     property: "revoked_final",
-    // The compare-and-set forgets revocation, and so does the locked path for the current token.
+    // The compare-and-set (the one rotating UPDATE, also run under the lock) forgets revocation,
+    // and so does the locked path for the current token.
     mutate: (def) =>
       swap(
         swap(def, "where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null", "where f.id = p_session_id and f.generation = p_generation"),
         "if v.revoked_at is not null then",
         "if v.revoked_at is not null and p_generation <> v.generation then",
       ),
-    // families_guard (…000100_create_session_tables.sql) keeps revocation final.
+    // families_guard (…000100_tables.sql) keeps revocation final.
     stoppedBy: "is revoked and cannot change",
   },
   {
@@ -168,7 +169,8 @@ const BARRIER = 4_711_001;
  * Two requests with the same token, held at a barrier right after each has read the
  * family, then let go together. With the row lock (`for update`) the second reads only
  * after the first committed; without it (MUTANT_SPLIT: read, then write) both rotate.
- * The compare-and-set fast path is switched off in both, so the barrier is always reached.
+ * The first, unlocked attempt of the compare-and-set is switched off in both, so the barrier
+ * is always reached, and its generation test is dropped.
  */
 export async function raceControls(sql: postgres.Sql, ws: Workspace): Promise<ControlResult[]> {
   const variants: { name: string; split: boolean }[] = [
@@ -185,8 +187,11 @@ export async function raceControls(sql: postgres.Sql, ws: Workspace): Promise<Co
   const out: ControlResult[] = [];
   for (const variant of variants) {
     const mutate = (def: string) => {
+      // The one rotating UPDATE runs twice: unlocked first (skipped here: v_locked is still
+      // false), then under the row lock; its generation test is dropped, so without the lock
+      // both requests rotate.
       let d = swap(def, "where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null",
-        "where false and f.id = p_session_id");
+        "where v_locked and f.id = p_session_id and f.revoked_at is null");
       d = swap(d, "where f.id = p_session_id for update;",
         `where f.id = p_session_id${variant.split ? "" : " for update"};\n  perform pg_advisory_xact_lock_shared(${BARRIER});`);
       return d;

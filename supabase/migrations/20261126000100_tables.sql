@@ -1,4 +1,9 @@
--- sessionguard: session families and security events.
+-- sessionguard: what the database stores, and the invariants it keeps below the API.
+--
+-- MIGRATIONS ARE APPEND-ONLY FROM HERE ON. Before 0.1.0 shipped, the five migrations were
+-- regrouped once by concern (this file: every table; then revocation and the Clerk
+-- lifecycle; refresh and rotation, where reuse is detected; the RLS helpers; housekeeping).
+-- From now on a change is a new migration: never edit one that may have been applied.
 --
 -- A "family" is one signed-in device: it starts when a Clerk session token is exchanged
 -- at /start and lives through every refresh-token rotation until it is revoked or
@@ -7,7 +12,8 @@
 -- all: a dump of it mints nothing (P5). One row per family, updated in place on every
 -- rotation, keeps storage O(1) per family (P6).
 --
--- Sections: schema, tables, indexes, triggers, RLS policies, grants.
+-- Sections: schema, tables, indexes, internal functions (argument checks, security
+-- events), triggers with their functions (the families guard), RLS policies, grants.
 
 -- ---------------------------------------------------------------------------------------
 -- schema
@@ -139,6 +145,50 @@ comment on column sessionguard.clerk_endings.kind is 'session (a Clerk session i
 comment on column sessionguard.clerk_endings.clerk_id is 'The Clerk session or user id.';
 comment on column sessionguard.clerk_endings.ended_at is 'When Clerk reported the end.';
 
+create table sessionguard.webhook_deliveries (
+  id text not null,
+  event_type text not null,
+  received_at timestamptz not null,
+  constraint webhook_deliveries_pkey primary key (id),
+  constraint webhook_deliveries_id_check check (length(id) between 1 and 255),
+  constraint webhook_deliveries_event_type_check check (length(event_type) between 1 and 255)
+);
+comment on table sessionguard.webhook_deliveries is
+  'Clerk webhook deliveries already applied, by svix-id, so that a replay acts only once.';
+comment on column sessionguard.webhook_deliveries.id is 'The svix-id header of the delivery.';
+comment on column sessionguard.webhook_deliveries.event_type is 'The Clerk event type it carried.';
+comment on column sessionguard.webhook_deliveries.received_at is 'When it was applied.';
+
+-- Unlogged: a counter lost in a crash only forgives a few requests, and skipping the
+-- WAL keeps the per-request write cheap.
+create unlogged table sessionguard.rate_limits (
+  key text not null,
+  window_start timestamptz not null,
+  hits integer not null,
+  constraint rate_limits_pkey primary key (key),
+  constraint rate_limits_key_check check (length(key) between 1 and 300),
+  constraint rate_limits_hits_check check (hits >= 0)
+);
+comment on table sessionguard.rate_limits is
+  'Fixed-window request counters for /start and /refresh, per client ip and per family or user.';
+comment on column sessionguard.rate_limits.key is 'What is counted, e.g. refresh:ip:203.0.113.7 or refresh:family:<uuid>.';
+comment on column sessionguard.rate_limits.window_start is 'Start of the current window.';
+comment on column sessionguard.rate_limits.hits is 'Requests counted in the current window.';
+
+create table sessionguard.dpop_proofs (
+  jkt text not null,
+  jti text not null,
+  expires_at timestamptz not null,
+  constraint dpop_proofs_pkey primary key (jkt, jti),
+  constraint dpop_proofs_jkt_check check (jkt ~ '^[A-Za-z0-9_-]{43}$'),
+  constraint dpop_proofs_jti_check check (length(jti) between 1 and 255)
+);
+comment on table sessionguard.dpop_proofs is
+  'DPoP proof ids already used, per key, kept until the proof could no longer be accepted.';
+comment on column sessionguard.dpop_proofs.jkt is 'RFC 7638 thumbprint of the key that signed the proof.';
+comment on column sessionguard.dpop_proofs.jti is 'The proof''s jti.';
+comment on column sessionguard.dpop_proofs.expires_at is 'After this the proof''s iat is out of the window anyway.';
+
 /*
  * purge_expired finds idle sessions by sweeping the live families in id order, a bounded
  * range per call (idle_expires_at moves on every rotation, so it has no index: one would
@@ -201,9 +251,62 @@ comment on index sessionguard.clerk_endings_pkey is 'Endings by kind and Clerk i
 create index clerk_endings_ended_at_idx on sessionguard.clerk_endings (ended_at);
 comment on index sessionguard.clerk_endings_ended_at_idx is 'Endings by age, for purging.';
 
+comment on index sessionguard.webhook_deliveries_pkey is 'Deliveries by svix-id: the replay check.';
+
+create index webhook_deliveries_received_at_idx on sessionguard.webhook_deliveries (received_at);
+comment on index sessionguard.webhook_deliveries_received_at_idx is 'Deliveries by age, for purging.';
+
+comment on index sessionguard.rate_limits_pkey is 'Counters by key: the one lookup of a rate check.';
+comment on index sessionguard.dpop_proofs_pkey is 'Proofs by key and jti: the replay check.';
+
+create index rate_limits_window_start_idx on sessionguard.rate_limits (window_start);
+comment on index sessionguard.rate_limits_window_start_idx is 'Counters by age, for purging.';
+
+create index dpop_proofs_expires_at_idx on sessionguard.dpop_proofs (expires_at);
+comment on index sessionguard.dpop_proofs_expires_at_idx is 'Proofs by expiry, for purging.';
+
 -- ---------------------------------------------------------------------------------------
--- internal functions used by triggers
+-- internal functions
 -- ---------------------------------------------------------------------------------------
+
+-- Argument checks of the API functions: every bad argument raises SQLSTATE 22023 with a
+-- message naming it, before anything is written.
+create function sessionguard.require(p_ok boolean, p_message text)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_ok is not true then
+    raise exception using errcode = 'invalid_parameter_value', message = p_message;
+  end if;
+end;
+$$;
+comment on function sessionguard.require(boolean, text) is
+  'Raises 22023 invalid_parameter_value with the message unless the condition is true.';
+
+create function sessionguard.require_user_id(p_user_id text)
+returns void
+language sql
+immutable
+set search_path = ''
+as $$
+  select sessionguard.require(length(p_user_id) between 1 and 255,
+    'p_user_id must be a Clerk user id of 1 to 255 characters');
+$$;
+comment on function sessionguard.require_user_id(text) is 'Validates a Clerk user id argument.';
+
+create function sessionguard.require_user_agent(p_user_agent text)
+returns void
+language sql
+immutable
+set search_path = ''
+as $$
+  select sessionguard.require(p_user_agent is null or length(p_user_agent) <= 1024,
+    'p_user_agent must be at most 1024 characters');
+$$;
+comment on function sessionguard.require_user_agent(text) is 'Validates a user agent argument (at most 1024 characters, or null).';
 
 create function sessionguard.describe_event(p_type text, p_device_name text)
 returns text
@@ -424,7 +527,11 @@ alter table sessionguard.families enable row level security;
 alter table sessionguard.events enable row level security;
 alter table sessionguard.clerk_endings enable row level security;
 alter table sessionguard.purge_cursors enable row level security;
--- clerk_endings and purge_cursors have no policy: no API role reads them; only the functions do.
+alter table sessionguard.webhook_deliveries enable row level security;
+alter table sessionguard.rate_limits enable row level security;
+alter table sessionguard.dpop_proofs enable row level security;
+-- Only families and events have policies: no API role reads the other tables; only the
+-- functions do.
 
 -- sessionguard.user_id() is defined in the RLS helper migration; policies here compare
 -- the row's owner with the request JWT's `sub` directly so this file stands alone.
@@ -442,7 +549,8 @@ comment on policy events_select_own on sessionguard.events is 'A user reads only
 -- grants
 -- ---------------------------------------------------------------------------------------
 
-revoke all on sessionguard.families, sessionguard.events, sessionguard.clerk_endings, sessionguard.purge_cursors
+revoke all on sessionguard.families, sessionguard.events, sessionguard.clerk_endings,
+  sessionguard.webhook_deliveries, sessionguard.rate_limits, sessionguard.dpop_proofs, sessionguard.purge_cursors
   from public, anon, authenticated, service_role;
 
 -- Users may read what describes their sessions; generation, rotation time and key
@@ -454,6 +562,9 @@ grant select (id, user_id, device_name, user_agent, ip, created_at, last_active_
 grant select on sessionguard.events to authenticated;
 
 revoke execute on function
+  sessionguard.require(boolean, text),
+  sessionguard.require_user_id(text),
+  sessionguard.require_user_agent(text),
   sessionguard.describe_event(text, text),
   sessionguard.set_request_context(inet, text),
   sessionguard.record_event(text, uuid, text, text, text),

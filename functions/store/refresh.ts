@@ -1,0 +1,178 @@
+/**
+ * The store's queries of a session's life on the hot path: start, refresh (rate
+ * limits, DPoP proof replay check and rotation in one call), and the guards the
+ * other routes count. Each is one round trip to a `sessionguard.*` function of
+ * migration `*_refresh_and_rotation.sql`, which decides under its row lock;
+ * this file only passes the request's facts in (with the handler's clock as
+ * `p_now`) and types the answer.
+ */
+import { run, type Sql, toInt } from "./database.ts";
+
+/** What `refresh_session` decided about a presented generation. */
+export type RotateResult =
+  | "rotated"
+  | "grace"
+  | "reused"
+  | "revoked"
+  | "expired"
+  | "not_found"
+  | "dpop_mismatch"
+  | "dpop_replay"
+  | "rate_limited";
+
+/** A request budget: `count` per `seconds`. */
+export interface Budget {
+  readonly count: number;
+  readonly seconds: number;
+}
+
+/**
+ * A request counted against its subject's budget and, when `ip` is known, its
+ * ip's (`ipCount` in the same window), by `count_request`, which builds the keys.
+ */
+export interface RequestCount {
+  readonly route: "start" | "api";
+  /** The Clerk user id at `/start`, the session id on access-token routes. */
+  readonly subject: string;
+  readonly ip: string | null;
+  readonly budget: Budget;
+  readonly ipCount: number;
+}
+
+/** Facts about the request that the security log records. */
+export interface RequestFacts {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly now: Date;
+}
+
+/** Start, refresh and the per-request guards, one round trip per call. */
+export interface RefreshQueries {
+  startSession(
+    input: RequestFacts & {
+      userId: string;
+      clerkSessionId: string;
+      deviceName: string | null;
+      idleTimeout: number;
+      absoluteLifetime: number;
+      dpopJkt: string | null;
+      /** The impersonator (Clerk `act.sub`), recorded on the family and its events. */
+      actorId?: string | null;
+    },
+  ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
+  /**
+   * Rate limits, DPoP proof replay check and rotation in one round trip
+   * (`refresh_session`). `rateLimit` counts per family, `ipRateLimit` per ip;
+   * null skips them.
+   */
+  refreshSession(
+    input: RequestFacts & {
+      sessionId: string;
+      generation: number;
+      idleTimeout: number;
+      reuseGrace: number;
+      theftScope: "family" | "user";
+      dpopJkt: string | null;
+      dpopJti: string | null;
+      /** Seconds the proof's jti is remembered (only with `dpopJti`). */
+      dpopLifetime?: number;
+      rateLimit: Budget | null;
+      ipRateLimit: Budget | null;
+    },
+  ): Promise<{
+    result: RotateResult;
+    sessionId: string;
+    userId: string;
+    generation: number;
+    expiresAt: Date;
+    clerkSessionId: string | null;
+    /** The device key the family is bound to, or null. */
+    dpopJkt: string | null;
+    retryAfter: number;
+  }>;
+  /**
+   * Records a DPoP proof id of an access-token request; false when that key
+   * already used it within `lifetime` seconds (a replayed proof).
+   */
+  useDpopProof(jkt: string, jti: string, lifetime: number, now: Date): Promise<boolean>;
+  /** Counts one request against its budgets, in one round trip; seconds to wait, 0 when allowed. */
+  countRequest(request: RequestCount, now: Date): Promise<number>;
+}
+
+const ROTATE_RESULTS: readonly RotateResult[] = [
+  "rotated",
+  "grace",
+  "reused",
+  "revoked",
+  "expired",
+  "not_found",
+  "dpop_mismatch",
+  "dpop_replay",
+  "rate_limited",
+];
+
+/** {@link RefreshQueries} over a postgres.js client. */
+export function refreshQueries(sql: Sql): RefreshQueries {
+  return {
+    startSession: (input) =>
+      run(async () => {
+        const [row] = await sql`
+          select session_id, generation::text as generation, expires_at
+          from sessionguard.start_session(
+            p_user_id => ${input.userId}, p_clerk_session_id => ${input.clerkSessionId},
+            p_device_name => ${input.deviceName}, p_user_agent => ${input.userAgent},
+            p_ip => ${input.ip}::inet, p_idle_timeout => ${input.idleTimeout}::integer,
+            p_absolute_lifetime => ${input.absoluteLifetime}::integer,
+            p_dpop_jkt => ${input.dpopJkt}, p_now => ${input.now}::timestamptz,
+            p_actor_id => ${input.actorId ?? null})`;
+        return { sessionId: row.session_id, generation: toInt(row.generation), expiresAt: row.expires_at };
+      }),
+
+    refreshSession: (input) =>
+      run(async () => {
+        const [row] = await sql`
+          select result, session_id, user_id, generation::text as generation, expires_at,
+                 clerk_session_id, dpop_jkt, retry_after
+          from sessionguard.refresh_session(
+            p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
+            p_ip => ${input.ip}::inet, p_user_agent => ${input.userAgent},
+            p_idle_timeout => ${input.idleTimeout}::integer, p_reuse_grace => ${input.reuseGrace}::integer,
+            p_theft_scope => ${input.theftScope}, p_dpop_jkt => ${input.dpopJkt},
+            p_dpop_jti => ${input.dpopJti}, p_dpop_lifetime => ${input.dpopLifetime ?? 300}::integer,
+            p_rate_limit => ${input.rateLimit?.count ?? null}::integer,
+            p_rate_window => ${input.rateLimit?.seconds ?? 60}::integer,
+            p_ip_rate_limit => ${input.ipRateLimit?.count ?? null}::integer,
+            p_now => ${input.now}::timestamptz)`;
+        if (!row || !ROTATE_RESULTS.includes(row.result)) {
+          throw new Error(`refresh_session answered ${JSON.stringify(row?.result)}`);
+        }
+        return {
+          result: row.result,
+          sessionId: row.session_id,
+          userId: row.user_id,
+          generation: row.generation === null ? -1 : toInt(row.generation),
+          expiresAt: row.expires_at,
+          clerkSessionId: row.clerk_session_id,
+          dpopJkt: row.dpop_jkt,
+          retryAfter: Number(row.retry_after ?? 0),
+        };
+      }),
+
+    useDpopProof: (jkt, jti, lifetime, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.use_dpop_proof(${jkt}, ${jti}, ${lifetime}::integer, ${now}::timestamptz) as fresh`;
+        return row.fresh === true;
+      }),
+
+    countRequest: (request, now) =>
+      run(async () => {
+        const [row] = await sql`
+          select sessionguard.count_request(
+            p_route => ${request.route}, p_subject => ${request.subject}, p_ip => ${request.ip}::inet,
+            p_limit => ${request.budget.count}::integer, p_ip_limit => ${request.ipCount}::integer,
+            p_window => ${request.budget.seconds}::integer, p_now => ${now}::timestamptz) as wait`;
+        return Number(row.wait);
+      }),
+  };
+}
