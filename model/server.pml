@@ -1,7 +1,7 @@
 /*
  * sessionguard's server side: one session family and the decision of
- * sessionguard.rotate_session (supabase/migrations/20261126000300_refresh_and_rotation.sql),
- * as refresh_session (same migration) reaches it once its rate limit
+ * sessionguard.rotate_session (supabase/migrations/20261126000310_rotation_and_reuse_detection.sql),
+ * as refresh_session (…000320_start_and_refresh.sql) reaches it once its rate limit
  * and DPoP replay checks let a request through. Included by session.pml (the protocol
  * model) and by the scripted replays that recompute expected outcomes for a trace.
  *

@@ -32,7 +32,7 @@ const DEFAULT_RATE_LIMITS = { start: { count: 20, seconds: 60 }, refresh: { coun
 export const IP_BUDGET_FACTOR = 10;
 
 /**
- * What `sessionguard.check_rate_limit` accepts (migration `*_refresh_and_rotation.sql`:
+ * What `sessionguard.check_rate_limit` accepts (migration `*_rate_limits_and_dpop_proofs.sql`:
  * `p_limit between 1 and 1000000`, `p_window between 1 and 86400`). A budget is parsed
  * against these so that a value the SQL would refuse on every request stops start-up
  * instead; the count is bounded so that the per-ip budget fits too.

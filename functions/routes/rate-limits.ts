@@ -7,7 +7,7 @@
  *
  * The keys the counters are stored under (`start:user:…`, `api:family:…`,
  * `refresh:ip:…`) are built in one place for every route: the SQL function
- * `sessionguard.count_request` (migration `*_refresh_and_rotation.sql`). This
+ * `sessionguard.count_request` (migration `*_rate_limits_and_dpop_proofs.sql`). This
  * file says only which route, whose budget and how large.
  */
 import { IP_BUDGET_FACTOR, type RateLimits } from "../config.ts";

@@ -3,7 +3,7 @@
  * the status an access-token request checks, the lists behind `/sessions` and
  * `/events`, revocation, and the record of a theft response Clerk did not take.
  * Each is one round trip to a `sessionguard.*` function of migration
- * `*_revocation_and_clerk.sql`.
+ * `*_revocation.sql` (the theft-response record: `*_clerk_lifecycle.sql`).
  */
 import { run, type Sql, toInt } from "./database.ts";
 

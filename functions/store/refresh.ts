@@ -2,7 +2,8 @@
  * The store's queries of a session's life on the hot path: start, refresh (rate
  * limits, DPoP proof replay check and rotation in one call), and the guards the
  * other routes count. Each is one round trip to a `sessionguard.*` function of
- * migration `*_refresh_and_rotation.sql`, which decides under its row lock;
+ * migrations `*_start_and_refresh.sql` (over `*_rotation_and_reuse_detection.sql`,
+ * which decides under its row lock) and `*_rate_limits_and_dpop_proofs.sql`;
  * this file only passes the request's facts in (with the handler's clock as
  * `p_now`) and types the answer.
  */

@@ -70,7 +70,7 @@ export const SQL_MUTANTS: readonly SqlMutant[] = [
         "if v.revoked_at is not null then",
         "if v.revoked_at is not null and p_generation <> v.generation then",
       ),
-    // families_guard (…000100_tables.sql) keeps revocation final.
+    // families_guard (…000110_table_triggers.sql) keeps revocation final.
     stoppedBy: "is revoked and cannot change",
   },
   {

@@ -1,6 +1,6 @@
 /**
  * SESSION_RATE_LIMITS against the real rate limiter: parseConfig accepts a budget
- * exactly when `sessionguard.check_rate_limit` (supabase/migrations/*_refresh_and_rotation.sql)
+ * exactly when `sessionguard.check_rate_limit` (supabase/migrations/*_rate_limits_and_dpop_proofs.sql)
  * accepts every call the function makes with it — the budget itself (per user at
  * /start, per family at /refresh) and the per-ip budget, IP_BUDGET_FACTOR times larger.
  * A value that passes start-up but that the SQL refuses would answer 400 to every request.

@@ -55,8 +55,8 @@ select is(
           and a.attname ~* '(token|secret|mac|hash)'),
   '{}'::text[], 'no column stores token material');
 
--- The column rules of families live in its guard trigger (see the tables migration for
--- why): an insert that breaks any one of them fails with 23514 naming that rule.
+-- The column rules of families live in its guard trigger (see …000110_table_triggers.sql
+-- for why): an insert that breaks any one of them fails with 23514 naming that rule.
 create function pg_temp.broken_rules() returns text[] language plpgsql as $$
 declare
   v_rules text[] := '{}';
