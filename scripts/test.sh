@@ -204,6 +204,10 @@ if wants types; then
   if [[ -f tsconfig.json ]]; then
     check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
   fi
+  # The devices page (React, DOM, JSX: its own settings).
+  if [[ -f web/tsconfig.json ]]; then
+    check "tsc web page" "$BIN/tsc" --noEmit -p web/tsconfig.json
+  fi
 fi
 
 # --- 5. the protocol model ------------------------------------------------------------------
