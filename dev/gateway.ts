@@ -14,6 +14,7 @@
  *   SG_GATEWAY_HOST, SG_GATEWAY_PORT  where to listen (127.0.0.1:54321)
  *   SG_PUBLIC_URL                     the origin clients use (http://127.0.0.1:54321)
  *   SG_DEV_ISSUER_JWK                 RS256 private JWK: turns the development issuer on
+ *   SG_WEB_PAGE_DIR                   the devices page's build (web/build.ts; npm start builds it)
  *   SG_EXIT_ON_STDIN_EOF=1            stop when stdin closes (the parent died)
  *   SG_LISTEN_ON_STDIN=1              prepare everything, but bind the port only when the
  *                                     parent writes "listen" on stdin (the database is
@@ -88,7 +89,7 @@ function mountWeb(issuer: DevIssuer | null): ReturnType<typeof createWebHandler>
   const clerk = !issuer && env.CLERK_PUBLISHABLE_KEY && env.CLERK_ISSUER
     ? { publishableKey: env.CLERK_PUBLISHABLE_KEY, frontendApi: env.CLERK_ISSUER }
     : undefined;
-  return createWebHandler({ sessionUrl, devTokenUrl: issuer?.tokenUrl, clerk });
+  return createWebHandler({ sessionUrl, devTokenUrl: issuer?.tokenUrl, clerk, pageDir: env.SG_WEB_PAGE_DIR });
 }
 
 /** The functions' own 404 (functions/errors.ts), for paths nothing here serves. */

@@ -197,6 +197,8 @@ if wants types; then
   check "deno check" "$BIN/deno" check --quiet supabase/functions/*/index.ts dev/gateway.ts
   check "deno lint" "$BIN/deno" lint --quiet
   check "tsc --noEmit" "$BIN/tsc" --noEmit -p tsconfig.json
+  # The devices page (React, DOM, JSX: its own settings).
+  check "tsc web page" "$BIN/tsc" --noEmit -p web/tsconfig.json
   check "test layout" "$BIN/tsx" scripts/check-test-layout.ts
 fi
 

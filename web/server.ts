@@ -1,6 +1,8 @@
 /**
- * Serves the "your devices" page: the static files in web/, the SDK as browser ES
- * modules under `sdk/` (sdk/src/*.ts transpiled on first request, no build step),
+ * Serves the "your devices" page: `index.html`, its theme `devices.css`, its script
+ * `devices.js` (web/src on @sessionguard/react, bundled by web/build.ts), the identity seam
+ * `clerk-token.js` (loaded by the script at run time), the SDK as browser ES modules under
+ * `sdk/` (sdk/src/*.ts transpiled on first request, for tests and tinkering),
  * `config.json` telling the page where the session function is, and, for the local
  * development issuer only, `GET /dev/clerk-token`.
  *
@@ -20,10 +22,11 @@ const SDK_SRC = path.join(WEB_DIR, "..", "sdk", "src");
 const STATIC: Record<string, string> = {
   "": "index.html",
   "index.html": "index.html",
-  "devices.js": "devices.js",
   "devices.css": "devices.css",
   "clerk-token.js": "clerk-token.js",
 };
+/** The bundled page script (web/build.ts's PAGE_SCRIPT; not imported: build.ts loads Vite). */
+const PAGE_SCRIPT = "devices.js";
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -44,6 +47,11 @@ export interface WebOptions {
   devTokenUrl?: string;
   /** A real Clerk instance: the page loads clerk-js from `frontendApi`. */
   clerk?: { publishableKey: string; frontendApi: string };
+  /**
+   * The folder web/build.ts built the page into (`npm start` builds before its gateway
+   * listens). Without it the handler builds on first request, which needs Node (Vite).
+   */
+  pageDir?: string;
 }
 
 export function createWebHandler(
@@ -52,6 +60,15 @@ export function createWebHandler(
   const base = `/${(options.basePath ?? "/").replace(/^\/+|\/+$/g, "")}/`
     .replace("//", "/");
   const sdkCache = new Map<string, string>();
+  let pageScript: Promise<string> | undefined;
+  const script = () =>
+    pageScript ??= (async () => {
+      const dir = options.pageDir ?? (await (await import("./build.ts")).buildPage()).dir;
+      return await readFile(path.join(dir, PAGE_SCRIPT), "utf8");
+    })().catch((error) => {
+      pageScript = undefined; // a later request tries again
+      throw error;
+    });
   // Read per request: a launcher may learn the function's URL after creating the handler.
   const csp = () => {
     const sessionOrigin = new URL(options.sessionUrl).origin;
@@ -113,6 +130,12 @@ export function createWebHandler(
       const source = await sdkModule(sdkCache, sdkMatch[1]!);
       if (source === null) return null;
       return new Response(source, {
+        headers: { ...headers, "content-type": TYPES[".js"]! },
+      });
+    }
+    if (rest === PAGE_SCRIPT) {
+      const body = await script();
+      return new Response(request.method === "HEAD" ? null : body, {
         headers: { ...headers, "content-type": TYPES[".js"]! },
       });
     }

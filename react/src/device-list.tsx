@@ -8,10 +8,33 @@
  * region, failures in `role="alert"`; after a row disappears, focus moves to the
  * heading instead of being lost with the button.
  */
-import { useId, useRef, useState } from "react";
+import { type Ref, useId, useRef, useState } from "react";
 import type { DeviceSession } from "@sessionguard/client";
 import { describeError, describeUserAgent, formatTime, toDate } from "./messages.ts";
 import { useDevices } from "./use-devices.ts";
+import { type ListHandle, useListHandle } from "./use-resource.ts";
+
+/** What the list says after an action, and the badge of this device; override to reword or translate. */
+export interface DeviceListMessages {
+  /** The badge after this device's name. */
+  thisDevice: string;
+  /** Another device was revoked. */
+  revoked(name: string): string;
+  /** This device's own row was used to sign out. */
+  signedOutHere: string;
+  /** "Sign out everywhere else" succeeded. */
+  signedOutOthers: string;
+  /** The list was reloaded with its own button. */
+  reloaded: string;
+}
+
+const MESSAGES: DeviceListMessages = {
+  thisDevice: "(this device)",
+  revoked: (name) => `${name} was signed out.`,
+  signedOutHere: "You signed out on this device.",
+  signedOutOthers: "You signed out on every other device.",
+  reloaded: "Device list updated.",
+};
 
 export interface DeviceListProps {
   /** Heading text. Default "Your devices". */
@@ -19,6 +42,15 @@ export interface DeviceListProps {
   /** Heading level, 2 by default. */
   headingLevel?: 2 | 3 | 4;
   className?: string;
+  /** Wording of announcements and the badge; any left out keep the defaults. */
+  messages?: Partial<DeviceListMessages>;
+  /**
+   * Where announcements go. By default the list has its own polite live region; a page
+   * with one status region for everything passes its setter here instead.
+   */
+  announce?: (message: string) => void;
+  /** `reload()` from outside (see {@link ListHandle}). */
+  ref?: Ref<ListHandle>;
 }
 
 /** A device's name as the user sees it. */
@@ -26,9 +58,14 @@ export function deviceLabel(device: DeviceSession): string {
   return device.device_name || describeUserAgent(device.user_agent) || "Unknown device";
 }
 
-export function DeviceList({ title = "Your devices", headingLevel = 2, className }: DeviceListProps) {
+export function DeviceList(
+  { title = "Your devices", headingLevel = 2, className, messages, announce, ref }: DeviceListProps,
+) {
   const { devices, status, error, revoke, signOutOthers, reload } = useDevices();
   const [announcement, setAnnouncement] = useState("");
+  const say = announce ?? setAnnouncement;
+  const m = { ...MESSAGES, ...messages };
+  useListHandle(ref, reload);
   const [failure, setFailure] = useState<string | null>(null);
   const [pending, setPending] = useState<string | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -40,7 +77,7 @@ export function DeviceList({ title = "Your devices", headingLevel = 2, className
     setFailure(null);
     try {
       await action();
-      setAnnouncement(done);
+      say(done);
       headingRef.current?.focus();
     } catch (err) {
       setFailure(describeError(err as { code?: string }));
@@ -55,7 +92,7 @@ export function DeviceList({ title = "Your devices", headingLevel = 2, className
   return (
     <section className={["sg-devices", className].filter(Boolean).join(" ")} aria-labelledby={`${id}-h`}>
       <Heading id={`${id}-h`} className="sg-devices__title" tabIndex={-1} ref={headingRef}>{title}</Heading>
-      <p className="sg-devices__live sg-live" role="status" aria-live="polite">{announcement}</p>
+      {!announce && <p className="sg-devices__live sg-live" role="status" aria-live="polite">{announcement}</p>}
       {shownError && <p className="sg-devices__error sg-error" role="alert">{shownError}</p>}
       {status === "idle"
         ? <p className="sg-devices__empty">Sign in to see your devices.</p>
@@ -87,7 +124,7 @@ export function DeviceList({ title = "Your devices", headingLevel = 2, className
                   >
                     <th scope="row" className="sg-devices__name" title={device.user_agent ?? undefined}>
                       {name}
-                      {device.current && <span className="sg-devices__badge"> (this device)</span>}
+                      {device.current && <>{" "}<span className="sg-devices__badge">{m.thisDevice}</span></>}
                     </th>
                     <td><Time value={device.last_active_at} /></td>
                     <td><Time value={device.created_at} /></td>
@@ -102,7 +139,7 @@ export function DeviceList({ title = "Your devices", headingLevel = 2, className
                           act(
                             device.id,
                             () => revoke(device.id),
-                            device.current ? "You signed out on this device." : `${name} was signed out.`,
+                            device.current ? m.signedOutHere : m.revoked(name),
                           )}
                       >
                         {verb}
@@ -120,7 +157,7 @@ export function DeviceList({ title = "Your devices", headingLevel = 2, className
             type="button"
             className="sg-button"
             disabled={pending !== null || others === 0}
-            onClick={() => act("others", signOutOthers, "You signed out on every other device.")}
+            onClick={() => act("others", signOutOthers, m.signedOutOthers)}
           >
             Sign out everywhere else
           </button>
@@ -128,7 +165,9 @@ export function DeviceList({ title = "Your devices", headingLevel = 2, className
             type="button"
             className="sg-button sg-button--secondary"
             disabled={pending !== null}
-            onClick={() => act("reload", reload, "Device list updated.")}
+            onClick={() => act("reload", async () => {
+              await reload();
+            }, m.reloaded)}
           >
             Refresh list
           </button>

@@ -3,9 +3,10 @@
  * the server wrote for users, with when and from where. Theft is marked. New events
  * after the first load are announced in a polite live region. Unstyled: `sg-` classes.
  */
-import { useEffect, useId, useRef, useState } from "react";
+import { type Ref, useEffect, useId, useRef, useState } from "react";
 import type { SecurityEvent } from "@sessionguard/client";
 import { describeError, describeUserAgent, formatTime, toDate } from "./messages.ts";
+import { type ListHandle, useListHandle } from "./use-resource.ts";
 import { useSecurityEvents } from "./use-security-events.ts";
 
 export interface SecurityEventsProps {
@@ -15,14 +16,17 @@ export interface SecurityEventsProps {
   /** Show at most this many events. Default 20. */
   limit?: number;
   className?: string;
+  /** `reload()` from outside (see {@link ListHandle}). */
+  ref?: Ref<ListHandle>;
 }
 
 const WARNING_TYPES = new Set(["refresh_token_reused", "dpop_key_mismatch", "clerk_revoke_failed"]);
 
 export function SecurityEvents(
-  { title = "Security activity", headingLevel = 2, limit = 20, className }: SecurityEventsProps,
+  { title = "Security activity", headingLevel = 2, limit = 20, className, ref }: SecurityEventsProps,
 ) {
   const { events, status, error, reload } = useSecurityEvents();
+  useListHandle(ref, reload);
   const [announcement, setAnnouncement] = useState("");
   const seen = useRef<Set<string> | null>(null);
   const id = useId();

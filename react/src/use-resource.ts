@@ -3,7 +3,7 @@
  * events), reloads it when another session signs in, and drops it when the session
  * ends (`signedOut`, `theftDetected`): what a signed-out page shows is never stale.
  */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { type Ref, useCallback, useEffect, useImperativeHandle, useRef, useState } from "react";
 import { isSessionError, type SessionClient, SessionError } from "@sessionguard/client";
 import { useSessionGuardContext } from "./provider.tsx";
 import { useSession } from "./use-session.ts";
@@ -16,8 +16,11 @@ export interface ResourceState<T> {
   data: T | null;
   /** The last failure, as the SDK's error (switch on `code`). */
   error: SessionError | null;
-  /** Loads again; resolves when done (failures land in `error`, never thrown). */
-  reload(): Promise<void>;
+  /**
+   * Loads again; resolves when done, with the failure (also in `error`) or null. It
+   * never rejects.
+   */
+  reload(): Promise<SessionError | null>;
 }
 
 export function useSessionResource<T>(
@@ -34,16 +37,17 @@ export function useSessionResource<T>(
   const loadRef = useRef(load);
   loadRef.current = load;
 
-  const reload = useCallback(async () => {
+  const reload = useCallback(async (): Promise<SessionError | null> => {
     const mine = ++generation.current;
     setState((s) => ({ ...s, status: s.data === null ? "loading" : s.status }));
     try {
       const data = await loadRef.current(client);
       if (mine === generation.current) setState({ status: "ready", data, error: null });
+      return null;
     } catch (err) {
-      if (mine !== generation.current) return;
       const error = isSessionError(err) ? err : new SessionError("invalid_response", String(err));
-      setState((s) => ({ ...s, status: "error", error }));
+      if (mine === generation.current) setState((s) => ({ ...s, status: "error", error }));
+      return error;
     }
   }, [client]);
 
@@ -57,4 +61,23 @@ export function useSessionResource<T>(
   }, [sessionStatus, sessionId, reload]);
 
   return { ...state, reload };
+}
+
+/**
+ * What `ref` on `<DeviceList/>` and `<SecurityEvents/>` gives the page around them: a
+ * reload from outside (a page-wide "reload" button), which resolves once the list is
+ * loaded and rejects with the SDK's error when loading failed (the list shows it too).
+ */
+export interface ListHandle {
+  reload(): Promise<void>;
+}
+
+/** @internal Exposes a resource's reload through a component's `ref`. */
+export function useListHandle(ref: Ref<ListHandle> | undefined, reload: () => Promise<SessionError | null>): void {
+  useImperativeHandle(ref, () => ({
+    async reload() {
+      const error = await reload();
+      if (error) throw error;
+    },
+  }), [reload]);
 }

@@ -37,6 +37,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   const roots = ["dev", "functions", "supabase", "web", "sdk", "node_modules"].map((dir) =>
     path.join(options.root, dir)
   );
+  // The devices page's build (web/build.ts), under .local/.
+  if (options.env.SG_WEB_PAGE_DIR) roots.push(options.env.SG_WEB_PAGE_DIR);
   const args = [
     "run",
     "--quiet",

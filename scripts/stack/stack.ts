@@ -16,6 +16,7 @@ import {
   type PrepareResult,
   startDatabase,
 } from "../lib/local-postgres.ts";
+import { buildPage, pageBuildDir } from "../../web/build.ts";
 import { mergeSettings, readDotenv, type Settings } from "./env.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
@@ -124,9 +125,12 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   const dbPort = given ? 0 : await choosePort(settings.SG_DB_PORT, DEFAULT_DB_PORT, "SG_DB_PORT", true);
   const databaseUrl = given ?? `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`;
   const fn = functionSettings(settings, keys, urls, databaseUrl);
+  // The devices page is built (or its last build reused) while the database starts.
+  const pageDir = await pageBuildDir();
   const gatewayEnv: Settings = {
     ...fn.env,
     SG_PUBLIC_URL: urls.origin,
+    SG_WEB_PAGE_DIR: pageDir,
     ...(fn.devIssuer ? { SG_DEV_ISSUER_JWK: JSON.stringify(keys.dev_clerk.private_jwk) } : {}),
     ...(settings.CLERK_PUBLISHABLE_KEY ? { CLERK_PUBLISHABLE_KEY: settings.CLERK_PUBLISHABLE_KEY } : {}),
   };
@@ -181,9 +185,16 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
       progress(`gateway   prepared in ${seconds(performance.now() - t)}`);
       return { child, ms: performance.now() - t };
     })();
-    const [dbOutcome, gatewayOutcome] = await Promise.allSettled([database, gateway]);
+    const page = buildPage().then((build) => {
+      if (build.dir !== pageDir) throw new Error("the devices page's sources changed while the stack started");
+      progress(`web       devices page ${build.built ? "built" : "build reused"} in ${seconds(build.ms)}`);
+    });
+    const [dbOutcome, gatewayOutcome, pageOutcome] = await Promise.allSettled([database, gateway, page]);
     if (dbOutcome.status === "rejected") throw dbOutcome.reason;
     if (gatewayOutcome.status === "rejected") throw gatewayOutcome.reason;
+    if (pageOutcome.status === "rejected") {
+      throw new Error(`could not build the devices page: ${(pageOutcome.reason as Error).message}`);
+    }
     const { db, prepared } = dbOutcome.value;
     const gw: GatewayProcess = gatewayOutcome.value.child;
     if (db.url !== databaseUrl) {
