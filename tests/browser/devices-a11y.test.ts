@@ -10,7 +10,12 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "./launcher.ts";
+import {
+  type BrowserStack,
+  launchBrowser,
+  screenshotPath,
+  startBrowserStack,
+} from "../support/browser/launcher.ts";
 
 let stack: BrowserStack;
 let browser: Browser;
