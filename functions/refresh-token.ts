@@ -33,7 +33,8 @@
  * Key ids are hashes of the secret, so adding a newer secret in front of the list
  * changes nothing for tokens minted with an older one.
  */
-import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { base64url } from "./base64url.ts";
 import { timingSafeEqual } from "./constant-time.ts";
 
@@ -77,9 +78,12 @@ export function parseRefreshToken(
   return { kid: match[1], family: match[2], generation, mac: match[4] };
 }
 
-/** One verifying key: the secret's HMAC key and the MAC input prefix of its version. */
+/** A secret's HMAC-SHA-256, keyed once (the padded key already hashed in); cloned for every MAC. */
+type KeyedHmac = ReturnType<typeof hmac.create>;
+
+/** One verifying key: the secret's keyed HMAC and the MAC input prefix of its version. */
 interface VersionedKey {
-  readonly key: KeyObject;
+  readonly key: KeyedHmac;
   readonly prefix: string;
 }
 
@@ -100,18 +104,19 @@ export async function createRefreshTokens(
   };
   let newestKid: string | undefined;
   for (const secret of secrets) {
-    const key = createSecretKey(encoder.encode(secret));
+    const key = hmac.create(sha256, encoder.encode(secret));
     const kid = await keyId(`sessionguard refresh key id v2\0${issuer}\0${secret}`, 12);
     add(kid, { key, prefix: `sessionguard refresh v2\0${issuer}\0` });
     add(await keyId(`sessionguard refresh key id\0${secret}`, 8), { key, prefix: "" });
     newestKid ??= kid;
   }
 
-  // HMAC through node:crypto, which Deno and Node both run synchronously on the calling
-  // thread: crypto.subtle.sign hands every MAC to a worker thread and back, which cost the
-  // function several times the hash itself per refresh (bench scenario 11).
+  // HMAC by @noble/hashes (audited, pure JavaScript, constant-time SHA-256), on the calling
+  // thread, from a state keyed once per secret: crypto.subtle.sign hands every MAC to a
+  // worker thread and back, and node:crypto's Hmac in Deno re-pads the key and allocates
+  // buffers and a stream per call, each costing more CPU than the hash (bench scenario 11).
   const macOf = ({ key, prefix }: VersionedKey, family: string, generation: number): string =>
-    createHmac("sha256", key).update(`${prefix}${family}.${generation}`).digest("base64url");
+    base64url(key.clone().update(encoder.encode(`${prefix}${family}.${generation}`)).digest());
 
   return {
     async mint(family, generation) {
