@@ -4,26 +4,79 @@
  * at 32 connections on one throwaway database.
  *
  *   npx tsx bench/compare.ts <before-checkout> [rounds=6] [seconds=6]
+ *   npx tsx bench/compare.ts --in-process <before-checkout> [batches=30]
  *
  * `<before-checkout>` is a second copy of the repository (e.g. `git archive
  * <commit> | tar -x -C DIR` and a `node_modules` link); "after" is this one.
- * Each round runs the three servers one at a time, the order rotated every
- * round; the report is the median of each and of the per-round ratios. CPU,
- * not wall time: on a shared machine the wall time is mostly waiting for a core.
+ * Over HTTP, each round runs the three servers one at a time, the order
+ * rotated every round; the report is the median of each and of the per-round
+ * ratios. `--in-process` calls both handlers in one Deno process instead,
+ * alternating batch by batch (bench/servers/handler-cpu.ts): no HTTP server,
+ * far less noise, the figure to compare small changes by. CPU, not wall time:
+ * on a shared machine the wall time is mostly waiting for a core.
  */
+import { execFile } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
+import { refreshSecret, signingJwk } from "../tests/helpers/keys.ts";
 import { startBenchDatabase } from "./lib/database.ts";
 import { runLoad } from "./lib/load.ts";
 import { median, progress } from "./lib/log.ts";
+import { DENO, repoRoot } from "./lib/proc.ts";
 import { type CpuPerRequest, load, type Loaded, startRefresh, startSelectOne } from "./scenarios/overhead.ts";
 
-const [beforeRoot, roundsArg, secondsArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const inProcess = args[0] === "--in-process";
+const [beforeRoot, countArg, secondsArg] = inProcess ? args.slice(1) : args;
 if (!beforeRoot) {
-  console.error("usage: tsx bench/compare.ts <before-checkout> [rounds] [seconds]");
+  console.error("usage: tsx bench/compare.ts [--in-process] <before-checkout> [rounds|batches] [seconds]");
   process.exit(2);
 }
-const rounds = Number(roundsArg ?? 6);
+const rounds = Number(countArg ?? (inProcess ? 30 : 6));
 const seconds = Number(secondsArg ?? 6);
+
+/** Both handlers in one Deno process, alternating; prints each one's median CPU per refresh. */
+async function compareInProcess(databaseUrl: string, batches: number): Promise<void> {
+  const roots = [path.resolve(beforeRoot), repoRoot];
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    NO_COLOR: "1",
+    RUST_BACKTRACE: "0",
+    DATABASE_URL: databaseUrl,
+    CLERK_ISSUER: "http://127.0.0.1:9",
+    SESSION_ISSUER: "http://localhost:54321/functions/v1/session",
+    SESSION_SIGNING_JWK: JSON.stringify(await signingJwk()),
+    SESSION_REFRESH_SECRET: refreshSecret(),
+    SESSION_RATE_LIMITS: "off",
+    BENCH_ROOTS: roots.join(","),
+    BENCH_BATCHES: String(batches),
+  };
+  const { stdout } = await promisify(execFile)(
+    DENO,
+    ["run", "-A", "--quiet", path.join(repoRoot, "bench", "servers", "handler-cpu.ts")],
+    { env, cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const line = stdout.split("\n").find((l) => l.startsWith("handler-cpu: "));
+  if (!line) throw new Error(`handler-cpu.ts printed no result:\n${stdout}`);
+  const [before, after] = JSON.parse(line.slice("handler-cpu: ".length)) as {
+    cpu: number[];
+    thread: number[];
+  }[];
+  for (const [name, r] of [["before", before], ["after", after]] as const) {
+    progress(
+      "compare",
+      `${name.padEnd(6)} in-process median: ${median(r.cpu).toFixed(0)} µs CPU per refresh, JavaScript thread ${
+        median(r.thread).toFixed(0)
+      } (${r.cpu.length} batches)`,
+    );
+  }
+  progress(
+    "compare",
+    `after ÷ before, median of per-batch ratios: ${median(after.cpu.map((c, i) => c / before.cpu[i])).toFixed(3)} ` +
+      `(JavaScript thread ${median(after.thread.map((c, i) => c / before.thread[i])).toFixed(3)})`,
+  );
+}
 
 const db = await startBenchDatabase(17);
 const servers: Record<"before" | "after" | "baseline", Loaded | undefined> = {
@@ -32,6 +85,16 @@ const servers: Record<"before" | "after" | "baseline", Loaded | undefined> = {
   baseline: undefined,
 };
 try {
+  if (inProcess) {
+    await compareInProcess(db.url, rounds);
+  } else await compareOverHttp();
+} finally {
+  await Promise.allSettled(Object.values(servers).map((s) => s?.stop()));
+  await db.stop();
+}
+
+/** The three servers over HTTP, alternating rounds. */
+async function compareOverHttp(): Promise<void> {
   servers.before = await startRefresh(db.url, [], path.resolve(beforeRoot));
   servers.after = await startRefresh(db.url);
   servers.baseline = await startSelectOne(db.url);
@@ -78,7 +141,4 @@ try {
       median(ratios.after).toFixed(2)
     }, after ÷ before ${median(ratios.afterBefore).toFixed(2)}`,
   );
-} finally {
-  await Promise.allSettled(Object.values(servers).map((s) => s?.stop()));
-  await db.stop();
 }
