@@ -118,25 +118,36 @@ export async function createRefreshTokens(
   const macOf = ({ key, prefix }: VersionedKey, family: string, generation: number): string =>
     base64url(key.clone().update(encoder.encode(`${prefix}${family}.${generation}`)).digest());
 
-  return {
-    async mint(family, generation) {
-      if (!Number.isSafeInteger(generation) || generation < 0) throw new Error("mint: bad generation");
-      const mac = macOf(keys.get(newestKid!)!, family, generation);
-      const token = `${newestKid}.${family}.${generation}.${mac}`;
-      if (parseRefreshToken(token) === null) throw new Error("mint: bad family id");
-      return token;
-    },
-    async verify(token) {
-      const parts = parseRefreshToken(token);
-      if (parts === null) return null;
-      const key = keys.get(parts.kid);
-      if (key === undefined) return null;
-      const expected = macOf(key, parts.family, parts.generation);
-      // Compared as canonical strings so that no second encoding of the same MAC verifies.
-      if (!timingSafeEqual(expected, parts.mac)) return null;
-      return { family: parts.family, generation: parts.generation };
-    },
+  const mint = (family: string, generation: number): string => {
+    if (!Number.isSafeInteger(generation) || generation < 0) throw new Error("mint: bad generation");
+    const mac = macOf(keys.get(newestKid!)!, family, generation);
+    const token = `${newestKid}.${family}.${generation}.${mac}`;
+    if (parseRefreshToken(token) === null) throw new Error("mint: bad family id");
+    return token;
   };
+  const verify = (token: string): RefreshTokenClaims | null => {
+    const parts = parseRefreshToken(token);
+    if (parts === null) return null;
+    const key = keys.get(parts.kid);
+    if (key === undefined) return null;
+    const expected = macOf(key, parts.family, parts.generation);
+    // Compared as canonical strings so that no second encoding of the same MAC verifies.
+    if (!timingSafeEqual(expected, parts.mac)) return null;
+    return { family: parts.family, generation: parts.generation };
+  };
+  // Synchronous inside; the interface stays promise-based, a refusal a rejected promise.
+  return {
+    mint: (family, generation) => settle(() => mint(family, generation)),
+    verify: (token) => settle(() => verify(token)),
+  };
+}
+
+function settle<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 async function keyId(input: string, length: number): Promise<string> {
