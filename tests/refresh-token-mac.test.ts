@@ -36,14 +36,18 @@ describe("refresh-token MAC", () => {
   it("is HMAC-SHA-256 as WebCrypto and node:crypto compute it, for any family and generation", async () => {
     const tokens = await createRefreshTokens([SECRET], ISSUER);
     await fc.assert(
-      fc.asyncProperty(fc.uuid({ version: 4 }), fc.nat({ max: Number.MAX_SAFE_INTEGER }), async (family, generation) => {
-        const minted = await tokens.mint(family, generation);
-        expect(minted).toBe(await webCryptoToken(SECRET, ISSUER, family, generation));
-        const mac = createHmac("sha256", SECRET)
-          .update(`sessionguard refresh v2\0${ISSUER}\0${family}.${generation}`)
-          .digest("base64url");
-        expect(minted.split(".")[3]).toBe(mac);
-      }),
+      fc.asyncProperty(
+        fc.uuid({ version: 4 }),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        async (family, generation) => {
+          const minted = await tokens.mint(family, generation);
+          expect(minted).toBe(await webCryptoToken(SECRET, ISSUER, family, generation));
+          const mac = createHmac("sha256", SECRET)
+            .update(`sessionguard refresh v2\0${ISSUER}\0${family}.${generation}`)
+            .digest("base64url");
+          expect(minted.split(".")[3]).toBe(mac);
+        },
+      ),
       { numRuns: 200 },
     );
   });
