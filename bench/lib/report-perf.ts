@@ -388,7 +388,9 @@ function renderOverhead(o: OverheadResult): string[] {
       "(`deno run --cpu-prof`, which itself costs some CPU). Each sample of the loaded window is charged to the " +
       "innermost frame of the stack that is our code or a library (bench/lib/cpu-profile.ts); a part's µs is its " +
       "share of the busy samples times the thread's measured CPU per request in that run. The sampler fires on wall " +
-      "time, so on a busy machine a sample taken while the thread waits for a core counts for what was on its stack.",
+      "time, so on a busy machine a sample taken while the thread waits for a core counts for what was on its stack; " +
+      "native work outside JavaScript (Deno's HTTP server in Rust) is `(program)` or idle, so its CPU is spread " +
+      "over the parts in proportion.",
     "",
     table(
       ["part", "refresh, µs per request", "baseline, µs per request"],
@@ -396,7 +398,7 @@ function renderOverhead(o: OverheadResult): string[] {
         ...PARTS.map((part) => [PART_LABELS[part], us(refresh.parts[part]), us(baseline.parts[part])]),
         ["= JavaScript thread", us(refresh.mainThread), us(baseline.mainThread)],
         [
-          "+ other threads (WebCrypto's blocking pool, V8's GC helpers, the profiler)",
+          "+ other threads (V8's background GC and compiler, the blocking pool WebCrypto uses, the profiler)",
           us(refresh.process - refresh.mainThread),
           us(baseline.process - baseline.mainThread),
         ],

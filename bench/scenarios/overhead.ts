@@ -5,8 +5,8 @@
  *
  * 1. Alternating rounds at 32 keep-alive connections, the order swapped every
  *    round: CPU per request of each process, and of its JavaScript thread alone
- *    (the rest is Deno's other threads: WebCrypto's and the file system's
- *    blocking pool, V8's garbage-collection helpers).
+ *    (the rest is Deno's other threads: V8's background garbage collection
+ *    and compiler, the blocking pool WebCrypto hands its work to).
  * 2. One more run of each under V8's sampling profiler (`deno run --cpu-prof`):
  *    the samples of the loaded window, charged to the parts of a refresh
  *    (bench/lib/cpu-profile.ts), times the JavaScript thread's CPU per request
