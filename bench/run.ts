@@ -31,12 +31,13 @@ import { runCosts } from "./scenarios/costs.ts";
 import { runDatabase } from "./scenarios/database.ts";
 import { runGrowth } from "./scenarios/growth.ts";
 import { runHttp } from "./scenarios/http.ts";
+import { runOverhead } from "./scenarios/overhead.ts";
 import { runPeers } from "./scenarios/peers.ts";
 import { runRls } from "./scenarios/rls.ts";
 import { runStorage } from "./scenarios/storage.ts";
 
 /** Run order: small and quiet first, the 11-million-row growth load last. */
-const SCENARIOS = ["storage", "database", "rls", "http", "peers", "costs", "growth"] as const;
+const SCENARIOS = ["storage", "database", "rls", "http", "peers", "costs", "overhead", "growth"] as const;
 type Name = typeof SCENARIOS[number];
 
 interface Options {
@@ -99,7 +100,7 @@ function parseArgs(argv: string[]): Options {
       options.pg = version;
     } else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,peers,costs,growth] [--out DIR] [--pg 15|17] [--shared-buffers 1GB]",
+        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,peers,costs,overhead,growth] [--out DIR] [--pg 15|17] [--shared-buffers 1GB]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
@@ -203,6 +204,7 @@ async function main(): Promise<number> {
       http: async () => void (scenarios.http = await runHttp(ctx)),
       peers: async () => void (scenarios.peers = await runPeers(ctx)),
       costs: async () => void (scenarios.costs = await runCosts(ctx)),
+      overhead: async () => void (scenarios.overhead = await runOverhead(ctx)),
       growth: async () => void (scenarios.growth = await runGrowth(ctx)),
     };
     for (const name of options.only) {

@@ -95,6 +95,13 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   if (signer === undefined) throw new Error("createAccessTokens: no signing key configured");
   const signWith = signer;
   const algorithms = [...new Set(keys.map((key) => key.alg))];
+  // The protected header is the same for every token: one frozen object, whose encoding
+  // the signer keeps (functions/signer.ts).
+  const header = Object.freeze({
+    alg: signWith.alg,
+    ...(signWith.kid === null ? {} : { kid: signWith.kid }),
+    typ: "JWT",
+  });
 
   return {
     async sign({ userId, sessionId, now, notAfter, jkt }) {
@@ -111,13 +118,8 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         exp,
         ...(jkt ? { cnf: { jkt } } : {}),
       };
-      const header = {
-        alg: signWith.alg,
-        ...(signWith.kid === null ? {} : { kid: signWith.kid }),
-        typ: "JWT",
-      };
       const token = signWith.key instanceof Uint8Array
-        ? await new SignJWT({ ...claims }).setProtectedHeader(header).sign(signWith.key)
+        ? await new SignJWT({ ...claims }).setProtectedHeader({ ...header }).sign(signWith.key)
         : await signWith.key.sign(header, claims);
       return { token, claims };
     },

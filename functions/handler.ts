@@ -2,7 +2,8 @@
  * The session API (SPEC, "HTTP API") as one `(Request) => Promise<Response>`:
  * the composition file. It resolves the dependencies once, mounts the
  * per-resource sub-apps of functions/routes/ (start, refresh, account,
- * well-known) with `app.route()`, and owns what is common to all of them: CORS,
+ * well-known) with `app.route()`, and owns what is common to all of them: CORS
+ * (functions/cors.ts),
  * the DPoP nonce header, not-found and the error wrapper. Built from injected
  * dependencies so that the Deno entrypoint, a local gateway and tests all run
  * the same code.
@@ -11,10 +12,10 @@
  * `/session/...` (what Supabase's Edge Runtime passes to the function).
  */
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import type { AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk-session-token.ts";
 import { type Config, type DpopSettings, parseDpopSettings } from "./config.ts";
+import { corsMiddleware } from "./cors.ts";
 import { answerErrors } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
 import { accountRoutes } from "./routes/account.ts";
@@ -81,20 +82,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     .route("/", wellKnownRoutes(accessTokens));
 
   const app = new Hono();
-  // CORS for the ALLOWED_ORIGINS allowlist, errors included. Credentials are bearer
-  // tokens and DPoP proofs, never cookies. `date` is exposed so that a client whose
-  // clock is off can correct the iat of its DPoP proofs.
-  const { allowedOrigins } = config;
-  app.use(
-    "*",
-    cors({
-      origin: (origin) => (allowedOrigins === "*" || allowedOrigins.includes(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-      allowHeaders: ["authorization", "content-type", "dpop", "apikey", "x-client-info"],
-      exposeHeaders: ["www-authenticate", "dpop-nonce", "retry-after", "date"],
-      maxAge: 600,
-    }),
-  );
+  // CORS for the ALLOWED_ORIGINS allowlist, errors included (functions/cors.ts).
+  app.use("*", corsMiddleware(config.allowedOrigins));
   if (dpop.nonce && config.session.dpop !== "off") {
     // Every answer to a request with a proof carries a current nonce, so a client
     // meets the use_dpop_nonce challenge once, not once per nonce period.

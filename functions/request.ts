@@ -15,6 +15,13 @@ export const MAX_USER_AGENT_LENGTH = 512;
 
 /** Half of a UTF-16 surrogate pair standing alone: not encodable as UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE, "g");
+/** Any half of a surrogate pair: a string without one has one code point per UTF-16 unit. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+/** Bound once: a decode call without `stream` starts from a fresh state, a failed one included. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A parsed JSON object body. */
 export type JsonObject = Readonly<Record<string, unknown>>;
@@ -34,7 +41,7 @@ export async function readJsonBody(request: Request): Promise<JsonObject | undef
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    value = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw new ApiError("invalid_request", { description: "The request body is not valid JSON." });
   }
@@ -146,9 +153,9 @@ export function normalizeIp(value: string): string | null {
 
 /** The user agent without control characters, cut to {@link MAX_USER_AGENT_LENGTH}. */
 export function userAgent(request: Request): string | null {
-  // deno-lint-ignore no-control-regex
-  const value = request.headers.get("user-agent")?.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  const value = request.headers.get("user-agent")?.replace(CONTROL_CHARACTERS, "").trim();
   if (!value) return null;
-  return Array.from(value.replace(new RegExp(LONE_SURROGATE, "g"), "\uFFFD")).slice(0, MAX_USER_AGENT_LENGTH)
-    .join("");
+  // Without surrogates every UTF-16 unit is a code point: cutting the string cuts code points.
+  if (!SURROGATE.test(value)) return value.slice(0, MAX_USER_AGENT_LENGTH);
+  return Array.from(value.replace(LONE_SURROGATES, "\uFFFD")).slice(0, MAX_USER_AGENT_LENGTH).join("");
 }

@@ -56,8 +56,16 @@ let baseTablePrepared = false;
  */
 export async function createEs256Signer(jwk: Es256PrivateJwk, choice: SignerChoice): Promise<JwsSigner> {
   const implementation = resolveSigner(choice);
-  const encode = (header: object, payload: object) =>
-    `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
+  // A caller passes the same header object with every token: its encoding is kept, by identity.
+  const encodedHeaders = new WeakMap<object, string>();
+  const encode = (header: object, payload: object) => {
+    let encodedHeader = encodedHeaders.get(header);
+    if (encodedHeader === undefined) {
+      encodedHeader = base64url.encode(JSON.stringify(header));
+      if (Object.isFrozen(header)) encodedHeaders.set(header, encodedHeader);
+    }
+    return `${encodedHeader}.${base64url.encode(JSON.stringify(payload))}`;
+  };
 
   if (implementation === "webcrypto") {
     const key = await crypto.subtle.importKey(

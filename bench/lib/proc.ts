@@ -131,7 +131,8 @@ export function sampleRss(
 }
 
 let clockTicks: number | undefined;
-function ticksPerSecond(): number {
+/** Clock ticks per second of /proc's CPU times. */
+export function ticksPerSecond(): number {
   if (clockTicks === undefined) {
     try {
       clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -160,6 +161,17 @@ export function cpuMs(pid: number, withChildren = false): number {
   let ticks = Number(fields[11]) + Number(fields[12]);
   if (withChildren) ticks += Number(fields[13]) + Number(fields[14]);
   return (ticks * 1000) / ticksPerSecond();
+}
+
+/** CPU milliseconds (user + system) of thread `tid` of process `pid`; the main thread's by default. */
+export function threadCpuMs(pid: number, tid = pid): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
+  } catch {
+    return NaN;
+  }
 }
 
 /** Parent pid of a process, or NaN. */

@@ -7,6 +7,7 @@ import type { CostsResult } from "../scenarios/costs.ts";
 import type { DatabaseResult } from "../scenarios/database.ts";
 import type { GrowthResult } from "../scenarios/growth.ts";
 import type { HttpResult, MeasuredRun } from "../scenarios/http.ts";
+import type { OverheadResult } from "../scenarios/overhead.ts";
 import type { PeersResult } from "../scenarios/peers.ts";
 import type { RlsResult } from "../scenarios/rls.ts";
 import type { StorageResult } from "../scenarios/storage.ts";
@@ -22,6 +23,8 @@ export interface Scenarios {
   growth?: GrowthResult;
   costs?: CostsResult;
   peers?: PeersResult;
+  /** Absent before 2026-11-30's second round. */
+  overhead?: OverheadResult;
 }
 
 export interface TargetRow {
@@ -655,7 +658,7 @@ export function renderMarkdown(results: Results, paths: { plot: string | null; j
     "npm ci",
     "npm run bench            # full run, about 12 minutes on 2 cores; writes bench/results/<date>.json and this file",
     "npm run bench -- --quick # smoke run under a minute; writes to .local/bench-quick/",
-    "npm run bench -- --only http,costs   # a subset: database, storage, rls, http, peers, costs, growth",
+    "npm run bench -- --only http,costs   # a subset: database, storage, rls, http, peers, costs, overhead, growth",
     "npm run bench -- --wait-quiet        # first wait (up to 15 min) for a 1-minute load average under 0.7",
     "```",
     "",

@@ -33,7 +33,15 @@ export interface SessionFunction {
  */
 export async function startSessionFunction(
   databaseUrl: string,
-  options: { hs256?: boolean; signer?: "webcrypto" | "noble"; prepare?: "on" | "off" } = {},
+  options: {
+    hs256?: boolean;
+    signer?: "webcrypto" | "noble";
+    prepare?: "on" | "off";
+    /** Extra flags for `deno run` (e.g. `--cpu-prof`). */
+    denoArgs?: readonly string[];
+    /** The checkout whose function runs (default: this one), for before/after comparisons. */
+    root?: string;
+  } = {},
 ): Promise<SessionFunction> {
   const clerk: ClerkIssuer = await startClerkIssuer(APP_ORIGIN);
   const signing: Record<string, string> = options.hs256
@@ -58,7 +66,13 @@ export async function startSessionFunction(
     server = await startServer({
       name: "session function",
       command: DENO,
-      args: ["run", "-A", "--quiet", path.join(repoRoot, "supabase", "functions", "session", "index.ts")],
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        ...(options.denoArgs ?? []),
+        path.join(options.root ?? repoRoot, "supabase", "functions", "session", "index.ts"),
+      ],
       env: settings,
       ready: /listening on (http:\/\/[\d.]+:\d+)/,
     });
@@ -107,15 +121,16 @@ export async function startSessionFunction(
   };
 }
 
-/** Starts the `select 1` baseline (or, with `bare`, the no-database one). */
+/** Starts the `select 1` baseline (or, with `bare`, the no-database one), with extra `deno run` flags if given. */
 export async function startBaseline(
   databaseUrl: string,
   bare = false,
+  denoArgs: readonly string[] = [],
 ): Promise<{ server: Server; target: Target }> {
   const server = await startServer({
     name: bare ? "bare baseline" : "baseline",
     command: DENO,
-    args: ["run", "-A", "--quiet", path.join(repoRoot, "bench", "servers", "baseline.ts")],
+    args: ["run", "-A", "--quiet", ...denoArgs, path.join(repoRoot, "bench", "servers", "baseline.ts")],
     env: { DATABASE_URL: databaseUrl, PORT: "0", ...(bare ? { BENCH_BASELINE: "bare" } : {}) },
     ready: /listening on (http:\/\/[\d.]+:\d+)/,
   });
