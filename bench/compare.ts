@@ -78,7 +78,7 @@ async function compareInProcess(databaseUrl: string, batches: number): Promise<v
   );
 }
 
-const db = await startBenchDatabase(17);
+const db = await startBenchDatabase(17, "1GB");
 const servers: Record<"before" | "after" | "baseline", Loaded | undefined> = {
   before: undefined,
   after: undefined,

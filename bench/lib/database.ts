@@ -39,7 +39,7 @@ const REPORTED = [
 /** Starts a prepared throwaway server (stand-in and migrations applied) with durable commits. */
 export async function startBenchDatabase(
   version: 15 | 17,
-  sharedBuffers = "128MB",
+  sharedBuffers: string,
 ): Promise<BenchDatabase> {
   // The bench owns its server: never fill a database the caller pointed us at.
   delete process.env.DATABASE_URL;

@@ -660,6 +660,7 @@ export function renderMarkdown(results: Results, paths: { plot: string | null; j
     "npm run bench -- --quick # smoke run under a minute; writes to .local/bench-quick/",
     "npm run bench -- --only http,costs   # a subset: database, storage, rls, http, peers, costs, overhead, growth",
     "npm run bench -- --wait-quiet        # first wait (up to 15 min) for a 1-minute load average under 0.7",
+    "npm run bench -- --shared-buffers 128MB  # PostgreSQL's default buffer pool instead of a Supabase Medium's 1GB",
     "```",
     "",
     "It starts its own throwaway PostgreSQL 17 (the test harness's, with fsync, synchronous_commit and full_page_writes " +
