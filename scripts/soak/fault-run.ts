@@ -14,7 +14,8 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { type RestartableDatabase, startRestartableDatabase } from "./database.ts";
-import { driveFamilies, type FamilyRun, probeFamilies, seededRandom, startFamilies } from "./families.ts";
+import { driveFamilies } from "./clients.ts";
+import { type FamilyRun, probeFamilies, seededRandom, startFamilies } from "./families.ts";
 import { type SharedSettings, sharedSettings } from "./instances.ts";
 import { checkInvariants, type InvariantReport } from "./invariants.ts";
 import { freePort, type FunctionProcess, startFunctionProcess } from "./process.ts";

@@ -6,14 +6,8 @@
  * every family and the invariants of invariants.ts.
  */
 import postgres from "postgres";
-import {
-  type AttackKind,
-  driveFamilies,
-  type FamilyRun,
-  probeFamilies,
-  seededRandom,
-  startFamilies,
-} from "./families.ts";
+import { driveFamilies } from "./clients.ts";
+import { type AttackKind, type FamilyRun, probeFamilies, seededRandom, startFamilies } from "./families.ts";
 import { sharedSettings, startInstances } from "./instances.ts";
 import { checkInvariants, type InvariantReport } from "./invariants.ts";
 import { Traffic } from "./traffic.ts";

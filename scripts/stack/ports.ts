@@ -1,4 +1,4 @@
-/** TCP port checks on 127.0.0.1. */
+/** TCP port checks on 127.0.0.1, and the choice of the stack's ports (SG_PORT, SG_DB_PORT). */
 import net from "node:net";
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
@@ -32,4 +32,28 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `value` when given (0 = any free port); else `fallback`, or — for the database —
+ * any free port when the fallback is taken.
+ */
+export async function choosePort(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+  flexible: boolean,
+) {
+  if (value !== undefined) {
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number`);
+    if (port === 0) return await freePort();
+    if (!(await portFree(port))) {
+      throw new Error(`port ${port} (${name}) is taken; stop what uses it or set ${name}`);
+    }
+    return port;
+  }
+  if (await portFree(fallback)) return fallback;
+  if (flexible) return await freePort();
+  throw new Error(`port ${fallback} is taken (another npm start or supabase start?); stop it or set ${name}`);
 }

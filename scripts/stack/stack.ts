@@ -4,10 +4,11 @@
  *
  * `startLocalStack()` starts the database and the gateway side by side, lets the
  * gateway bind its port once the database is migrated, and resolves then; `stop()` (also after a failed start) stops every process it
- * started: the gateway first, then Postgres.
+ * started: the gateway first, then Postgres. The ports are chosen in ports.ts; the run
+ * file, a second or killed stack and the stopping order are lifecycle.ts's.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   type Database,
@@ -20,12 +21,22 @@ import { buildPage, pageBuildDir } from "../../web/build.ts";
 import { mergeSettings, readDotenv, type Settings } from "./env.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
-import { freePort, portFree } from "./ports.ts";
+import {
+  dataDir,
+  PG_VERSION,
+  postmasterPid,
+  refuseSecondStack,
+  stackDir,
+  stopOrphanedPostgres,
+  Stoppers,
+} from "./lifecycle.ts";
+import { choosePort } from "./ports.ts";
 import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
+
+export { isAlive, stackDir, Stoppers } from "./lifecycle.ts";
 
 export const DEFAULT_PORT = 54321;
 export const DEFAULT_DB_PORT = 54322;
-const PG_VERSION = 17;
 
 export interface StackOptions {
   /** Repository root. */
@@ -63,34 +74,6 @@ export interface LocalStack {
   /** Resolves when the gateway exits on its own (a crash), with its exit code. */
   readonly gatewayExited: Promise<number | null>;
   stop(): Promise<void>;
-}
-
-/** Folder of a named stack's keys and run file. */
-export function stackDir(name: string): string {
-  return path.join(localDir, `stack-${name}`);
-}
-
-/** The data folder the harness uses for a named embedded server. */
-function dataDir(name: string): string {
-  return path.join(localDir, `pg${PG_VERSION}-${name}`, "data");
-}
-
-/**
- * Stops, in reverse order, what was started; anything added after `stopAll()` is
- * stopped at once (a Ctrl-C in the middle of start-up).
- */
-class Stoppers {
-  private readonly stops: Array<() => Promise<void>> = [];
-  private stopping: Promise<void> | undefined;
-  add(stop: () => Promise<void>): void {
-    if (this.stopping) void stop();
-    else this.stops.unshift(stop);
-  }
-  stopAll(): Promise<void> {
-    return this.stopping ??= (async () => {
-      for (const stop of this.stops) await stop().catch(() => {});
-    })();
-  }
 }
 
 /** Starts the stack; on failure everything started so far is stopped before it throws. */
@@ -250,90 +233,6 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   }
 }
 
-export { Stoppers };
-
-/**
- * `value` when given (0 = any free port); else `fallback`, or — for the database —
- * any free port when the fallback is taken.
- */
-async function choosePort(value: string | undefined, fallback: number, name: string, flexible: boolean) {
-  if (value !== undefined) {
-    const port = Number(value);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number`);
-    if (port === 0) return await freePort();
-    if (!(await portFree(port))) {
-      throw new Error(`port ${port} (${name}) is taken; stop what uses it or set ${name}`);
-    }
-    return port;
-  }
-  if (await portFree(fallback)) return fallback;
-  if (flexible) return await freePort();
-  throw new Error(`port ${fallback} is taken (another npm start or supabase start?); stop it or set ${name}`);
-}
-
-/** Two `npm start`s of one data name would share a data folder: refuse the second. */
-async function refuseSecondStack(dir: string, name: string): Promise<void> {
-  const run = await readRunFile(dir);
-  if (run && isAlive(run.pid)) {
-    throw new Error(
-      `a stack named "${name}" already runs (pid ${run.pid}, ${run.url}); stop it, or set SG_DATA_NAME and SG_PORT`,
-    );
-  }
-}
-
-/**
- * A stack killed without a chance to clean up (SIGKILL) leaves its Postgres running;
- * its gateway stops by itself when its stdin closes. Stop that Postgres so this run
- * can use the data folder.
- */
-async function stopOrphanedPostgres(dir: string, name: string, progress: (line: string) => void) {
-  const run = await readRunFile(dir);
-  if (!run) return;
-  const pid = await postmasterPid(dataDir(name));
-  if (pid !== null && pid === run.postgres_pid && isAlive(pid)) {
-    progress(`postgres  stopping PostgreSQL (pid ${pid}) left running by a stack that was killed`);
-    process.kill(pid, "SIGINT"); // fast shutdown
-    for (let i = 0; i < 200 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await rm(path.join(dir, "running.json"), { force: true });
-}
-
-interface RunFile {
-  pid: number;
-  gateway_pid: number;
-  postgres_pid: number | null;
-  url: string;
-}
-
-async function readRunFile(dir: string): Promise<RunFile | null> {
-  try {
-    return JSON.parse(await readFile(path.join(dir, "running.json"), "utf8")) as RunFile;
-  } catch {
-    return null;
-  }
-}
-
-async function postmasterPid(data: string): Promise<number | null> {
-  const text = await readFile(path.join(data, "postmaster.pid"), "utf8").catch(() => "");
-  const pid = Number(text.split("\n")[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-/** Whether `pid` runs; a zombie (exited, not yet reaped) does not. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    // "pid (comm) S ...": the state follows the last ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no procfs: trust kill()
-  }
-}
 
 /** The URL without its password. */
 export function redactUrl(url: string): string {

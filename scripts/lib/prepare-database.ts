@@ -1,0 +1,134 @@
+/**
+ * Preparing a Postgres server to look like a Supabase database: `sql/supabase_standin.sql`
+ * (plain Postgres only), pgTAP made installable in schema `extensions`, and
+ * `supabase/migrations` pushed with the Supabase CLI (`supabase db push`).
+ *
+ * scripts/lib/local-postgres.ts runs this after it starts a server, and re-exports it.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import postgres from "postgres";
+
+const run = promisify(execFile);
+
+/** Repository root (this file is scripts/lib/prepare-database.ts). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const PGTAP_SOURCE = "/usr/share/postgresql/15/extension";
+const SUPABASE_CLI = path.join(repoRoot, "node_modules", ".bin", "supabase");
+
+/** What prepareDatabase() did. */
+export interface PrepareResult {
+  /** A real Supabase database was found, so the stand-in was not applied. */
+  supabase: boolean;
+  /** `create extension pgtap with schema extensions` will work. */
+  pgtap: boolean;
+  timings: { standinMs: number; migrationsMs: number };
+}
+
+/** Whether server and CLI output is printed when the caller does not say: SG_DB_LOG=1. */
+export const verboseDefault = () => process.env.SG_DB_LOG === "1";
+
+/**
+ * Make `url` a Supabase-like database: the stand-in unless it already is Supabase,
+ * pgTAP available in schema `extensions`, and the migrations pushed.
+ */
+export async function prepareDatabase(
+  url: string,
+  opts: { verbose?: boolean; migrate?: boolean } = {},
+): Promise<PrepareResult> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let supabase: boolean;
+  let pgtap: boolean;
+  const t0 = performance.now();
+  try {
+    const [row] = await sql`
+      select exists (select 1 from pg_catalog.pg_roles where rolname = 'supabase_admin')
+          or to_regclass('auth.users') is not null as supabase`;
+    supabase = row.supabase as boolean;
+    if (!supabase) {
+      const standin = await fs.readFile(path.join(repoRoot, "sql", "supabase_standin.sql"), "utf8");
+      await sql.unsafe(standin);
+    }
+    pgtap = await ensurePgtapAvailable(sql);
+  } finally {
+    await sql.end();
+  }
+  const standinMs = performance.now() - t0;
+  if (opts.migrate !== false) await applyMigrations(url, { verbose: opts.verbose });
+  const migrationsMs = performance.now() - t0 - standinMs;
+  return {
+    supabase,
+    pgtap,
+    timings: { standinMs: Math.round(standinMs), migrationsMs: Math.round(migrationsMs) },
+  };
+}
+
+/** `supabase db push` of supabase/migrations to `url`, run from the repository root. */
+export async function applyMigrations(url: string, opts: { verbose?: boolean } = {}): Promise<string> {
+  const dbUrl = withSslDisabled(url);
+  try {
+    const { stdout, stderr } = await run(
+      SUPABASE_CLI,
+      ["db", "push", "--db-url", dbUrl, "--yes", "--include-all"],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const out = stdout + stderr;
+    if (opts.verbose ?? verboseDefault()) process.stderr.write(out);
+    return out;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(
+      `supabase db push failed:\n${redact(e.stdout ?? "")}${redact(e.stderr ?? e.message)}`,
+    );
+  }
+}
+
+/** `url` with sslmode=disable, as the CLI wants for a local server without TLS. */
+export function withSslDisabled(url: string): string {
+  if (/[?&]sslmode=/.test(url)) return url;
+  return url + (url.includes("?") ? "&" : "?") + "sslmode=disable";
+}
+
+// pgTAP -------------------------------------------------------------------------------
+
+/**
+ * pgTAP is plain SQL, so Debian's PG 15 package loads into embedded PG 17 too: copy its
+ * control and script files into the server's extension folder when it lacks them.
+ */
+async function ensurePgtapAvailable(sql: postgres.Sql): Promise<boolean> {
+  const available = async () =>
+    (await sql`select 1 from pg_catalog.pg_available_extensions where name = 'pgtap'`).length > 0;
+  if (await available()) return true;
+  let sharedir: string | undefined;
+  try {
+    const [row] = await sql`select setting from pg_catalog.pg_config where name = 'SHAREDIR'`;
+    sharedir = row?.setting as string | undefined;
+  } catch {
+    return false; // not a superuser: a remote server we must not touch
+  }
+  if (!sharedir || !existsSync(sharedir) || !existsSync(PGTAP_SOURCE)) return false;
+  const target = path.join(sharedir, "extension");
+  const files = (await fs.readdir(PGTAP_SOURCE)).filter((f) =>
+    f === "pgtap.control" || /^pgtap--.*\.sql$/.test(f)
+  );
+  for (const f of files) {
+    // Copy then rename: another test run may be doing the same at the same moment.
+    const tmp = path.join(target, `.${f}.${process.pid}.tmp`);
+    await fs.copyFile(path.join(PGTAP_SOURCE, f), tmp);
+    await fs.rename(tmp, path.join(target, f));
+  }
+  return await available();
+}
+
+function redact(s: string): string {
+  return s.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, "$1***@");
+}
