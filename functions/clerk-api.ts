@@ -9,6 +9,7 @@
  * other answers (400, 401, 404...) are final at once. It never throws: the
  * outcome says what happened, for the caller to record.
  */
+import { describe } from "./describe-error.ts";
 
 /** Clerk's Backend API origin. */
 export const CLERK_API_URL = "https://api.clerk.com";
@@ -96,7 +97,7 @@ export function createClerkApi(options: ClerkApiOptions): ClerkApi {
     } catch (error) {
       if (signal?.aborted) return failure("aborted", null, "aborted by the caller", false);
       if (timeout.aborted) return failure("timeout", null, `no answer within ${timeoutMs} ms`, true);
-      return failure("network", null, error instanceof Error ? error.message : String(error), true);
+      return failure("network", null, describe(error), true);
     }
   }
 

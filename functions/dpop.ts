@@ -18,6 +18,7 @@
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
 import { base64url } from "./base64url.ts";
 import { timingSafeEqual } from "./constant-time.ts";
+import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
 
 /** What a verified proof tells the caller. */
@@ -160,7 +161,7 @@ export async function createDpopVerifier(options: DpopVerifierOptions): Promise<
         payload = JSON.parse(new TextDecoder().decode(verified.payload));
         jkt = await calculateJwkThumbprint(publicJwk, "sha256");
       } catch (error) {
-        return refuse(`signature or key: ${error instanceof Error ? error.message : String(error)}`);
+        return refuse(`signature or key: ${describe(error)}`);
       }
       if (typeof payload !== "object" || payload === null || Array.isArray(payload)) refuse("payload");
 

@@ -12,6 +12,7 @@
  * backoff. It never throws.
  */
 import { Webhook } from "standardwebhooks";
+import { describe } from "./describe-error.ts";
 
 /** Where and how messages are delivered. */
 export interface SecurityWebhookOptions {
@@ -81,7 +82,7 @@ export function createSecurityWebhook(options: SecurityWebhookOptions): Security
       return { status: response.status, detail: response.ok ? "" : `HTTP ${response.status}` };
     } catch (error) {
       if (timeout.aborted) return { status: null, detail: `no answer within ${timeoutMs} ms` };
-      return { status: null, detail: error instanceof Error ? error.message : String(error) };
+      return { status: null, detail: describe(error) };
     }
   }
 

@@ -75,6 +75,13 @@ export function createTheftResponder(deps: TheftResponderDeps): TheftResponder {
   const { clerkApi, securityWebhook, recordFailure } = deps;
   const log = deps.log ?? ((entry: TheftLogEntry) => console.warn(JSON.stringify(entry)));
   const waitMs = deps.waitMs ?? clerkApi?.timeoutMs ?? 0;
+  const logError = (theft: Theft, error: unknown) =>
+    log({
+      level: "error",
+      code: "theft_response_error",
+      sessionId: theft.sessionId,
+      detail: describe(error),
+    });
 
   async function revokeAtClerk(theft: Theft, clerkSessionId: string): Promise<void> {
     const outcome = await clerkApi!.revokeSession(clerkSessionId);
@@ -96,12 +103,7 @@ export function createTheftResponder(deps: TheftResponderDeps): TheftResponder {
     try {
       await recordFailure({ kind: "clerk_revoke_failed", theft, outcome });
     } catch (error) {
-      log({
-        level: "error",
-        code: "theft_response_error",
-        sessionId: theft.sessionId,
-        detail: describe(error),
-      });
+      logError(theft, error);
     }
   }
 
@@ -148,12 +150,7 @@ export function createTheftResponder(deps: TheftResponderDeps): TheftResponder {
         clearTimeout(timer);
       }
     } catch (error) {
-      log({
-        level: "error",
-        code: "theft_response_error",
-        sessionId: theft.sessionId,
-        detail: describe(error),
-      });
+      logError(theft, error);
     }
   };
 }

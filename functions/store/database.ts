@@ -7,6 +7,7 @@
  * transaction pooler, on for direct and session-mode connections.
  */
 import postgres from "postgres";
+import { describe } from "../describe-error.ts";
 import { ApiError } from "../errors.ts";
 
 /** A postgres.js client. */
@@ -62,13 +63,13 @@ export async function run<T>(query: () => Promise<T>): Promise<T> {
     const code = (error as { code?: unknown }).code;
     if (code === "22023") {
       // The API functions reject bad arguments with invalid_parameter_value and write nothing.
-      throw new ApiError("invalid_request", { detail: `database refused: ${(error as Error).message}` });
+      throw new ApiError("invalid_request", { detail: `database refused: ${describe(error)}` });
     }
     if (code === "28000") {
       // start_session refuses a Clerk session that Clerk reported ended, or a deleted user.
       throw new ApiError("invalid_token", {
         description: "The Clerk session token is missing, invalid or expired.",
-        detail: `database refused: ${(error as Error).message}`,
+        detail: `database refused: ${describe(error)}`,
       });
     }
     if (typeof code === "string" && UNAVAILABLE.test(code)) {
