@@ -144,7 +144,15 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         stoppers.add(() => db.stop());
         progress(`postgres  ready in ${seconds(db.timings.startMs)}`);
       }
-      const prepared = await prepareDatabase(db.url);
+      const prepared = await prepareDatabase(db.url).catch((error: unknown) => {
+        // The data folder keeps every migration earlier runs applied; when the files have
+        // changed under it since (a pull, a branch switch), `supabase db push` refuses.
+        if (given || options.reset) throw error;
+        throw new Error(
+          `${(error as Error).message}\nThis local database keeps what earlier runs applied. ` +
+            "If the migrations changed since, start over with: npm start -- --reset",
+        );
+      });
       progress(
         `database  ${
           prepared.supabase
@@ -169,7 +177,9 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
       return { child, ms: performance.now() - t };
     })();
     const page = buildPage().then((build) => {
-      if (build.dir !== pageDir) throw new Error("the devices page's sources changed while the stack started");
+      if (build.dir !== pageDir) {
+        throw new Error("the devices page's sources changed while the stack started");
+      }
       progress(`web       devices page ${build.built ? "built" : "build reused"} in ${seconds(build.ms)}`);
     });
     const [dbOutcome, gatewayOutcome, pageOutcome] = await Promise.allSettled([database, gateway, page]);
@@ -232,7 +242,6 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
     throw error;
   }
 }
-
 
 /** The URL without its password. */
 export function redactUrl(url: string): string {

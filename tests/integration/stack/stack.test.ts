@@ -8,6 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { Webhook } from "svix";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { portFree } from "../../../scripts/stack/ports.ts";
 import { call } from "../../support/api.ts";
@@ -356,6 +357,38 @@ describe("stopping and restarting", () => {
     expect(await reset.stop("SIGINT")).toBe(0);
     expect(await portFree(main.port)).toBe(true);
   }, 120_000);
+
+  it(
+    "a migration history the files no longer have: start-up says to --reset, and --reset works",
+    async () => {
+      const name = uniqueName("stale");
+      names.push(name);
+      const first = await launch({ name });
+      await first.ready;
+      // What a database made by an older checkout looks like: a migration version applied
+      // that supabase/migrations no longer has.
+      const databaseUrl = /Database\s+(postgresql:\/\/\S+)/.exec(first.output())![1]!;
+      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+      try {
+        await sql`insert into supabase_migrations.schema_migrations (version, name, statements)
+        values ('20261126000150', 'from_an_older_checkout', '{}')`;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+      expect(await first.stop()).toBe(0);
+
+      const stale = await launch({ name, port: first.port });
+      expect(await stale.exited).toBe(1);
+      expect(stale.output()).toContain("supabase db push failed");
+      expect(stale.output()).toContain("npm start -- --reset");
+      expect(processesMentioning(`pg17-${name}`)).toEqual([]);
+
+      const reset = await launch({ name, port: first.port, args: ["--reset"] });
+      await reset.ready;
+      expect(await reset.stop()).toBe(0);
+    },
+    120_000,
+  );
 
   it("a bad setting stops start-up with its name and leaves nothing running", async () => {
     const name = uniqueName("bad");
