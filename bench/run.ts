@@ -19,14 +19,9 @@ import { elapsedSeconds, progress, sleep } from "./lib/log.ts";
 import { describeMachine, type Machine } from "./lib/machine.ts";
 import { findPgbench } from "./lib/pgbench.ts";
 import { repoRoot } from "./lib/proc.ts";
-import {
-  GENERATED_MARKER,
-  judge,
-  renderMarkdown,
-  renderPlot,
-  type Results,
-  type Scenarios,
-} from "./lib/report.ts";
+import { GENERATED_MARKER, renderMarkdown, type Results, type Scenarios } from "./lib/report.ts";
+import { renderPlot } from "./lib/report-plot.ts";
+import { judge } from "./lib/report-targets.ts";
 import { runCosts } from "./scenarios/costs.ts";
 import { runDatabase } from "./scenarios/database.ts";
 import { runGrowth } from "./scenarios/growth.ts";
