@@ -55,8 +55,8 @@ select is(
   (select count(*)::int from sessionguard.events where user_id = 'user_trig' and type = 'signed_out'), 1,
   'revoking an already revoked family writes no second event');
 
--- Every rule an update may break is refused, whichever column breaks it: the update
--- trigger's WHEN test skips the guard only when every rule holds.
+-- Every rule an update may break is refused, whichever column breaks it (a guard that
+-- re-checks only some columns, or is skipped by a WHEN test, must still catch each one).
 select set_config('t.h', (select session_id::text from sessionguard.start_session(
   'user_trig', 'sess_trig_h', 'Phone', 'agent/1.0', '198.51.100.9', 3600, 86400)), true);
 select throws_ok(
