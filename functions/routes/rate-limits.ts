@@ -16,20 +16,21 @@ import type { Budget, RequestCount } from "../store.ts";
 
 /** What a `/start` by `userId` from `ip` counts; null when limits are off. */
 export function startCount(limits: RateLimits, userId: string, ip: string | null): RequestCount | null {
-  if (limits === null) return null;
-  return { route: "start", subject: userId, ip, budget: limits.start, ipCount: ipBudget(limits.start).count };
+  return limits === null ? null : requestCount("start", userId, ip, limits.start);
 }
 
 /** What an access-token call of session `sessionId` from `ip` counts; null when limits are off. */
 export function sessionCount(limits: RateLimits, sessionId: string, ip: string | null): RequestCount | null {
-  if (limits === null) return null;
-  return {
-    route: "api",
-    subject: sessionId,
-    ip,
-    budget: limits.refresh,
-    ipCount: ipBudget(limits.refresh).count,
-  };
+  return limits === null ? null : requestCount("api", sessionId, ip, limits.refresh);
+}
+
+function requestCount(
+  route: RequestCount["route"],
+  subject: string,
+  ip: string | null,
+  budget: Budget,
+): RequestCount {
+  return { route, subject, ip, budget, ipCount: ipBudget(budget).count };
 }
 
 /** A budget for everything behind one ip. */
