@@ -110,7 +110,10 @@ function forwarded(request: Request, info: Deno.ServeHandlerInfo): Request {
   const headers = new Headers(request.headers);
   const previous = headers.get("x-forwarded-for");
   headers.set("x-forwarded-for", previous ? `${previous}, ${peer}` : peer);
-  return new Request(request, { headers });
+  // A new request from the parts, not `new Request(request, …)`: copying the request
+  // copies its signal, and Deno 2.9 then warns that the signal of a served request aborts
+  // on success (its legacy behaviour) on the first request of every `npm start`.
+  return new Request(request.url, { method: request.method, headers, body: request.body });
 }
 
 async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
