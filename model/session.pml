@@ -1,7 +1,7 @@
 /*
  * The sessionguard refresh protocol, for spin. One family; NTABS = 2 honest tabs running
- * the SDK's refresh (sdk/src/client.ts #refresh, #refreshLocked, #postRefresh) under the
- * cross-tab lock (sdk/src/coordination.ts); an attacker who copies any token that was
+ * the SDK's refresh (packages/client/src/client.ts #refresh, #refreshLocked, #postRefresh) under the
+ * cross-tab lock (packages/client/src/coordination.ts); an attacker who copies any token that was
  * stored or sent; a network that delays requests (at most DELAY ticks), loses requests and
  * answers. The server is server.pml. docs/protocol.md explains the abstractions.
  *

@@ -20,7 +20,7 @@ const OUT_ROOT = path.join(ROOT, ".local", "web");
 /** The bundle's file name; the page's index.html loads it. */
 export const PAGE_SCRIPT = "devices.js";
 
-const SOURCES = [path.join(WEB_DIR, "src"), path.join(ROOT, "react", "src"), path.join(ROOT, "sdk", "src")];
+const SOURCES = [path.join(WEB_DIR, "src"), path.join(ROOT, "packages", "react", "src"), path.join(ROOT, "packages", "client", "src")];
 const FILES = [fileURLToPath(import.meta.url), path.join(ROOT, "package-lock.json")];
 
 export interface PageBuild {
@@ -76,8 +76,8 @@ async function build(): Promise<PageBuild> {
       resolve: {
         // The packages' sources, as examples/react-vite resolves them; only their entries.
         alias: [
-          { find: /^@sessionguard\/client$/, replacement: path.join(ROOT, "sdk", "src", "index.ts") },
-          { find: /^@sessionguard\/react$/, replacement: path.join(ROOT, "react", "src", "index.ts") },
+          { find: /^@sessionguard\/client$/, replacement: path.join(ROOT, "packages", "client", "src", "index.ts") },
+          { find: /^@sessionguard\/react$/, replacement: path.join(ROOT, "packages", "react", "src", "index.ts") },
         ],
         dedupe: ["react", "react-dom"],
       },

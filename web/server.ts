@@ -18,7 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
-const SDK_SRC = path.join(WEB_DIR, "..", "sdk", "src");
+const SDK_SRC = path.join(WEB_DIR, "..", "packages", "client", "src");
 const STATIC: Record<string, string> = {
   "": "index.html",
   "index.html": "index.html",

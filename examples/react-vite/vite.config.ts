@@ -22,10 +22,10 @@ export default defineConfig({
   plugins: [react()],
   resolve: {
     alias: [
-      { find: /^@sessionguard\/client$/, replacement: path.join(repo, "sdk", "src", "index.ts") },
-      { find: /^@sessionguard\/react\/clerk$/, replacement: path.join(repo, "react", "src", "clerk.ts") },
-      { find: /^@sessionguard\/react\/styles\.css$/, replacement: path.join(repo, "react", "styles.css") },
-      { find: /^@sessionguard\/react$/, replacement: path.join(repo, "react", "src", "index.ts") },
+      { find: /^@sessionguard\/client$/, replacement: path.join(repo, "packages", "client", "src", "index.ts") },
+      { find: /^@sessionguard\/react\/clerk$/, replacement: path.join(repo, "packages", "react", "src", "clerk.ts") },
+      { find: /^@sessionguard\/react\/styles\.css$/, replacement: path.join(repo, "packages", "react", "styles.css") },
+      { find: /^@sessionguard\/react$/, replacement: path.join(repo, "packages", "react", "src", "index.ts") },
     ],
     dedupe: ["react", "react-dom"],
   },

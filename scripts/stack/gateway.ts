@@ -34,7 +34,7 @@ export interface GatewayOptions {
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayProcess> {
   const deno = path.join(options.root, "node_modules", ".bin", "deno");
-  const roots = ["dev", "functions", "supabase", "web", "sdk", "node_modules"].map((dir) =>
+  const roots = ["dev", "functions", "supabase", "web", "packages", "node_modules"].map((dir) =>
     path.join(options.root, dir)
   );
   // The devices page's build (web/build.ts), under .local/.

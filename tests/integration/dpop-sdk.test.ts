@@ -14,13 +14,13 @@ import {
   memoryStorage,
   type SessionClient,
   type SessionClientOptions,
-} from "../../sdk/src/index.ts";
+} from "../../packages/client/src/index.ts";
 import {
   type DpopKeyStore,
   fileKeyStore,
   memoryKeyStore,
-} from "../../sdk/src/dpop.ts";
-import type { StorageAdapter } from "../../sdk/src/storage.ts";
+} from "../../packages/client/src/dpop.ts";
+import type { StorageAdapter } from "../../packages/client/src/storage.ts";
 import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
 import { eventsOf } from "../support/database-rows.ts";
 import { type Stack, startStack } from "../support/stack.ts";

@@ -10,7 +10,7 @@ import {
   type SessionClient,
   type SessionClientOptions,
   type StorageAdapter,
-} from "../../sdk/src/index.ts";
+} from "../../packages/client/src/index.ts";
 import { testDatabaseUrl } from "../support/context.ts";
 import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
 import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";

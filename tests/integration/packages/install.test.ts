@@ -51,7 +51,7 @@ beforeAll(() => {
   // Outside the repository, so nothing in the app can resolve a module from its node_modules.
   work = mkdtempSync(path.join(os.tmpdir(), "sessionguard-packages-"));
   // 1. Pack: each package's prepack builds it (tsc) first.
-  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work, "./sdk", "./react"], ROOT)) as {
+  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work, "./packages/client", "./packages/react"], ROOT)) as {
     name: string;
     filename: string;
   }[];
@@ -176,7 +176,7 @@ describe("packed packages", () => {
   /** The README's React usage, word for word (both READMEs show the same block). */
   function readmeSnippet(): string {
     const block = (file: string) => /```tsx\n([\s\S]*?)```/.exec(readFileSync(path.join(ROOT, file), "utf8"))?.[1];
-    const snippet = block("react/README.md");
+    const snippet = block("packages/react/README.md");
     expect(snippet).toBeTruthy();
     expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain(snippet);
     return snippet!;

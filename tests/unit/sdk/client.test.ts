@@ -12,7 +12,7 @@ import {
   type SessionClientOptions,
   SessionError,
   type StorageAdapter,
-} from "../../../sdk/src/index.ts";
+} from "../../../packages/client/src/index.ts";
 import { FakeSessionServer } from "../../support/sdk/fake-server.ts";
 
 const URL_BASE = "http://127.0.0.1:54321/functions/v1/session";

@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSessionClient, memoryStorage } from "../../../sdk/src/index.ts";
+import { createSessionClient, memoryStorage } from "../../../packages/client/src/index.ts";
 import { FakeSessionServer } from "../../support/sdk/fake-server.ts";
 
 const ANON_KEY = "anon-key-for-tests";

@@ -4,8 +4,8 @@
  * `cnf.jkt` the client reads.
  *
  * The edge functions use jose's `base64url` (functions/base64url.ts). The SDK keeps this
- * copy because it cannot import jose: it ships with no runtime dependency (sdk/README.md,
- * sdk/package.json), and the devices page loads sdk/src/*.ts into the browser one file
+ * copy because it cannot import jose: it ships with no runtime dependency (packages/client/README.md,
+ * packages/client/package.json), and the devices page loads packages/client/src/*.ts into the browser one file
  * at a time without a bundler (web/server.ts), where a bare `jose` specifier does not
  * resolve.
  */

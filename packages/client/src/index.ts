@@ -1,6 +1,6 @@
 /**
  * sessionguard client SDK: rotating, theft-detecting sessions for apps that sign in
- * with Clerk and keep their data in Supabase. See sdk/README.md.
+ * with Clerk and keep their data in Supabase. See packages/client/README.md.
  */
 export { createSessionClient } from "./client.ts";
 export type { SessionClient } from "./client.ts";
