@@ -12,19 +12,20 @@
  * Supabase CLI.
  */
 import fs from "node:fs/promises";
-import net from "node:net";
+import { freePort } from "./ports.ts";
 import path from "node:path";
 import postgres from "postgres";
 import { PASSWORD, serverConf, startDebian15, startEmbedded17, USER } from "./postgres-servers.ts";
-import { prepareDatabase, type PrepareResult, repoRoot, verboseDefault } from "./prepare-database.ts";
+import { prepareDatabase, type PrepareResult, verboseDefault } from "./prepare-database.ts";
+import { repoRoot } from "./process.ts";
 
 export {
   applyMigrations,
   prepareDatabase,
   type PrepareResult,
-  repoRoot,
   withSslDisabled,
 } from "./prepare-database.ts";
+export { repoRoot } from "./process.ts";
 
 const LOCAL_DIR = path.join(repoRoot, ".local");
 
@@ -163,17 +164,6 @@ async function serverMajor(url: string): Promise<number> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Where named and throwaway data folders live. */
 export const localDir = LOCAL_DIR;

@@ -9,14 +9,12 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
+import { repoRoot } from "./process.ts";
 
 const run = promisify(execFile);
 
-/** Repository root (this file is scripts/lib/prepare-database.ts). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const PGTAP_SOURCE = "/usr/share/postgresql/15/extension";
 const SUPABASE_CLI = path.join(repoRoot, "node_modules", ".bin", "supabase");

@@ -30,7 +30,7 @@ import {
   stopOrphanedPostgres,
   Stoppers,
 } from "./lifecycle.ts";
-import { choosePort } from "./ports.ts";
+import { choosePort } from "../lib/ports.ts";
 import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
 
 export { isAlive, stackDir, Stoppers } from "./lifecycle.ts";

@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../scripts/stack/ports.ts";
+import { freePort } from "../../../scripts/lib/ports.ts";
 import { call } from "../../support/api.ts";
 import { type Stack, startStack } from "../../support/stack.ts";
 import {

@@ -1,4 +1,4 @@
-/** TCP port checks on 127.0.0.1, and the choice of the stack's ports (SG_PORT, SG_DB_PORT). */
+/** TCP ports on 127.0.0.1: a free one, whether one is taken, and the stack's choice (SG_PORT, SG_DB_PORT). */
 import net from "node:net";
 
 /** Whether something accepts connections on 127.0.0.1:`port`. */
