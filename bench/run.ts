@@ -1,14 +1,13 @@
 /**
- * `npm run bench`: every benchmark of issue 6 in one run, each figure a ratio
- * against a baseline measured in the same run on the same machine.
+ * `npm run bench`: every benchmark in one run, each figure a ratio against a baseline
+ * measured in the same run on the same machine.
  *
  *   npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only a,b] [--out DIR] [--pg 15|17] [--shared-buffers 1GB]
  *
- * Writes <out>/bench/results/<date>.json, <date>-throughput.svg and
- * regenerates <out>/BENCHMARKS.md below its hand-written introduction.
- * The default out is the repository (a --quick run: .local/bench-quick).
- * `--render <results.json>` only regenerates BENCHMARKS.md and the plot from a
- * results file (after editing the introduction or the report layout).
+ * Writes <out>/bench/results/<date>.json and regenerates <out>/BENCHMARKS.md below its
+ * hand-written introduction. The default out is the repository (a --quick run:
+ * .local/bench-quick). `--render <results.json>` only regenerates BENCHMARKS.md from a
+ * results file. oidc-provider runs only in the peers scenario: `--only peers`, or all.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -18,10 +17,10 @@ import { type BenchDatabase, startBenchDatabase } from "./lib/database.ts";
 import { elapsedSeconds, progress, sleep } from "./lib/log.ts";
 import { describeMachine, type Machine } from "./lib/machine.ts";
 import { findPgbench } from "./lib/pgbench.ts";
-import { repoRoot } from "./lib/proc.ts";
-import { GENERATED_MARKER, renderMarkdown, type Results, type Scenarios } from "./lib/report.ts";
-import { renderPlot } from "./lib/report-plot.ts";
+import { repoRoot } from "../scripts/lib/process.ts";
+import { GENERATED_MARKER, renderMarkdown } from "./lib/report.ts";
 import { judge } from "./lib/report-targets.ts";
+import type { Results, Scenarios } from "./lib/results.ts";
 import { runCosts } from "./scenarios/costs.ts";
 import { runDatabase } from "./scenarios/database.ts";
 import { runGrowth } from "./scenarios/growth.ts";
@@ -32,25 +31,32 @@ import { runRls } from "./scenarios/rls.ts";
 import { runStorage } from "./scenarios/storage.ts";
 
 /** Run order: small and quiet first, the 11-million-row growth load last. */
-const SCENARIOS = ["storage", "database", "rls", "http", "peers", "costs", "overhead", "growth"] as const;
-type Name = typeof SCENARIOS[number];
+const RUNNERS = {
+  storage: runStorage,
+  database: runDatabase,
+  rls: runRls,
+  http: runHttp,
+  peers: runPeers,
+  costs: runCosts,
+  overhead: runOverhead,
+  growth: runGrowth,
+} satisfies { [name in keyof Scenarios]-?: (ctx: Context) => Promise<Scenarios[name]> };
+type Name = keyof typeof RUNNERS;
+const SCENARIOS = Object.keys(RUNNERS) as Name[];
 
 interface Options {
   quick: boolean;
   /** Wait (up to 15 min) for the 1-minute load average to drop below 0.7 before starting. */
   waitQuiet: boolean;
-  /** Only regenerate BENCHMARKS.md and the plot from this results file. */
+  /** Only regenerate BENCHMARKS.md from this results file. */
   render: string;
   only: Name[];
   out: string;
   pg: 15 | 17;
   /**
-   * shared_buffers of the bench's server, default 1GB: what Supabase gives a 4 GB Medium
-   * (about a quarter of memory: the per-instance settings a Supabase engineer published
-   * with the 2023 pgvector benchmarks, gist egor-romanov/323e2847851bbd758081511785573c08),
-   * the size BENCHMARKS.md's sizing guide names for a million live sessions. PostgreSQL's
-   * own default, 128MB, is smaller than the growth scenario's 1M live families (about
-   * 370 MB): `--shared-buffers 128MB` measures that case.
+   * shared_buffers, default 1GB: what Supabase gives a 4 GB Medium (about a quarter of
+   * memory: gist egor-romanov/323e2847851bbd758081511785573c08, Supabase's 2023 pgvector
+   * benchmarks). `--shared-buffers 128MB` measures PostgreSQL's own default.
    */
   sharedBuffers: string;
 }
@@ -96,7 +102,8 @@ function parseArgs(argv: string[]): Options {
       options.pg = version;
     } else if (arg === "--help" || arg === "-h") {
       console.log(
-        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,peers,costs,overhead,growth] [--out DIR] [--pg 15|17] [--shared-buffers 1GB]",
+        `usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only ${SCENARIOS.join(",")}] ` +
+          "[--out DIR] [--pg 15|17] [--shared-buffers 1GB]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
@@ -133,25 +140,15 @@ async function intro(out: string): Promise<string> {
   return DEFAULT_INTRO + "\n";
 }
 
-/** Writes the results file (unless rendering an existing one), the plot and BENCHMARKS.md. */
-async function writeReport(
-  results: Results,
-  out: string,
-  writeJson: boolean,
-): Promise<{ jsonPath: string; markdownPath: string }> {
-  const suffix = results.quick ? "-quick" : "";
+/** Writes the results file (unless rendering an existing one) and BENCHMARKS.md. */
+async function writeReport(results: Results, out: string, writeJson: boolean) {
   const resultsDir = path.join(out, "bench", "results");
   await mkdir(resultsDir, { recursive: true });
-  const jsonPath = path.join(resultsDir, `${results.date}${suffix}.json`);
+  const jsonPath = path.join(resultsDir, `${results.date}${results.quick ? "-quick" : ""}.json`);
   if (writeJson) await writeFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
-  const plot = renderPlot(results.scenarios);
-  const plotPath = plot ? path.join(resultsDir, `${results.date}${suffix}-throughput.svg`) : null;
-  if (plot && plotPath) await writeFile(plotPath, plot);
   const markdownPath = path.join(out, "BENCHMARKS.md");
-  const relative = (file: string) => path.relative(out, file).split(path.sep).join("/");
-  const markdown = (await intro(out)) +
-    renderMarkdown(results, { plot: plotPath ? relative(plotPath) : null, json: relative(jsonPath) });
-  await writeFile(markdownPath, markdown);
+  const json = path.relative(out, jsonPath).split(path.sep).join("/");
+  await writeFile(markdownPath, (await intro(out)) + renderMarkdown(results, json));
   return { jsonPath, markdownPath };
 }
 
@@ -159,6 +156,7 @@ async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (options.render) {
     const results = JSON.parse(await readFile(options.render, "utf8")) as Results;
+    if (results.format !== 2) throw new Error(`${options.render}: results format ${results.format}; this report reads 2`);
     const { markdownPath } = await writeReport(results, options.out, false);
     progress("report", `rendered ${path.relative(process.cwd(), markdownPath)} from ${options.render}`);
     return 0;
@@ -193,20 +191,10 @@ async function main(): Promise<number> {
       `PostgreSQL ${db.version}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`,
     );
     const ctx: Context = { quick: options.quick, scale, db, pgbench };
-    const runners: Record<Name, () => Promise<void>> = {
-      storage: async () => void (scenarios.storage = await runStorage(ctx)),
-      database: async () => void (scenarios.database = await runDatabase(ctx)),
-      rls: async () => void (scenarios.rls = await runRls(ctx)),
-      http: async () => void (scenarios.http = await runHttp(ctx)),
-      peers: async () => void (scenarios.peers = await runPeers(ctx)),
-      costs: async () => void (scenarios.costs = await runCosts(ctx)),
-      overhead: async () => void (scenarios.overhead = await runOverhead(ctx)),
-      growth: async () => void (scenarios.growth = await runGrowth(ctx)),
-    };
     for (const name of options.only) {
       const started = elapsedSeconds();
       try {
-        await runners[name]();
+        (scenarios as Record<Name, unknown>)[name] = await RUNNERS[name](ctx);
         progress(name, `done in ${Math.round(elapsedSeconds() - started)} s`);
       } catch (error) {
         failures[name] = error instanceof Error ? error.stack ?? error.message : String(error);
@@ -220,7 +208,7 @@ async function main(): Promise<number> {
   if (!machine) throw new Error("no machine description");
   const date = today();
   const results: Results = {
-    format: 1,
+    format: 2,
     date,
     startedAt: startedAt.toISOString(),
     quick: options.quick,

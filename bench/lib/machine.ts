@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { pgbenchVersion } from "./pgbench.ts";
-import { DENO, repoRoot } from "./proc.ts";
+import { DENO, repoRoot } from "../../scripts/lib/process.ts";
 
 const run = promisify(execFile);
 

@@ -7,20 +7,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { progress } from "./log.ts";
-import { repoRoot } from "./proc.ts";
+import { repoRoot } from "../../scripts/lib/process.ts";
+import type { PgbenchResult } from "./results.ts";
 
 const run = promisify(execFile);
 const DEBIAN_PACKAGE = "postgresql-15";
-
-export interface PgbenchResult {
-  readonly clients: number;
-  readonly seconds: number;
-  readonly transactions: number;
-  readonly failed: number;
-  /** Transactions per second, connection time excluded. */
-  readonly tps: number;
-  readonly latencyMs: number;
-}
 
 /** Path of a pgbench binary; installs Debian's when missing and running as root. */
 export async function findPgbench(): Promise<string> {

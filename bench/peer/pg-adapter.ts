@@ -12,9 +12,6 @@
  * compare-and-set, so two concurrent refreshes that both `find` the token
  * before either consumes it both rotate (oidc-provider's refresh grant checks
  * `consumed` on the row it read). sessionguard's rotation is one compare-and-set.
- *
- * Every statement sent is counted (`statements`), so the bench can report
- * statements per refresh beside the server's commit count.
  */
 import postgres from "postgres";
 
@@ -45,8 +42,6 @@ const SCHEMA = `
 `;
 
 let sql: postgres.Sql | undefined;
-/** Statements sent since start-up. */
-export const counters = { statements: 0 };
 
 /** Opens the pool (size as the session function's) and creates the table. */
 export async function preparePeerSchema(url: string): Promise<void> {
@@ -62,7 +57,6 @@ export async function preparePeerSchema(url: string): Promise<void> {
 
 function db(): postgres.Sql {
   if (!sql) throw new Error("pg-adapter: preparePeerSchema() was not called");
-  counters.statements++;
   return sql;
 }
 

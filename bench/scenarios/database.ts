@@ -9,35 +9,11 @@
 import type { Context } from "../lib/context.ts";
 import { createFamilies, resetSessions, type Sql } from "../lib/database.ts";
 import { progress, ratio } from "../lib/log.ts";
-import { type PgbenchResult, runPgbench } from "../lib/pgbench.ts";
-
-export interface DatabaseLevel {
-  readonly clients: number;
-  readonly insert: PgbenchResult;
-  readonly rotate: PgbenchResult;
-  /** Rotations the database saw (sum of generations moved), to check pgbench's count. */
-  readonly rotationsCommitted: number;
-  /** rotate tps ÷ insert tps. */
-  readonly ratio: number;
-  /** refresh_session with both rate limits counted, one per transaction. */
-  readonly refresh: PgbenchResult;
-  /** refresh tps ÷ insert tps. */
-  readonly refreshRatio: number;
-}
-
-export interface DatabaseResult {
-  readonly families: number;
-  readonly levels: readonly DatabaseLevel[];
-  /**
-   * Server time per call of each part of a rotation, µs: PL/pgSQL loops on one
-   * connection, each call committed on its own without waiting for the disk
-   * (synchronous_commit off), so `commit` alone is included in every figure.
-   */
-  readonly parts: Readonly<Record<Part, number>>;
-}
+import { runPgbench } from "../lib/pgbench.ts";
+import type { DatabaseResult, RotationPart } from "../lib/results.ts";
 
 /** Loop bodies; `r` is (id, generation) of one bench family. */
-const PARTS = {
+const PARTS: Readonly<Record<RotationPart, string>> = {
   commit: "",
   insert: "insert into bench.commit_probe (client) values (0);",
   rotateSession:
@@ -54,8 +30,8 @@ const PARTS = {
     idle_expires_at = least(now() + interval '604800 seconds', f.expires_at), ip = '127.0.0.1', user_agent = 'bench'
     where f.id = r.id;`,
   updateRowNoTrigger: "", // the same update with triggers off (session_replication_role = replica)
-} as const;
-export type Part = keyof typeof PARTS;
+};
+type Part = RotationPart;
 
 async function measureParts(sql: Sql, families: number): Promise<Record<Part, number>> {
   const parts = {} as Record<Part, number>;
@@ -100,7 +76,7 @@ export async function runDatabase(ctx: Context): Promise<DatabaseResult> {
     Object.entries(parts).map(([part, us]) => `${part} ${us.toFixed(1)} µs`).join(", "),
   );
 
-  const levels: DatabaseLevel[] = [];
+  const levels: DatabaseResult["levels"][number][] = [];
   for (const clients of dbClients) {
     await sql`checkpoint`;
     const insert = await runPgbench({

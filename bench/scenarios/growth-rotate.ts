@@ -11,22 +11,11 @@
 import type { Context } from "../lib/context.ts";
 import type { Sql } from "../lib/database.ts";
 import { progress } from "../lib/log.ts";
-import { type PgbenchResult, runPgbench } from "../lib/pgbench.ts";
+import { runPgbench } from "../lib/pgbench.ts";
+import type { PgbenchResult, WalStats } from "../lib/results.ts";
 
 /** pgbench clients, and HTTP connections of the refresh runs. */
 export const CLIENTS = 32;
-
-/** Per rotation, from the server's statistics around one pgbench run. */
-export interface WalStats {
-  readonly walRecords: number;
-  readonly fullPageImages: number;
-  readonly walBytes: number;
-  /** Shared-buffer misses (reads from the OS) per rotation, and their share of all block accesses. */
-  readonly blocksRead: number;
-  readonly missRatio: number;
-  /** Share of the family-row updates that were HOT (no index entries written). */
-  readonly hotShare?: number;
-}
 
 interface Counters {
   walRecords: number;

@@ -29,39 +29,11 @@ import { createRefreshTokens } from "../../functions/refresh-token.ts";
 import type { Context } from "../lib/context.ts";
 import { resetSessions } from "../lib/database.ts";
 import { progress, ratio } from "../lib/log.ts";
-import type { PgbenchResult } from "../lib/pgbench.ts";
+import type { GrowthPhase, GrowthResult } from "../lib/results.ts";
 import { startSessionFunction } from "../lib/targets.ts";
 import { load } from "./growth-load.ts";
-import { type PurgeStats, refreshRuns } from "./growth-refresh.ts";
-import { rotateColdAndSteady, type WalStats } from "./growth-rotate.ts";
-import type { MeasuredRun } from "./http.ts";
-
-/** One table size: its load, rotations cold and steady, refresh alone and with purge. */
-export interface GrowthPhase {
-  readonly live: number;
-  readonly revoked: number;
-  readonly tableBytes: number;
-  readonly loadSeconds: number;
-  /** Right after the load and a CHECKPOINT (absent in results before 2026-11-30). */
-  readonly rotateCold?: PgbenchResult;
-  readonly coldStats?: WalStats;
-  /** Steady state: after VACUUM, CHECKPOINT and a warm-up. */
-  readonly rotate: PgbenchResult;
-  readonly steadyStats?: WalStats;
-  readonly refresh: MeasuredRun;
-  readonly refreshWithPurge: MeasuredRun;
-  readonly purge: PurgeStats;
-}
-
-/** Every size, and the large size's figures against the small one's. */
-export interface GrowthResult {
-  readonly phases: readonly GrowthPhase[];
-  /** Large-table value ÷ small-table value. */
-  readonly rotateRatio: number;
-  readonly p99Ratio: number;
-  /** Refresh p99 with purge running ÷ without, per phase. */
-  readonly purgeP99Ratios: readonly number[];
-}
+import { refreshRuns } from "./growth-refresh.ts";
+import { rotateColdAndSteady } from "./growth-rotate.ts";
 
 /** Scenario 7 at each size of the scale, small first; the table only grows between sizes. */
 export async function runGrowth(ctx: Context): Promise<GrowthResult> {
@@ -127,9 +99,6 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
       phases,
       rotateRatio: ratio(large.rotate.tps, small.rotate.tps),
       p99Ratio: ratio(large.refresh.latencyMs.p99, small.refresh.latencyMs.p99),
-      purgeP99Ratios: phases.map((phase) =>
-        ratio(phase.refreshWithPurge.latencyMs.p99, phase.refresh.latencyMs.p99)
-      ),
     };
   } finally {
     await ours.stop();

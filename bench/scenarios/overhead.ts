@@ -19,81 +19,22 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { monotonicUs, type Part, PARTS, profileShares, readProfile } from "../lib/cpu-profile.ts";
 import type { Context } from "../lib/context.ts";
-import type { Target, Tokens } from "../lib/load.ts";
+import { monotonicUs, type Part, PARTS, profileShares, readProfile } from "../lib/cpu-profile.ts";
 import { runLoad } from "../lib/load.ts";
 import { median, progress } from "../lib/log.ts";
-import { cpuMs, type Server, threadCpuMs } from "../lib/proc.ts";
-import { startBaseline, startSessionFunction } from "../lib/targets.ts";
+import { cpuMs, threadCpuMs } from "../lib/proc.ts";
+import type { CpuPerRequest, OverheadResult, ProfiledRun } from "../lib/results.ts";
+import { type Server, startBaseline, startSessionFunction } from "../lib/targets.ts";
 
 const CONNECTIONS = 32;
-
-/** CPU per successful request of one loaded run, µs. */
-export interface CpuPerRequest {
-  readonly rps: number;
-  /** The whole process. */
-  readonly process: number;
-  /** Its JavaScript (main) thread. */
-  readonly mainThread: number;
-}
-
-/** µs of JavaScript-thread CPU per request, by part, from one profiled run. */
-export interface ProfiledRun extends CpuPerRequest {
-  readonly busySamples: number;
-  readonly parts: Readonly<Record<Part, number>>;
-}
-
-export interface OverheadResult {
-  readonly connections: number;
-  readonly seconds: number;
-  readonly rounds: readonly { readonly baseline: CpuPerRequest; readonly refresh: CpuPerRequest }[];
-  /** Medians over rounds. */
-  readonly baseline: CpuPerRequest;
-  readonly refresh: CpuPerRequest;
-  readonly profiled: { readonly baseline: ProfiledRun; readonly refresh: ProfiledRun };
-  /** The signature's µs per refresh: its share of the profile times the rounds' JavaScript-thread median. */
-  readonly signatureUs: number;
-  /** `refresh.process − signatureUs`. */
-  readonly withoutSignatureUs: number;
-  /** `withoutSignatureUs ÷ baseline.process`, target ≤ 1.5. */
-  readonly ratio: number;
-}
-
-/** A started server and the tokens its load presents. */
-export interface Loaded {
-  readonly server: Server;
-  readonly target: Target;
-  tokens(n: number): Promise<Tokens>;
-  stop(): Promise<void>;
-}
-
-/** The session function of this checkout (or of `root`), loaded with live refresh tokens. */
-export async function startRefresh(db: string, denoArgs: string[] = [], root?: string): Promise<Loaded> {
-  const fn = await startSessionFunction(db, { denoArgs, root });
-  return {
-    server: fn.server,
-    target: fn.target,
-    tokens: async (n) => ({ kind: "per-connection", tokens: await fn.startSessions(n) }),
-    stop: () => fn.stop(),
-  };
-}
-
-/** The select-1 baseline. */
-export async function startSelectOne(db: string, denoArgs: string[] = []): Promise<Loaded> {
-  const { server, target } = await startBaseline(db, false, denoArgs);
-  return {
-    server,
-    target,
-    tokens: (n) => Promise.resolve({ kind: "per-connection", tokens: Array(n).fill("x".repeat(112)) }),
-    stop: () => server.stop(),
-  };
-}
+const startRefresh = (db: string, denoArgs: string[] = []) => startSessionFunction(db, { denoArgs });
+const startSelectOne = (db: string, denoArgs: string[] = []) => startBaseline(db, { denoArgs });
 
 /** One loaded run: CPU per request of the process and its main thread, and the monotonic window. */
-export async function load(s: Loaded, seconds: number): Promise<CpuPerRequest & { fromUs: number; toUs: number }> {
+async function load(s: Server, seconds: number): Promise<CpuPerRequest & { fromUs: number; toUs: number }> {
   const tokens = await s.tokens(CONNECTIONS);
-  const pid = s.server.pid;
+  const { pid } = s;
   const [process0, main0, fromUs] = [cpuMs(pid), threadCpuMs(pid), monotonicUs()];
   const run = await runLoad(s.target, tokens, CONNECTIONS, seconds);
   const [process1, main1, toUs] = [cpuMs(pid), threadCpuMs(pid), monotonicUs()];
@@ -105,7 +46,7 @@ export async function load(s: Loaded, seconds: number): Promise<CpuPerRequest & 
   return { rps: run.rps, process: per(process1 - process0), mainThread: per(main1 - main0), fromUs, toUs };
 }
 
-export const medianOf = (runs: readonly CpuPerRequest[]): CpuPerRequest => ({
+const medianOf = (runs: readonly CpuPerRequest[]): CpuPerRequest => ({
   rps: median(runs.map((r) => r.rps)),
   process: median(runs.map((r) => r.process)),
   mainThread: median(runs.map((r) => r.mainThread)),
@@ -113,7 +54,7 @@ export const medianOf = (runs: readonly CpuPerRequest[]): CpuPerRequest => ({
 
 /** A profiled run of a server started with `--cpu-prof`: stopped afterwards so that Deno writes the profile. */
 async function profiled(
-  start: (denoArgs: string[]) => Promise<Loaded>,
+  start: (denoArgs: string[]) => Promise<Server>,
   seconds: number,
   warmup: number,
 ): Promise<ProfiledRun> {

@@ -12,6 +12,7 @@
  */
 import type { Context } from "../lib/context.ts";
 import { percentile, progress, ratio } from "../lib/log.ts";
+import type { RlsResult, RlsVariant } from "../lib/results.ts";
 
 const VARIANTS = {
   plain: "owner_id = (select auth.jwt() ->> 'sub')",
@@ -23,27 +24,6 @@ type Variant = keyof typeof VARIANTS;
 /** Timed in every round; the unwrapped variant runs the helper per row and is timed only a few times. */
 const ROUND_VARIANTS: readonly Variant[] = ["plain", "guarded", "plpgsql"];
 const UNWRAPPED_RUNS = 3;
-
-export interface RlsVariant {
-  readonly policy: string;
-  readonly medianMs: number;
-  readonly p90Ms: number;
-  /** Rows visible while the session lives, and after it is revoked. */
-  readonly rowsLive: number;
-  readonly rowsRevoked: number;
-  /** Executions of the helper in one select (function statistics), when countable. */
-  readonly helperCalls: number | null;
-}
-
-export interface RlsResult {
-  readonly rows: number;
-  readonly rounds: number;
-  readonly variants: Readonly<Record<Variant, RlsVariant>>;
-  /** How many times the unwrapped variant was timed. */
-  readonly unwrappedRuns: number;
-  /** guarded median ÷ plain median. */
-  readonly ratio: number;
-}
 
 export async function runRls(ctx: Context): Promise<RlsResult> {
   const { sql } = ctx.db;
