@@ -2,9 +2,12 @@
  * The one launcher of the tooling's child processes (the session function, the
  * gateway, the bench's baselines and peer): an environment of exactly what is
  * given plus PATH and HOME, the output kept, a wait for a line that says the process
- * is ready, and a stop that escalates to SIGKILL.
+ * is ready, and a stop that escalates to SIGKILL; and whether a process (or a data
+ * folder's postmaster) still runs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -133,4 +136,28 @@ export async function startUntil(
     await launched.stop("SIGKILL");
     throw new Error(`${name} did not start: ${(error as Error).message}`);
   }
+}
+
+/** Whether `pid` runs; a zombie (exited, not yet reaped) does not. */
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // "pid (comm) S ...": the state follows the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no procfs: trust kill()
+  }
+}
+
+/** The pid written in a Postgres data folder's postmaster.pid, or null. */
+export async function postmasterPid(dataDir: string): Promise<number | null> {
+  const text = await readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => "");
+  const pid = Number(text.split("\n")[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
 }

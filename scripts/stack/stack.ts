@@ -24,16 +24,16 @@ import { loadOrCreateKeys } from "./keys.ts";
 import {
   dataDir,
   PG_VERSION,
-  postmasterPid,
   refuseSecondStack,
   stackDir,
   stopOrphanedPostgres,
   Stoppers,
 } from "./lifecycle.ts";
 import { choosePort } from "../lib/ports.ts";
+import { postmasterPid } from "../lib/process.ts";
 import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
 
-export { isAlive, stackDir, Stoppers } from "./lifecycle.ts";
+export { stackDir, Stoppers } from "./lifecycle.ts";
 
 export const DEFAULT_PORT = 54321;
 export const DEFAULT_DB_PORT = 54322;
