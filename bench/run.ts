@@ -12,6 +12,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { type Context, FULL, QUICK } from "./lib/context.ts";
 import { type BenchDatabase, startBenchDatabase } from "./lib/database.ts";
 import { elapsedSeconds, progress, sleep } from "./lib/log.ts";
@@ -61,55 +62,35 @@ interface Options {
   sharedBuffers: string;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = {
-    quick: false,
-    waitQuiet: false,
-    render: "",
-    only: [...SCENARIOS],
-    out: "",
-    pg: 17,
-    sharedBuffers: "1GB",
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === "--quick") options.quick = true;
-    else if (arg === "--wait-quiet") options.waitQuiet = true;
-    else if (arg === "--shared-buffers") {
-      options.sharedBuffers = value();
-      if (!/^[0-9]+(kB|MB|GB)$/.test(options.sharedBuffers)) {
-        throw new Error(`--shared-buffers: a size such as 128MB or 1GB, not "${options.sharedBuffers}"`);
-      }
-    }
-    else if (arg === "--render") options.render = path.resolve(value());
-    else if (arg === "--only") {
-      const names = value().split(",").map((name) => name.trim()).filter(Boolean);
-      for (const name of names) {
-        if (!(SCENARIOS as readonly string[]).includes(name)) {
-          throw new Error(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(", ")})`);
-        }
-      }
-      options.only = SCENARIOS.filter((name) => names.includes(name));
-    } else if (arg === "--out") options.out = path.resolve(value());
-    else if (arg === "--pg") {
-      const version = Number(value());
-      if (version !== 15 && version !== 17) throw new Error("--pg must be 15 or 17");
-      options.pg = version;
-    } else if (arg === "--help" || arg === "-h") {
-      console.log(
-        `usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only ${SCENARIOS.join(",")}] ` +
-          "[--out DIR] [--pg 15|17] [--shared-buffers 1GB]",
-      );
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}`);
+function optionsFrom(args: string[]): Options {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      "wait-quiet": { type: "boolean", default: false },
+      render: { type: "string", default: "" },
+      only: { type: "string", default: SCENARIOS.join(",") },
+      out: { type: "string", default: "" },
+      pg: { type: "string", default: "17" },
+      "shared-buffers": { type: "string", default: "1GB" },
+    },
+  });
+  const only = v.only.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = only.find((name) => !(SCENARIOS as string[]).includes(name));
+  if (unknown) throw new Error(`--only: unknown scenario "${unknown}" (known: ${SCENARIOS.join(", ")})`);
+  if (v.pg !== "15" && v.pg !== "17") throw new Error("--pg must be 15 or 17");
+  if (!/^[0-9]+(kB|MB|GB)$/.test(v["shared-buffers"])) {
+    throw new Error(`--shared-buffers: a size such as 128MB or 1GB, not "${v["shared-buffers"]}"`);
   }
-  options.out ||= options.quick ? path.join(repoRoot, ".local", "bench-quick") : repoRoot;
-  return options;
+  return {
+    quick: v.quick,
+    waitQuiet: v["wait-quiet"],
+    render: v.render && path.resolve(v.render),
+    only: SCENARIOS.filter((name) => only.includes(name)),
+    out: v.out ? path.resolve(v.out) : v.quick ? path.join(repoRoot, ".local", "bench-quick") : repoRoot,
+    pg: Number(v.pg) as 15 | 17,
+    sharedBuffers: v["shared-buffers"],
+  };
 }
 
 /** Other work on the machine skews every figure: wait for it to calm down. */
@@ -127,8 +108,6 @@ function today(): string {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-const DEFAULT_INTRO = "# Benchmarks\n\nSee bench/run.ts.\n";
-
 /** The hand-written part of BENCHMARKS.md: from the output's own file, else the repository's. */
 async function intro(out: string): Promise<string> {
   for (const file of [path.join(out, "BENCHMARKS.md"), path.join(repoRoot, "BENCHMARKS.md")]) {
@@ -137,7 +116,7 @@ async function intro(out: string): Promise<string> {
     const at = text.indexOf(GENERATED_MARKER);
     return (at >= 0 ? text.slice(0, at) : text).trimEnd() + "\n\n";
   }
-  return DEFAULT_INTRO + "\n";
+  return "# Benchmarks\n\n";
 }
 
 /** Writes the results file (unless rendering an existing one) and BENCHMARKS.md. */
@@ -153,7 +132,7 @@ async function writeReport(results: Results, out: string, writeJson: boolean) {
 }
 
 async function main(): Promise<number> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = optionsFrom(process.argv.slice(2));
   if (options.render) {
     const results = JSON.parse(await readFile(options.render, "utf8")) as Results;
     if (results.format !== 2) throw new Error(`${options.render}: results format ${results.format}; this report reads 2`);
@@ -186,10 +165,7 @@ async function main(): Promise<number> {
   let machine: Machine | undefined;
   try {
     machine = await describeMachine(pgbench, db);
-    progress(
-      "setup",
-      `PostgreSQL ${db.version}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-    );
+    progress("setup", `PostgreSQL ${db.version}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`);
     const ctx: Context = { quick: options.quick, scale, db, pgbench };
     for (const name of options.only) {
       const started = elapsedSeconds();
@@ -221,17 +197,9 @@ async function main(): Promise<number> {
   };
   const { jsonPath, markdownPath } = await writeReport(results, options.out, true);
 
-  progress(
-    "report",
-    `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), markdownPath)}`,
-  );
-  for (const target of results.targets) {
-    progress(
-      "report",
-      `${target.met ? "met   " : "MISSED"} ${target.scenario}: ${target.figure} = ${
-        target.value.toFixed(2)
-      } (${target.target})`,
-    );
+  progress("report", `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), markdownPath)}`);
+  for (const t of results.targets) {
+    progress("report", `${t.met ? "met   " : "MISSED"} ${t.scenario}: ${t.figure} = ${t.value.toFixed(2)} (${t.target})`);
   }
   return Object.keys(failures).length ? 1 : 0;
 }

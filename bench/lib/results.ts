@@ -23,16 +23,10 @@ export interface LoadResult {
 /** A load run with the CPU and memory sampled around it. */
 export interface MeasuredRun extends LoadResult {
   /**
-   * CPU µs per successful request: the server process; Postgres as a whole (every backend
-   * and background process); of that, the server's own connections (application_name
-   * "sessionguard", which the baseline's pool shares); the load generator.
+   * CPU µs per successful request: the server process; Postgres, all processes; of that,
+   * the server's own connections (application_name "sessionguard"); the load generator.
    */
-  readonly cpuUsPerRequest: {
-    readonly server: number;
-    readonly postgres: number;
-    readonly serverBackends: number;
-    readonly loadGenerator: number;
-  };
+  readonly cpuUsPerRequest: { readonly server: number; readonly postgres: number; readonly serverBackends: number; readonly loadGenerator: number };
   readonly rss: { readonly peakKb: number; readonly meanKb: number };
 }
 
@@ -66,14 +60,7 @@ export interface DatabaseResult {
   readonly parts: Readonly<Record<RotationPart, number>>;
 }
 export type RotationPart =
-  | "commit"
-  | "insert"
-  | "rotateSession"
-  | "argumentChecks"
-  | "requestContext"
-  | "lockRow"
-  | "updateRow"
-  | "updateRowNoTrigger";
+  "commit" | "insert" | "rotateSession" | "argumentChecks" | "requestContext" | "lockRow" | "updateRow" | "updateRowNoTrigger";
 
 /** Scenarios 2 and 6: the session function against the select-1 baseline. */
 export interface HttpResult {
@@ -157,10 +144,7 @@ export interface GrowthPhase {
   readonly refreshWithPurge: MeasuredRun;
   /** What purge did during the second refresh run. */
   readonly purge: {
-    readonly batches: number;
-    readonly deleted: number;
-    readonly batchMs: { readonly p50: number; readonly max: number };
-    readonly rowsPerSecond: number;
+    readonly batches: number; readonly deleted: number; readonly batchMs: { readonly p50: number; readonly max: number }; readonly rowsPerSecond: number;
   };
 }
 /** Per rotation, from the server's statistics around one pgbench run. */
@@ -197,21 +181,13 @@ export interface CostsResult {
     readonly selectOnePrepared: Timing;
     /** Client CPU per call with 64 calls in flight (the loop never idles), µs. */
     readonly clientCpuBusy: {
-      readonly rotatePrepared: number;
-      readonly rotateUnprepared: number;
-      readonly selectOnePrepared: number;
-      readonly selectOneUnprepared: number;
+      readonly rotatePrepared: number; readonly rotateUnprepared: number; readonly selectOnePrepared: number; readonly selectOneUnprepared: number;
     };
   };
   readonly bareHttp: { readonly one: MeasuredRun; readonly many: MeasuredRun };
 }
-export interface Timing {
-  readonly mean: number;
-  readonly p50: number;
-  readonly p99: number;
-  /** CPU of the Deno process per call, µs. */
-  readonly cpu: number;
-}
+/** µs per call: wall time (mean, p50, p99) and CPU of the Deno process. */
+export interface Timing { readonly mean: number; readonly p50: number; readonly p99: number; readonly cpu: number }
 
 export type PeerName = "noble" | "webcrypto" | "production" | "memory";
 /** Scenarios 3, 9 and 10: oidc-provider in memory at every level, then alternating rounds at 32. */
@@ -227,21 +203,11 @@ export interface PeersResult {
     Record<PeerName, { rps: number; p50: number; p99: number; serverCpuUs: number; postgresCpuUs: number }>
   >;
   /** Medians of per-round ratios (sessionguard is the noble signer). */
-  readonly ratios: {
-    readonly rpsVsProduction: number;
-    readonly p99VsProduction: number;
-    readonly rpsVsMemory: number;
-    readonly nobleVsWebcrypto: number;
-  };
+  readonly ratios: { readonly rpsVsProduction: number; readonly p99VsProduction: number; readonly rpsVsMemory: number; readonly nobleVsWebcrypto: number };
   /** SQL per refresh: sessionguard prepared (as `auto` picks on a direct URL), unprepared, production peer. */
   readonly sql: { readonly ours: SqlPerRefresh; readonly oursUnprepared: SqlPerRefresh; readonly production: SqlPerRefresh };
 }
-export interface SqlPerRefresh {
-  readonly refreshes: number;
-  readonly statements: number;
-  readonly parses: number;
-  readonly commits: number;
-}
+export interface SqlPerRefresh { readonly refreshes: number; readonly statements: number; readonly parses: number; readonly commits: number }
 
 /** Scenario 11: CPU per refresh without the signature, and where it goes. */
 export interface OverheadResult {
@@ -259,11 +225,7 @@ export interface OverheadResult {
   readonly ratio: number;
 }
 /** CPU per successful request of one loaded run, µs: the whole process and its JavaScript thread. */
-export interface CpuPerRequest {
-  readonly rps: number;
-  readonly process: number;
-  readonly mainThread: number;
-}
+export interface CpuPerRequest { readonly rps: number; readonly process: number; readonly mainThread: number }
 /** µs of JavaScript-thread CPU per request, by part, from one profiled run. */
 export interface ProfiledRun extends CpuPerRequest {
   readonly busySamples: number;
@@ -281,13 +243,7 @@ export interface Scenarios {
   overhead?: OverheadResult;
 }
 
-export interface TargetRow {
-  readonly scenario: string;
-  readonly figure: string;
-  readonly value: number;
-  readonly target: string;
-  readonly met: boolean;
-}
+export interface TargetRow { readonly scenario: string; readonly figure: string; readonly value: number; readonly target: string; readonly met: boolean }
 
 export interface Results {
   readonly format: 2;

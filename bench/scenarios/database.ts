@@ -71,69 +71,31 @@ export async function runDatabase(ctx: Context): Promise<DatabaseResult> {
 
   progress("database", "timing the parts of a rotation inside the server");
   const parts = await measureParts(sql, families);
-  progress(
-    "database",
-    Object.entries(parts).map(([part, us]) => `${part} ${us.toFixed(1)} µs`).join(", "),
-  );
+  progress("database", Object.entries(parts).map(([part, us]) => `${part} ${us.toFixed(1)} µs`).join(", "));
 
-  const levels: DatabaseResult["levels"][number][] = [];
-  for (const clients of dbClients) {
-    await sql`checkpoint`;
-    const insert = await runPgbench({
-      binary: ctx.pgbench,
-      url,
-      script: "insert.sql",
-      clients,
-      seconds,
-      label: `insert c=${clients}`,
-    });
+  /** A pgbench run after a checkpoint; for rotations, checked against the generations the database moved. */
+  const pgbench = async (script: "insert" | "rotate" | "refresh", clients: number) => {
     await sql`checkpoint`;
     const before = await generations();
-    const rotate = await runPgbench({
-      binary: ctx.pgbench,
-      url,
-      script: "rotate.sql",
-      clients,
-      seconds,
-      defines: { clients, per: Math.floor(families / clients) },
-      label: `rotate c=${clients}`,
-    });
-    const rotationsCommitted = (await generations()) - before;
-    if (rotationsCommitted !== rotate.transactions) {
-      throw new Error(
-        `pgbench counted ${rotate.transactions} rotations but the database moved ${rotationsCommitted}`,
-      );
+    const defines = script === "insert" ? undefined : { clients, per: Math.floor(families / clients) };
+    const run = await runPgbench({ binary: ctx.pgbench, url, script: `${script}.sql`, clients, seconds, defines, label: `${script} c=${clients}` });
+    const moved = (await generations()) - before;
+    if (script !== "insert" && moved !== run.transactions) {
+      throw new Error(`pgbench counted ${run.transactions} ${script} transactions but the database moved ${moved} generations`);
     }
-    await sql`checkpoint`;
-    const beforeRefresh = await generations();
-    const refresh = await runPgbench({
-      binary: ctx.pgbench,
-      url,
-      script: "refresh.sql",
-      clients,
-      seconds,
-      defines: { clients, per: Math.floor(families / clients) },
-      label: `refresh c=${clients}`,
-    });
-    const refreshed = (await generations()) - beforeRefresh;
-    if (refreshed !== refresh.transactions) {
-      throw new Error(`pgbench counted ${refresh.transactions} refreshes but the database moved ${refreshed}`);
-    }
-    const level = {
-      clients,
-      insert,
-      rotate,
-      rotationsCommitted,
-      ratio: ratio(rotate.tps, insert.tps),
-      refresh,
-      refreshRatio: ratio(refresh.tps, insert.tps),
-    };
+    return { run, moved };
+  };
+  const levels: DatabaseResult["levels"][number][] = [];
+  for (const clients of dbClients) {
+    const { run: insert } = await pgbench("insert", clients);
+    const { run: rotate, moved: rotationsCommitted } = await pgbench("rotate", clients);
+    const { run: refresh } = await pgbench("refresh", clients);
+    const level = { clients, insert, rotate, rotationsCommitted, ratio: ratio(rotate.tps, insert.tps), refresh, refreshRatio: ratio(refresh.tps, insert.tps) };
     levels.push(level);
     progress(
       "database",
-      `c=${clients}: insert ${Math.round(insert.tps)} tps, rotate ${Math.round(rotate.tps)} tps, ratio ${
-        level.ratio.toFixed(2)
-      }; refresh_session ${Math.round(refresh.tps)} tps, ratio ${level.refreshRatio.toFixed(2)}`,
+      `c=${clients}: insert ${Math.round(insert.tps)} tps, rotate ${Math.round(rotate.tps)} tps, ratio ${level.ratio.toFixed(2)}; ` +
+        `refresh_session ${Math.round(refresh.tps)} tps, ratio ${level.refreshRatio.toFixed(2)}`,
     );
   }
   return { families, levels, parts };
