@@ -17,10 +17,7 @@ export function rssKb(pid: number): number {
 }
 
 /** Samples a process's RSS every `intervalMs` until stopped. */
-export function sampleRss(
-  pid: number,
-  intervalMs = 200,
-): { stop(): { peakKb: number; meanKb: number; samples: number } } {
+export function sampleRss(pid: number, intervalMs = 200): { stop(): { peakKb: number; meanKb: number } } {
   const samples: number[] = [];
   const take = () => {
     const kb = rssKb(pid);
@@ -32,60 +29,37 @@ export function sampleRss(
     stop() {
       clearInterval(timer);
       take();
-      const peakKb = samples.length ? Math.max(...samples) : NaN;
-      const meanKb = samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : NaN;
-      return { peakKb, meanKb, samples: samples.length };
+      return { peakKb: Math.max(...samples), meanKb: samples.reduce((a, b) => a + b, 0) / samples.length };
     },
   };
 }
 
-let clockTicks: number | undefined;
 /** Clock ticks per second of /proc's CPU times. */
-export function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
+const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-/** Fields of /proc/<pid>/stat after the command name: [state, ppid, ..., utime, stime, cutime, cstime, ...]. */
-function statFields(pid: number): string[] | null {
+/** Fields of /proc/<pid>[/task/<tid>]/stat after the command name: [state, ppid, ..., utime, stime, cutime, cstime, ...]. */
+function statFields(file: string): string[] | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(file, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
 }
 
-/** CPU milliseconds a process has used (user + system), its waited-for children included when asked. */
-export function cpuMs(pid: number, withChildren = false): number {
-  const fields = statFields(pid);
-  if (!fields) return NaN;
-  // utime, stime, cutime, cstime are fields 14-17 of stat, i.e. indexes 11-14 here.
-  let ticks = Number(fields[11]) + Number(fields[12]);
-  if (withChildren) ticks += Number(fields[13]) + Number(fields[14]);
-  return (ticks * 1000) / ticksPerSecond();
-}
+/** CPU ms (user + system) from stat fields; utime, stime, cutime, cstime are fields 14-17, indexes 11-14 here. */
+const cpuOf = (fields: string[] | null, withChildren: boolean) =>
+  fields ? ((Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0)) * 1000) / TICKS : NaN;
 
-/** CPU milliseconds (user + system) of thread `tid` of process `pid`; the main thread's by default. */
-export function threadCpuMs(pid: number, tid = pid): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
-  } catch {
-    return NaN;
-  }
-}
+/** CPU milliseconds a process has used, its waited-for children included when asked. */
+export const cpuMs = (pid: number, withChildren = false) => cpuOf(statFields(`/proc/${pid}/stat`), withChildren);
+
+/** CPU milliseconds of thread `tid` of process `pid`; the main thread's by default. */
+export const threadCpuMs = (pid: number, tid = pid) => cpuOf(statFields(`/proc/${pid}/task/${tid}/stat`), false);
 
 /** Parent pid of a process, or NaN. */
 export function parentPid(pid: number): number {
-  const fields = statFields(pid);
+  const fields = statFields(`/proc/${pid}/stat`);
   return fields ? Number(fields[1]) : NaN;
 }
 

@@ -60,13 +60,6 @@ function db(): postgres.Sql {
   return sql;
 }
 
-function withConsumed(row: { payload: Payload; consumed_at: Date | null } | undefined): Payload | undefined {
-  if (!row) return undefined;
-  return row.consumed_at
-    ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) }
-    : row.payload;
-}
-
 export class PgAdapter {
   readonly #model: string;
 
@@ -85,25 +78,24 @@ export class PgAdapter {
             uid = excluded.uid, expires_at = excluded.expires_at`;
   }
 
-  async find(id: string): Promise<Payload | undefined> {
-    const [row] = await db()<{ payload: Payload; consumed_at: Date | null }[]>`
-      select payload, consumed_at from oidc_peer.payloads
-      where model = ${this.#model} and id = ${id} and (expires_at is null or expires_at > now())`;
-    return withConsumed(row);
+  find(id: string): Promise<Payload | undefined> {
+    return this.#findBy("id", id);
   }
 
-  async findByUid(uid: string): Promise<Payload | undefined> {
-    const [row] = await db()<{ payload: Payload; consumed_at: Date | null }[]>`
-      select payload, consumed_at from oidc_peer.payloads
-      where model = ${this.#model} and uid = ${uid} and (expires_at is null or expires_at > now())`;
-    return withConsumed(row);
+  findByUid(uid: string): Promise<Payload | undefined> {
+    return this.#findBy("uid", uid);
   }
 
-  async findByUserCode(userCode: string): Promise<Payload | undefined> {
+  findByUserCode(userCode: string): Promise<Payload | undefined> {
+    return this.#findBy("user_code", userCode);
+  }
+
+  async #findBy(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {
     const [row] = await db()<{ payload: Payload; consumed_at: Date | null }[]>`
       select payload, consumed_at from oidc_peer.payloads
-      where model = ${this.#model} and user_code = ${userCode} and (expires_at is null or expires_at > now())`;
-    return withConsumed(row);
+      where model = ${this.#model} and ${sql!(column)} = ${value} and (expires_at is null or expires_at > now())`;
+    if (!row) return undefined;
+    return row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload;
   }
 
   async consume(id: string): Promise<void> {
