@@ -79,12 +79,7 @@ async function countSql(
     await endBackends(db, applicationName);
     const idle = (await commits(db)) - idleBefore;
     const n = run.ok;
-    return {
-      refreshes: n,
-      statements: statements / n,
-      parses: parses / n,
-      commits: (after - before - idle) / n,
-    };
+    return { refreshes: n, statements: statements / n, parses: parses / n, commits: (after - before - idle) / n };
   } finally {
     await contender.stop();
     await proxy.close();
@@ -125,35 +120,26 @@ export async function runPeers(ctx: Context): Promise<PeersResult> {
     contenders.webcrypto = await ours(db.url, "webcrypto");
     contenders.production = await startPeer("postgres", db.url);
     contenders.memory = await startPeer("memory", db.url);
-    for (const name of NAMES) {
-      const c = contenders[name];
-      await runLoad(c.target, await c.tokens(8), 8, scale.warmupSeconds);
-    }
+    for (const c of Object.values(contenders)) await runLoad(c.target, await c.tokens(8), 8, scale.warmupSeconds);
     const rounds: Record<PeerName, MeasuredRun>[] = [];
     for (let r = 0; r < roundsCount; r++) {
       const order = NAMES.map((_, i) => NAMES[(i + r) % NAMES.length]);
       const round = {} as Record<PeerName, MeasuredRun>;
       for (const name of order) {
         const c = contenders[name];
-        round[name] = await measure(c, await c.tokens(CONNECTIONS), CONNECTIONS, seconds, db);
-        const run = round[name];
-        progress(
-          "peers",
-          `round ${r + 1} ${name}: ${Math.round(run.rps)} req/s, p99 ${run.latencyMs.p99.toFixed(1)} ms, ` +
-            `server CPU ${Math.round(run.cpuUsPerRequest.server)} µs/req` +
-            (Object.keys(run.errors).length ? `, errors ${JSON.stringify(run.errors)}` : ""),
-        );
+        const run = round[name] = await measure(c, await c.tokens(CONNECTIONS), CONNECTIONS, seconds, db);
+        progress("peers", `round ${r + 1} ${name}: ${describeRun(run)}, server CPU ${Math.round(run.cpuUsPerRequest.server)} µs/req`);
       }
       rounds.push(round);
     }
     const medians = Object.fromEntries(NAMES.map((name) => {
-      const runs = rounds.map((round) => round[name]);
+      const of = (f: (run: MeasuredRun) => number) => median(rounds.map((round) => f(round[name])));
       return [name, {
-        rps: median(runs.map((run) => run.rps)),
-        p50: median(runs.map((run) => run.latencyMs.p50)),
-        p99: median(runs.map((run) => run.latencyMs.p99)),
-        serverCpuUs: median(runs.map((run) => run.cpuUsPerRequest.server)),
-        postgresCpuUs: median(runs.map((run) => run.cpuUsPerRequest.postgres)),
+        rps: of((run) => run.rps),
+        p50: of((run) => run.latencyMs.p50),
+        p99: of((run) => run.latencyMs.p99),
+        serverCpuUs: of((run) => run.cpuUsPerRequest.server),
+        postgresCpuUs: of((run) => run.cpuUsPerRequest.postgres),
       }];
     })) as PeersResult["medians"];
     const perRound = (f: (round: Record<PeerName, MeasuredRun>) => number) => median(rounds.map(f));
