@@ -89,22 +89,9 @@ function printBanner(s: LocalStack, ms: number): void {
     row("Session API", s.urls.session),
     row("JWKS", s.urls.jwks),
     row("OpenID config", s.urls.openidConfiguration),
-    row(
-      "Clerk webhook",
-      s.webhook ? s.urls.clerkWebhook : "not mounted (no supabase/functions/clerk-webhook/index.ts)",
-    ),
-    row(
-      "Database",
-      s.ownDatabase
-        ? `${s.databaseUrl}  (PostgreSQL 17, data .local/pg17-${s.name})`
-        : redactUrl(s.databaseUrl),
-    ),
-    row(
-      "Keys",
-      `${rel(s.keysFile)}  (${
-        s.keysCreated ? "generated now" : "kept from an earlier run"
-      }; local only, never commit)`,
-    ),
+    row("Clerk webhook", s.webhook ? s.urls.clerkWebhook : "not mounted (no supabase/functions/clerk-webhook/index.ts)"),
+    row("Database", s.ownDatabase ? `${s.databaseUrl}  (PostgreSQL 17, data .local/pg17-${s.name})` : redactUrl(s.databaseUrl)),
+    row("Keys", `${rel(s.keysFile)}  (${s.keysCreated ? "generated now" : "kept from an earlier run"}; local only, never commit)`),
   ];
   if (s.overridden.length > 0) lines.push(row("From env/.env", s.overridden.join(", ")));
   lines.push("");

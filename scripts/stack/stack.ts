@@ -10,25 +10,12 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type Database,
-  localDir,
-  prepareDatabase,
-  type PrepareResult,
-  startDatabase,
-} from "../lib/local-postgres.ts";
+import { type Database, localDir, prepareDatabase, type PrepareResult, startDatabase } from "../lib/local-postgres.ts";
 import { buildPage, pageBuildDir } from "../../web/build.ts";
 import { mergeSettings, readDotenv, type Settings } from "./env.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
-import {
-  dataDir,
-  PG_VERSION,
-  refuseSecondStack,
-  stackDir,
-  stopOrphanedPostgres,
-  Stoppers,
-} from "./lifecycle.ts";
+import { dataDir, PG_VERSION, refuseSecondStack, stackDir, stopOrphanedPostgres, Stoppers } from "./lifecycle.ts";
 import { choosePort } from "../lib/ports.ts";
 import { postmasterPid } from "../lib/process.ts";
 import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
@@ -129,18 +116,9 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         process.env.DATABASE_URL = given;
         db = await startDatabase({ prepare: false });
       } else {
-        progress(
-          `postgres  starting PostgreSQL ${PG_VERSION} on 127.0.0.1:${dbPort} (data ${
-            path.relative(options.root, path.dirname(dataDir(name)))
-          }${options.reset ? ", reset" : ""})`,
-        );
-        db = await startDatabase({
-          version: PG_VERSION,
-          name,
-          reset: options.reset,
-          port: dbPort,
-          prepare: false,
-        });
+        const data = path.relative(options.root, path.dirname(dataDir(name)));
+        progress(`postgres  starting PostgreSQL ${PG_VERSION} on 127.0.0.1:${dbPort} (data ${data}${options.reset ? ", reset" : ""})`);
+        db = await startDatabase({ version: PG_VERSION, name, reset: options.reset, port: dbPort, prepare: false });
         stoppers.add(() => db.stop());
         progress(`postgres  ready in ${seconds(db.timings.startMs)}`);
       }
@@ -153,33 +131,20 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
             "If the migrations changed since, start over with: npm start -- --reset",
         );
       });
-      progress(
-        `database  ${
-          prepared.supabase
-            ? "Supabase database: stand-in skipped"
-            : `stand-in applied in ${seconds(prepared.timings.standinMs)}`
-        }, ` +
-          `migrations pushed in ${seconds(prepared.timings.migrationsMs)}`,
-      );
+      const standin = prepared.supabase ? "Supabase database: stand-in skipped" : `stand-in applied in ${seconds(prepared.timings.standinMs)}`;
+      progress(`database  ${standin}, migrations pushed in ${seconds(prepared.timings.migrationsMs)}`);
       return { db, prepared, ms: performance.now() - t };
     })();
     const gateway = (async () => {
       const t = performance.now();
       progress(`gateway   starting Deno on ${urls.origin}`);
-      const child = await startGateway({
-        root: options.root,
-        port,
-        env: gatewayEnv,
-        onLine: options.gatewayLine ?? (() => {}),
-      });
+      const child = await startGateway({ root: options.root, port, env: gatewayEnv, onLine: options.gatewayLine ?? (() => {}) });
       stoppers.add(() => child.stop());
       progress(`gateway   prepared in ${seconds(performance.now() - t)}`);
       return { child, ms: performance.now() - t };
     })();
     const page = buildPage().then((build) => {
-      if (build.dir !== pageDir) {
-        throw new Error("the devices page's sources changed while the stack started");
-      }
+      if (build.dir !== pageDir) throw new Error("the devices page's sources changed while the stack started");
       progress(`web       devices page ${build.built ? "built" : "build reused"} in ${seconds(build.ms)}`);
     });
     const [dbOutcome, gatewayOutcome, pageOutcome] = await Promise.allSettled([database, gateway, page]);
@@ -199,21 +164,8 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
 
     const postgresPid = given ? null : await postmasterPid(dataDir(name));
     const runFile = path.join(dir, "running.json");
-    await writeFile(
-      runFile,
-      JSON.stringify(
-        {
-          pid: process.pid,
-          gateway_pid: gw.pid,
-          postgres_pid: postgresPid,
-          url: urls.origin,
-          database_url: redactUrl(databaseUrl),
-          started_at: new Date().toISOString(),
-        },
-        null,
-        2,
-      ) + "\n",
-    );
+    const run = { pid: process.pid, gateway_pid: gw.pid, postgres_pid: postgresPid, url: urls.origin };
+    await writeFile(runFile, JSON.stringify({ ...run, database_url: redactUrl(databaseUrl), started_at: new Date() }, null, 2) + "\n");
     stoppers.add(() => rm(runFile, { force: true }));
 
     return {
