@@ -38,10 +38,7 @@ export async function runRls(ctx: Context): Promise<RlsResult> {
       alter table ${table} enable row level security;
       create policy items_${variant}_select on ${table} for select to authenticated using (${policy});
       grant select on ${table} to authenticated;`);
-    await sql.unsafe(
-      `insert into ${table} select g, $1, md5(g::text) from generate_series(1, ${rows}) g`,
-      [userId],
-    );
+    await sql.unsafe(`insert into ${table} select g, $1, md5(g::text) from generate_series(1, ${rows}) g`, [userId]);
     await sql.unsafe(`vacuum analyze ${table}`);
   }
   await sql`grant usage on schema bench to authenticated`;
@@ -49,12 +46,7 @@ export async function runRls(ctx: Context): Promise<RlsResult> {
     select session_id from sessionguard.start_session(
       p_user_id => ${userId}, p_clerk_session_id => 'sess_rls', p_device_name => 'bench', p_user_agent => 'bench',
       p_ip => '127.0.0.1'::inet, p_idle_timeout => 604800, p_absolute_lifetime => 2592000)`;
-  const claims = JSON.stringify({
-    sub: userId,
-    sid: family.session_id,
-    role: "authenticated",
-    aud: "authenticated",
-  });
+  const claims = JSON.stringify({ sub: userId, sid: family.session_id, role: "authenticated", aud: "authenticated" });
 
   const connection = await sql.reserve();
   try {
@@ -119,31 +111,15 @@ export async function runRls(ctx: Context): Promise<RlsResult> {
         helperCalls: calls[variant],
       };
     };
-    const summaries = {
-      plain: summary("plain"),
-      guarded: summary("guarded"),
-      plpgsql: summary("plpgsql"),
-      unwrapped: summary("unwrapped"),
-    };
+    const summaries = Object.fromEntries(variants.map((v) => [v, summary(v)])) as RlsResult["variants"];
     if (summaries.guarded.rowsLive !== rows || summaries.guarded.rowsRevoked !== 0) {
       throw new Error(`the guarded policy is broken: ${JSON.stringify(summaries.guarded)}`);
     }
     const result: RlsResult = {
-      rows,
-      rounds,
-      variants: summaries,
-      unwrappedRuns: UNWRAPPED_RUNS,
-      ratio: ratio(summaries.guarded.medianMs, summaries.plain.medianMs),
+      rows, rounds, variants: summaries, unwrappedRuns: UNWRAPPED_RUNS, ratio: ratio(summaries.guarded.medianMs, summaries.plain.medianMs),
     };
-    progress(
-      "rls",
-      `median plain ${summaries.plain.medianMs.toFixed(2)} ms, guarded ${
-        summaries.guarded.medianMs.toFixed(2)
-      } ms ` +
-        `(${result.ratio.toFixed(3)}x), PL/pgSQL twin ${
-          summaries.plpgsql.medianMs.toFixed(2)
-        } ms, unwrapped ${summaries.unwrapped.medianMs.toFixed(2)} ms`,
-    );
+    const ms = (v: Variant) => `${summaries[v].medianMs.toFixed(2)} ms`;
+    progress("rls", `median plain ${ms("plain")}, guarded ${ms("guarded")} (${result.ratio.toFixed(3)}x), PL/pgSQL twin ${ms("plpgsql")}, unwrapped ${ms("unwrapped")}`);
     return result;
   } finally {
     await connection`reset role`.catch(() => {});

@@ -238,10 +238,7 @@ export function formatFault(result: FaultResult): string {
   const { traffic, invariants } = result;
   const struck = Object.entries(result.injected).map(([kind, n]) => `${kind} ${n}×`).join(", ");
   const lines = [`faults: ${struck}; ${result.families.length} families, requests sent: ${traffic.sent}`];
-  for (const [phase, counts] of traffic.outcomes) {
-    const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label}: ${n}`);
-    lines.push(`  ${phase}: ${parts.join(", ")}`);
-  }
+  lines.push(...traffic.phaseLines());
   lines.push(
     `  rotations observed: ${invariants.rotationsObserved}, unresolved drops: ${invariants.unresolvedDrops}, ` +
       `revoked: ${invariants.revokedFound}`,
