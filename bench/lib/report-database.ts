@@ -9,11 +9,11 @@ import type { RotationPart, Scenarios, Sizes } from "./results.ts";
 const PART_LABELS: Readonly<Record<RotationPart, string>> = {
   commit: "an empty transaction",
   insert: "single-row insert (the baseline's statement)",
-  rotateSession: "`sessionguard.rotate_session`, whole",
-  argumentChecks: "its argument checks (6 × `require`, 1 × `require_user_agent`)",
-  requestContext: "its `set_request_context` (2 × `set_config`)",
-  lockRow: "its `select … for update` of the family",
-  updateRow: "its row update, guard trigger on",
+  rotateSession: "a rotation, whole (`refresh_session`, limits off; `rotate_session` until 2026-12-07)",
+  argumentChecks: "argument checks one by one (6 × `require`, 1 × `require_user_agent`)",
+  requestContext: "`set_request_context` (2 × `set_config`)",
+  lockRow: "`select … for update` of the family",
+  updateRow: "the family's row update, guard trigger on",
   updateRowNoTrigger: "the same update, triggers off",
 };
 

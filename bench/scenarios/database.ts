@@ -1,10 +1,9 @@
 /**
- * Scenario 1: rotations per second through `sessionguard.rotate_session` at
- * 1, 8 and 32 pgbench clients, against pgbench's single-row-insert commit rate
- * on the same durable cluster (the durable-commit limit). Target ≥ 0.6.
- * Beside it, for information, the whole SQL side of a refresh as the function
- * sends it with the default limits (`sessionguard.refresh_session`: the family's
- * and the ip's rate limits, then the rotation).
+ * Scenario 1: rotations per second through `sessionguard.refresh_session` with rate
+ * limits off (until 2026-12-07 `rotate_session`, which the refresh decision replaced) at
+ * 1, 8 and 32 pgbench clients, against pgbench's single-row-insert commit rate on the
+ * same durable cluster (the durable-commit limit). Target ≥ 0.6. Beside it, for
+ * information, the same call with the default limits counted.
  */
 import type { Context } from "../lib/context.ts";
 import { createFamilies, resetSessions, type Sql } from "../lib/database.ts";
@@ -16,8 +15,7 @@ import type { DatabaseResult, RotationPart } from "../lib/results.ts";
 const PARTS: Readonly<Record<RotationPart, string>> = {
   commit: "",
   insert: "insert into bench.commit_probe (client) values (0);",
-  rotateSession:
-    `perform sessionguard.rotate_session(r.id, r.generation, '127.0.0.1'::inet, 'bench', 604800, 10, 'family');`,
+  rotateSession: `perform sessionguard.refresh_session(r.id, r.generation, bench.policy(), '127.0.0.1'::inet, 'bench');`,
   argumentChecks:
     `perform sessionguard.require(r.id is not null, 'x'); perform sessionguard.require(r.generation >= 0, 'x');
     perform sessionguard.require_user_agent('bench'); perform sessionguard.require(604800 > 0, 'x');

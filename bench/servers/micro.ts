@@ -13,7 +13,7 @@ import { SignJWT } from "jose";
 import { createAccessTokens } from "../../functions/access-token.ts";
 import { parseConfig } from "../../functions/config.ts";
 import { createRefreshTokens } from "../../functions/refresh-token.ts";
-import { createStore, openDatabase } from "../../functions/store.ts";
+import { createStore, openDatabase, type RefreshPolicy } from "../../functions/store.ts";
 import type { Timing } from "../lib/results.ts";
 
 const env = Deno.env.toObject();
@@ -119,6 +119,16 @@ for (let i = 0; i < 64; i++) {
   families.push({ id: started.sessionId, generation: started.generation });
 }
 let turn = 0;
+/** The refresh route's policy with the default session settings and rate limits off (SESSION_RATE_LIMITS=off). */
+const POLICY: RefreshPolicy = {
+  idle_timeout: config.session.idleTimeout,
+  reuse_grace: config.session.reuseGrace,
+  theft_scope: config.session.theftScope,
+  dpop_lifetime: 300,
+  dpop_mismatch: "refuse",
+  rate_limit: null,
+  ip_rate_limit: null,
+};
 /** Rotates one family through the chosen pool and remembers its new generation. */
 const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
   const current = families[i];
@@ -127,13 +137,9 @@ const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
     now: new Date(),
     sessionId: current.id,
     generation: current.generation,
-    idleTimeout: config.session.idleTimeout,
-    reuseGrace: config.session.reuseGrace,
-    theftScope: config.session.theftScope,
+    policy: POLICY,
     dpopJkt: null,
     dpopJti: null,
-    rateLimit: null,
-    ipRateLimit: null,
   });
   if (rotated.result !== "rotated") throw new Error(`rotation answered ${rotated.result}`);
   current.generation = rotated.generation;
