@@ -157,7 +157,7 @@ export async function runPeers(ctx: Context): Promise<PeersResult> {
     for (const name of NAMES) await contenders[name].stop();
 
     progress("peers", "counting statements and commits per refresh through a wire-protocol proxy");
-    const countSeconds = Math.max(1, seconds / 2);
+    const countSeconds = Math.max(3, seconds / 2); // 3 s in a full run; a quick run needs as long to count anything
     const sql = {
       ours: await countSql(db, countSeconds, "sessionguard", (url) => ours(url, "noble", "on")),
       oursUnprepared: await countSql(db, countSeconds, "sessionguard", (url) => ours(url, "noble", "off")),

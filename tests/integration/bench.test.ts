@@ -165,4 +165,4 @@ test("npm run bench -- --quick completes and writes a well-formed report", async
   } finally {
     await rm(out, { recursive: true, force: true });
   }
-}, 300_000);
+}, 600_000);
