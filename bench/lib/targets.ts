@@ -16,8 +16,8 @@ import type { Target, Tokens } from "./load.ts";
 
 const APP_ORIGIN = "http://localhost:3000";
 const SESSION_ISSUER = "http://localhost:54321/functions/v1/session";
-/** Headers every load request carries, as Supabase's gateway would forward them. */
-const CLIENT_HEADERS = { "x-forwarded-for": "203.0.113.7", "user-agent": "sessionguard-bench/1" };
+/** Headers every load request carries, as hosted Supabase's Cloudflare front sets them (SESSION_CLIENT_IP's default). */
+const CLIENT_HEADERS = { "cf-connecting-ip": "203.0.113.7", "user-agent": "sessionguard-bench/1" };
 /** A body the baselines take: the size of a real refresh's. */
 const FILLER = "x".repeat(112);
 

@@ -110,7 +110,7 @@ export async function startFamilies(
     };
     const thief = { ip: `198.51.${(index >> 8) & 255}.${index & 255}`, userAgent: `Thief/${index}` };
     const base = targets.main[index % targets.main.length];
-    const headers = { authorization: `Bearer ${await clerkToken(userId)}`, "x-forwarded-for": owner.ip, "user-agent": owner.userAgent };
+    const headers = { authorization: `Bearer ${await clerkToken(userId)}`, "cf-connecting-ip": owner.ip, "user-agent": owner.userAgent };
     const answer = await traffic.send(base + "/start", { method: "POST", headers });
     if (answer.kind !== "http" || answer.status !== 200 || answer.refreshToken === null) {
       throw new Error(`/start failed: ${JSON.stringify(answer)}`);

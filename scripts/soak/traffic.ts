@@ -61,7 +61,7 @@ export class Traffic {
 
   /** POSTs a refresh. */
   refresh(base: string, token: string, facts: ClientFacts, options: SendOptions = {}): Promise<Answer> {
-    const headers = { "content-type": "application/json", "x-forwarded-for": facts.ip, "user-agent": facts.userAgent };
+    const headers = { "content-type": "application/json", "cf-connecting-ip": facts.ip, "user-agent": facts.userAgent };
     return this.send(base + "/refresh", { method: "POST", headers, body: JSON.stringify({ refresh_token: token }) }, options);
   }
 
