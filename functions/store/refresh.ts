@@ -7,6 +7,8 @@
  * this file only passes the request's facts in (with the handler's clock as
  * `p_now`) and types the answer.
  */
+import type { ClerkSessionClaims } from "../clerk-claims.ts";
+import { jsonList, permissionsJson } from "./claims.ts";
 import { run, type Sql, toInt } from "./database.ts";
 
 /** What `refresh_session` decided about a presented generation. */
@@ -59,8 +61,16 @@ export interface RefreshQueries {
       dpopJkt: string | null;
       /** The impersonator (Clerk `act.sub`), recorded on the family and its events. */
       actorId?: string | null;
+      /** The Clerk token's organization and verification (P15), and its `iat`. */
+      claims?: ClerkSessionClaims;
+      claimsIssuedAt?: Date;
+      /** `SESSION_MAX_PER_USER` and its mode; null: no limit. */
+      sessionLimit?: { readonly max: number; readonly mode: "revoke-oldest" | "refuse" } | null;
     },
-  ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
+  ): Promise<
+    | { result: "started"; sessionId: string; generation: number; expiresAt: Date; claims: ClerkSessionClaims }
+    | { result: "limit_reached" }
+  >;
   /**
    * Rate limits, DPoP proof replay check and rotation in one round trip
    * (`refresh_session`). `rateLimit` counts per family, `ipRateLimit` per ip;
@@ -117,16 +127,39 @@ export function refreshQueries(sql: Sql): RefreshQueries {
   return {
     startSession: (input) =>
       run(async () => {
+        const org = input.claims?.org ?? null;
         const [row] = await sql`
-          select session_id, generation::text as generation, expires_at
-          from sessionguard.start_session(
+          select result, session_id, generation::text as generation, expires_at,
+                 org_id, org_role, org_slug, to_jsonb(org_permissions) as org_permissions
+          from sessionguard.start_session_with_claims(
             p_user_id => ${input.userId}, p_clerk_session_id => ${input.clerkSessionId},
             p_device_name => ${input.deviceName}, p_user_agent => ${input.userAgent},
             p_ip => ${input.ip}::inet, p_idle_timeout => ${input.idleTimeout}::integer,
             p_absolute_lifetime => ${input.absoluteLifetime}::integer,
+            p_claims_issued_at => ${input.claimsIssuedAt ?? input.now}::timestamptz,
             p_dpop_jkt => ${input.dpopJkt}, p_now => ${input.now}::timestamptz,
-            p_actor_id => ${input.actorId ?? null})`;
-        return { sessionId: row.session_id, generation: toInt(row.generation), expiresAt: row.expires_at };
+            p_actor_id => ${input.actorId ?? null},
+            p_org_id => ${org?.id ?? null}, p_org_role => ${org?.role ?? null},
+            p_org_slug => ${org?.slug ?? null}, p_org_permissions => (select array_agg(e) from jsonb_array_elements_text(${permissionsJson(org)}::text::jsonb) e),
+            p_verified_at => ${input.claims?.verifiedAt ?? null}::timestamptz,
+            p_max_sessions => ${input.sessionLimit?.max ?? null}::integer,
+            p_limit_mode => ${input.sessionLimit?.mode ?? "revoke-oldest"})`;
+        if (row.result === "limit_reached") return { result: "limit_reached" as const };
+        return {
+          result: "started" as const,
+          sessionId: row.session_id,
+          generation: toInt(row.generation),
+          expiresAt: row.expires_at,
+          claims: {
+            org: row.org_id === null ? null : {
+              id: row.org_id,
+              role: row.org_role,
+              slug: row.org_slug,
+              permissions: jsonList(row.org_permissions),
+            },
+            verifiedAt: input.claims?.verifiedAt ?? null,
+          },
+        };
       }),
 
     refreshSession: (input) =>

@@ -205,10 +205,10 @@ comment on function sessionguard.describe_org(text, text) is 'How an event names
  * 23514 naming the rule the same way). A separate trigger, fired only by statements that
  * write these columns, so a rotation (which never does) pays nothing for it:
  *  - bounded lengths, and a role and permissions only with an organization;
- *  - claims_issued_at never moves back: a Clerk token older than one already applied
- *    can change nothing (stale);
- *  - the organization changes to another one only with a newer Clerk token (a switch
- *    needs the user's own fresh token); webhooks may only clear it.
+ *  - claims_issued_at never moves back, nor back to null: a Clerk token older than one
+ *    already applied can change nothing (stale). Tokens issued in the same second
+ *    (Clerk's setActive and the token right after it) are not ordered by it: the later
+ *    write wins.
  */
 create function sessionguard.guard_family_claims()
 returns trigger
@@ -232,8 +232,6 @@ begin
     v_rule := case
       when new.claims_issued_at < old.claims_issued_at
         or (old.claims_issued_at is not null and new.claims_issued_at is null) then 'families_claims_issued_at_check'
-      when new.org_id is not null and new.org_id is distinct from old.org_id
-        and new.claims_issued_at is not distinct from old.claims_issued_at then 'families_org_switch_check'
     end;
   end if;
   if v_rule is not null then
@@ -247,7 +245,7 @@ begin
 end;
 $$;
 comment on function sessionguard.guard_family_claims() is
-  'Trigger: the claims columns keep their rules (lengths, never older, org switch only with a newer token), and the RLS helpers re-read.';
+  'Trigger: the claims columns keep their rules (lengths, an organization for a role, never older), and the RLS helpers re-read.';
 
 create trigger families_guard_claims_insert
   before insert on sessionguard.families
