@@ -7,7 +7,7 @@
  * this file only passes the request's facts in (with the handler's clock as
  * `p_now`) and types the answer.
  */
-import type { ClerkSessionClaims } from "../clerk-claims.ts";
+import type { ClerkSessionClaims, OrgClaims } from "../clerk-claims.ts";
 import { jsonList, permissionsJson } from "./claims.ts";
 import { run, type Sql, toInt } from "./database.ts";
 
@@ -119,6 +119,9 @@ export interface RefreshQueries {
     /** The device key the family is bound to, or null. */
     dpopJkt: string | null;
     retryAfter: number;
+    /** With `rotated` and `grace`: the session's organization and impersonator, for the access token. */
+    org: OrgClaims | null;
+    actorId: string | null;
   }>;
   /**
    * Records a DPoP proof id of an access-token request; false when that key
@@ -185,7 +188,8 @@ export function refreshQueries(sql: Sql): RefreshQueries {
       run(async () => {
         const [row] = await sql`
           select result, session_id, user_id, generation::text as generation, expires_at,
-                 clerk_session_id, dpop_jkt, retry_after
+                 clerk_session_id, dpop_jkt, retry_after,
+                 org_id, org_role, to_jsonb(org_permissions) as org_permissions, actor_id
           from sessionguard.refresh_session(
             p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
             p_policy => ${sql.json(input.policy as unknown as Parameters<Sql["json"]>[0])}::jsonb,
@@ -204,6 +208,10 @@ export function refreshQueries(sql: Sql): RefreshQueries {
           clerkSessionId: row.clerk_session_id,
           dpopJkt: row.dpop_jkt,
           retryAfter: Number(row.retry_after ?? 0),
+          org: row.org_id === null
+            ? null
+            : { id: row.org_id, role: row.org_role, slug: null, permissions: jsonList(row.org_permissions) },
+          actorId: row.actor_id,
         };
       }),
 

@@ -84,6 +84,8 @@ describe("organization claims at /start", () => {
     const access = decodeJwt(started.access_token);
     expect(access.org_id).toBeUndefined();
     expect(access.act).toEqual({ sub: "user_support" });
+    const refreshed = await stack.refresh(started.refresh_token);
+    expect(decodeJwt(refreshed.body.access_token).act).toEqual({ sub: "user_support" });
   });
 
   it("a malformed organization claim refuses the token and starts nothing", async () => {
@@ -113,8 +115,10 @@ describe("POST /claims", () => {
     expect((await row(started.session.id)).org_id).toBe("org_globex");
     const events = await eventsOf(stack.sql, userId);
     expect(events.map((e) => e.type)).toContain("session_claims_changed");
-    // The refresh token still works, and its access token carries the session on.
-    expect((await stack.refresh(started.refresh_token)).status).toBe(200);
+    // The refresh token still works, and the access tokens it issues carry the new organization.
+    const refreshed = await stack.refresh(started.refresh_token);
+    expect(refreshed.status).toBe(200);
+    expect(decodeJwt(refreshed.body.access_token)).toMatchObject({ org_id: "org_globex", org_role: "org:member" });
   });
 
   it("leaving every organization clears it", async () => {
