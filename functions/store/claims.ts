@@ -71,7 +71,7 @@ export function claimsQueries(sql: Sql): ClaimsQueries {
 export function permissionsJson(
   org: Pick<OrgClaims, "permissions"> | readonly string[] | null | undefined,
 ): string | null {
-  if (org == null) return null;
+  if (org === null || org === undefined) return null;
   return JSON.stringify(Array.isArray(org) ? org : (org as Pick<OrgClaims, "permissions">).permissions);
 }
 
