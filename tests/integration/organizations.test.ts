@@ -175,6 +175,13 @@ describe("POST /claims", () => {
       expect((await claims(started.access_token, fresh.slice(0, -4) + "AAAA")).body.error).toBe("invalid_token");
       const empty = await stack.call("/claims", { token: started.access_token, json: {} });
       expect(empty.status).toBe(400);
+      const malformed = await stack.call("/claims", {
+        token: started.access_token,
+        raw: '{"clerk_token": ',
+        headers: { "content-type": "application/json" },
+      });
+      expect(malformed.body.error).toBe("invalid_request");
+      expect((await stack.call("/claims", { token: started.access_token })).status).toBe(405);
       expect(await row(started.session.id)).toEqual(before);
     });
 
