@@ -116,6 +116,7 @@ for (let i = 0; i < 64; i++) {
     absoluteLifetime: config.session.absoluteLifetime,
     dpopJkt: null,
   });
+  if (started.result !== "started") throw new Error(`start_session answered ${started.result}`);
   families.push({ id: started.sessionId, generation: started.generation });
 }
 let turn = 0;
