@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { checkDataApi } from "./check-deployment/data-api.ts";
 import { checkDatabase, migrationsDir } from "./check-deployment/database.ts";
 import { checkPublished, checkSignIn, signOut } from "./check-deployment/endpoints.ts";
+import { lintOnly, lintSection } from "./check-deployment/lint.ts";
 import { failed, type Finding, formatReport, type Section } from "./check-deployment/report.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,6 +30,9 @@ const USAGE = `usage: npm run check-deployment -- --url https://<ref>.supabase.c
   --issuer <url>         the issuer the project trusts (default: what the function says)
   --function-url <url>   default <url>/functions/v1/session
   --rest-url <url>       default <url>/rest/v1
+  --lint                 with --db-url: what instant revocation leaves open (sessionguard.lint());
+                         without --url, only that
+  --exposed-schemas <s>  comma-separated schemas the Data API exposes (default public,graphql_public)
 Environment: SUPABASE_PUBLISHABLE_KEY or SUPABASE_ANON_KEY for --apikey, CLERK_TOKEN for --clerk-token.`;
 
 let options: Record<string, string | boolean | undefined>;
@@ -43,6 +47,8 @@ try {
       issuer: { type: "string" },
       "function-url": { type: "string" },
       "rest-url": { type: "string" },
+      lint: { type: "boolean" },
+      "exposed-schemas": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -54,6 +60,9 @@ try {
 if (options.help) {
   console.log(USAGE);
   process.exit(0);
+}
+if (options.lint && options.url === undefined) {
+  process.exit(await lintOnly(options["db-url"], options["exposed-schemas"]));
 }
 const base = typeof options.url === "string" ? options.url.replace(/\/+$/, "") : undefined;
 if (!base || !/^https?:\/\/[^/]+$/.test(base)) {
@@ -81,6 +90,7 @@ const sections: Section[] = [
   { heading: `Session function (${functionUrl})`, findings: functionFindings },
   { heading: `Data API (${restUrl})`, findings: dataFindings },
   { heading: "Database", findings: databaseFindings },
+  ...(options.lint ? [await lintSection(options["db-url"], options["exposed-schemas"])] : []),
 ];
 console.log(formatReport(base, sections));
 process.exit(failed(sections) ? 1 : 0);

@@ -27,7 +27,9 @@ const asPg = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env)
 
 /** Only the PG* variables reach the child through runuser (it resets the environment). */
 function envArgs(env: NodeJS.ProcessEnv): string[] {
-  return Object.entries(env).filter(([k, v]) => k.startsWith("PG") && v !== undefined).map(([k, v]) => `${k}=${v}`);
+  return Object.entries(env).filter(([k, v]) => k.startsWith("PG") && v !== undefined).map(([k, v]) =>
+    `${k}=${v}`
+  );
 }
 
 /** A running replica. */
@@ -53,10 +55,33 @@ export async function startReplica(primaryUrl: string): Promise<Replica> {
   };
   try {
     await asPg(path.join(PG15_BIN, "pg_basebackup"), [
-      "-h", primary.hostname, "-p", primary.port, "-U", decodeURIComponent(primary.username),
-      "-D", dataDir, "-R", "-X", "stream", "-c", "fast", "--no-sync",
+      "-h",
+      primary.hostname,
+      "-p",
+      primary.port,
+      "-U",
+      decodeURIComponent(primary.username),
+      "-D",
+      dataDir,
+      "-R",
+      "-X",
+      "stream",
+      "-c",
+      "fast",
+      "--no-sync",
     ], { PGPASSWORD: decodeURIComponent(primary.password) });
-    await asPg(pgCtl, ["-D", dataDir, "-l", path.join(dir, "server.log"), "-o", `-p ${port}`, "-w", "-t", "60", "start"]);
+    await asPg(pgCtl, [
+      "-D",
+      dataDir,
+      "-l",
+      path.join(dir, "server.log"),
+      "-o",
+      `-p ${port}`,
+      "-w",
+      "-t",
+      "60",
+      "start",
+    ]);
   } catch (error) {
     const log = await fs.readFile(path.join(dir, "server.log"), "utf8").catch(() => "");
     await stop();

@@ -48,15 +48,21 @@ it("the replica is a read-only standby", async () => {
     .rejects.toMatchObject({ code: "25006" });
 }, 30_000);
 
-it("a session started on the primary turns live on the replica, and a revocation there turns it dead", async () => {
-  const user = `user_replica_${Date.now()}`;
-  const [started] = await primary`
+it(
+  "a session started on the primary turns live on the replica, and a revocation there turns it dead",
+  async () => {
+    const user = `user_replica_${Date.now()}`;
+    const [started] = await primary`
     select session_id from sessionguard.start_session(${user}, 'sess_replica', 'Laptop', null, null, 3600, 86400)`;
-  const claims = { sub: user, sid: started!.session_id, role: "authenticated" };
-  expect(await replicaAnswers(claims, true)).toBe(true);
-  const [revoked] = await primary`select sessionguard.revoke_session(${user}, ${started!.session_id}::uuid) as ok`;
-  expect(revoked!.ok).toBe(true);
-  expect(await replicaAnswers(claims, false)).toBe(false);
-  // Another user's claims with that sid were never live there.
-  expect(await replicaAnswers({ ...claims, sub: `${user}_other` }, false)).toBe(false);
-}, 60_000);
+    const claims = { sub: user, sid: started!.session_id, role: "authenticated" };
+    expect(await replicaAnswers(claims, true)).toBe(true);
+    const [revoked] = await primary`select sessionguard.revoke_session(${user}, ${
+      started!.session_id
+    }::uuid) as ok`;
+    expect(revoked!.ok).toBe(true);
+    expect(await replicaAnswers(claims, false)).toBe(false);
+    // Another user's claims with that sid were never live there.
+    expect(await replicaAnswers({ ...claims, sub: `${user}_other` }, false)).toBe(false);
+  },
+  60_000,
+);
