@@ -1,5 +1,5 @@
 -- sessionguard.lint() finds each planted way of leaving a surface open after revocation,
--- and nothing in the examples (notes table, private bucket, private channel), which call
+-- and nothing in the examples (notes table, private bucket, private channels), which call
 -- the helper everywhere.
 begin;
 \ir ../stand-ins/storage.psql
@@ -10,18 +10,19 @@ select to_regclass('public.notes') is null as sg_lint_needs_notes \gset
 \endif
 \ir ../../../examples/surfaces/supabase/migrations/20261207120000_private_files_bucket.sql
 \ir ../../../examples/surfaces/supabase/migrations/20261207120100_private_user_channel.sql
+\ir ../../../examples/surfaces/supabase/migrations/20261207120200_session_events_channel.sql
 select plan(18);
 
 -- Only what this test planted or applied: the database may hold other apps' policies.
 create function pg_temp.lints(p_hook boolean default false, p_schemas text[] default array['public', 'graphql_public'])
 returns setof text language sql as $$
   select code || ' ' || object from sessionguard.lint(p_schemas, p_hook)
-  where object ~ '(sg_lint|notes|private-files|user channel)'
+  where object ~ '(sg_lint|notes|private-files|user channel|sessionguard events)'
   order by 1;
 $$;
 
 select is_empty($$ select * from pg_temp.lints() $$,
-  'the examples (notes, private-files bucket, user channel) leave nothing open');
+  'the examples (notes, private-files bucket, user channel, session events channel) leave nothing open');
 
 -- Planted mistakes.
 create table public.sg_lint_open (id int, owner_id text);
