@@ -90,12 +90,26 @@ select is((select count(*)::int from pg_temp.lints(true) l where l like 'SG001 %
   'with the hook on there is no SG001');
 select is((select count(*)::int from pg_temp.lints(true) l where l ~ '^SG00[234] '), 3,
   'but SG002, SG003 and SG004 remain');
-alter role authenticator set pgrst.db_pre_request = 'sessionguard.check_request';
+-- Reading the hook from the role needs a role that may set it (a superuser, on plain
+-- PostgreSQL 15: a custom setting on another role); where the test's role may not, skip.
+create function pg_temp.try_set_hook() returns boolean language plpgsql as $$
+begin
+  execute $q$alter role authenticator set pgrst.db_pre_request = 'sessionguard.check_request'$q$;
+  return true;
+exception when insufficient_privilege then
+  return false;
+end;
+$$;
+select pg_temp.try_set_hook() as sg_lint_hook_set \gset
+\if :sg_lint_hook_set
 select is((select count(*)::int from pg_temp.lints(null) l where l like 'SG001 %'), 0,
   'the hook is read from the authenticator role''s settings');
 alter role authenticator reset pgrst.db_pre_request;
 select ok((select count(*)::int from pg_temp.lints(null) l where l like 'SG001 %') > 0,
   'and its absence too');
+\else
+select skip('this role may not set pgrst.db_pre_request on authenticator', 2);
+\endif
 
 select is_empty($$ select * from sessionguard.lint() where coalesce(fix, '') = '' or coalesce(detail, '') = '' $$,
   'every lint says what is wrong and how to fix it');
