@@ -25,6 +25,17 @@ const option = (name: string, fallback: number) => {
 };
 const SAMPLES = option("samples", 200);
 const WORKERS = option("workers", 4);
+/** The refresh policy the session function passes (functions/store/refresh.ts), budgets off. */
+const POLICY = JSON.stringify({
+  idle_timeout: 3600,
+  reuse_grace: 10,
+  theft_scope: "family",
+  dpop_lifetime: 300,
+  dpop_mismatch: "refuse",
+  rate_limit: null,
+  ip_rate_limit: null,
+});
+
 /** A sample that takes longer than this is recorded as this (and counted apart). */
 const GIVE_UP_MS = 10_000;
 
@@ -133,17 +144,15 @@ async function underLoad<T>(work: () => Promise<T>): Promise<{ samples: T; refre
   let running = true;
   let refreshes = 0;
   const worker = async (w: number) => {
+    const user = `user_load_${w}`;
     const [s] = await primary`
-      select session_id from sessionguard.start_session(${"user_load_" + w}, ${
-      "sess_load_" + w
-    }, 'load', null, null, 3600, 86400)`;
+      select session_id from sessionguard.start_session(${user}, ${`sess_${user}`}, 'load', null, null, 3600, 86400)`;
+    const sid = s!.session_id as string;
     let generation = 0;
     while (running) {
       const [r] = await primary`
-        select result, generation from sessionguard.refresh_session(${
-        s!.session_id
-      }::uuid, ${generation}::bigint,
-          '127.0.0.1'::inet, 'bench', 3600, 10, 'family')`;
+        select result, generation from sessionguard.refresh_session(
+          ${sid}::uuid, ${generation}::bigint, ${POLICY}::jsonb, '127.0.0.1'::inet, 'bench')`;
       if (r!.result !== "rotated") throw new Error(`refresh answered ${r!.result}`);
       generation = Number(r!.generation);
       refreshes++;

@@ -40,8 +40,14 @@ select is((select row(a.broadcast_read)::text from realtime_test.authorize(:'c_p
   '(t)', 'the user''s other live session still can');
 
 -- Theft and the end of the Clerk user are announced too.
-select set_config('t.r', (select result from sessionguard.rotate_session(:'phone', 0, '127.0.0.1', 'pgTAP', 604800, 0, 'family')), true);
-select set_config('t.r', (select result from sessionguard.rotate_session(:'phone', 0, '127.0.0.1', 'pgTAP', 604800, 0, 'family')), true);
+create function pg_temp.refresh(p_session uuid, p_generation bigint) returns text language sql as $$
+  select r.result from sessionguard.refresh_session(p_session, p_generation,
+    jsonb_build_object('idle_timeout', 3600, 'reuse_grace', 0, 'theft_scope', 'family',
+                       'dpop_lifetime', 300, 'dpop_mismatch', 'refuse', 'rate_limit', null, 'ip_rate_limit', null),
+    '127.0.0.1', 'pgTAP') r;
+$$;
+select set_config('t.r', pg_temp.refresh(:'phone', 0), true);
+select set_config('t.r', pg_temp.refresh(:'phone', 0), true);
 select is(current_setting('t.r'), 'reused', 'presenting a spent generation again is reuse');
 select ok(exists (select 1 from realtime.messages where topic = :'topic' and event = 'refresh_token_reused'
                   and payload ->> 'session_id' = :'phone'), 'theft is broadcast with the session''s id');

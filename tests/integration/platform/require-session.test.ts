@@ -146,3 +146,54 @@ describe("requireSession in a deployed function", () => {
     60_000,
   );
 });
+
+describe("requireSession with the legacy HS256 secret", () => {
+  it("accepts the session function's HS256 tokens and refuses them once the session is revoked", async () => {
+    const secret = refreshSecret(); // any 32+ byte string serves as a JWT secret here
+    const hsSession = await runDeployed("session", {
+      CLERK_ISSUER: clerk.issuer,
+      CLERK_AUTHORIZED_PARTIES: "http://localhost:3000",
+      SESSION_ISSUER: ISSUER,
+      SESSION_JWT_SECRET: secret,
+      SESSION_REFRESH_SECRET: refreshSecret(),
+      SESSION_RATE_LIMITS: "off",
+      DATABASE_URL: testDatabaseUrl(),
+    });
+    const hsWhoami = await runDeployed(WHOAMI, {
+      SESSION_ISSUER: ISSUER,
+      SESSION_JWT_SECRET: secret,
+      DATABASE_URL: testDatabaseUrl(),
+    }, { edge: true });
+    try {
+      const hsBase = `${hsSession.origin}/session`;
+      const started = await call(hsBase, "/start", { token: await clerk.token(), json: {} });
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      const token = started.body.access_token as string;
+      expect(JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()).alg).toBe("HS256");
+      expect((await call(`${hsWhoami.origin}/whoami`, "", { token })).status).toBe(200);
+      // An ES256 token of the other function: the algorithm is pinned to HS256 here.
+      const es = await signIn();
+      expectRefusal(await call(`${hsWhoami.origin}/whoami`, "", { token: es.access_token }), "invalid_token");
+      expect((await call(hsBase, "/signout", { token, json: {} })).status).toBe(204);
+      expectRefusal(await call(`${hsWhoami.origin}/whoami`, "", { token }), "session_revoked");
+    } finally {
+      await hsWhoami.stop();
+      await hsSession.stop();
+    }
+  }, 240_000);
+});
+
+describe("requireSession with a setting missing (Edge Runtime: Deno.exit does nothing)", () => {
+  it("answers every request 500 server_error and names the setting in the log", async () => {
+    const broken = await runDeployed(WHOAMI, { SESSION_ISSUER: ISSUER }, { edge: true });
+    try {
+      const signedIn = await signIn();
+      const answer = await call(`${broken.origin}/whoami`, "", { token: signedIn.access_token });
+      expect(answer.status).toBe(500);
+      expect(answer.body).toEqual({ error: "server_error", error_description: expect.any(String) });
+      expect(broken.log()).toContain("DATABASE_URL is not set");
+    } finally {
+      await broken.stop();
+    }
+  }, 120_000);
+});
