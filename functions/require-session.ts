@@ -19,7 +19,7 @@ import type { Sql } from "postgres";
 import { accessToken } from "./authorization.ts";
 import { describe } from "./describe-error.ts";
 import { createDpopVerifier, type DpopVerifier } from "./dpop.ts";
-import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { ApiError, type ErrorCode, errorResponse, toApiError } from "./errors.ts";
 
 /** Who is calling: the verified token's user and live session. */
 export interface SessionIdentity {
@@ -60,10 +60,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JKT = /^[A-Za-z0-9_-]{43}$/;
 /** Largest clock difference accepted on `exp`/`iat`, seconds (as PostgREST's 30 s at most). */
 const CLOCK_TOLERANCE_SECONDS = 5;
-const STATUS_ERRORS: Readonly<Record<string, ApiError>> = {
-  revoked: new ApiError("session_revoked"),
-  expired: new ApiError("session_expired"),
-};
+/** What check_access answers for a dead session, as the API's error codes. */
+const DEAD = new Map<string, ErrorCode>([["revoked", "session_revoked"], ["expired", "session_expired"]]);
+/** Proof verifiers kept per function name; the name comes from the request path, so bounded. */
+const MAX_VERIFIERS = 32;
 
 /** Builds the check once (module scope), so the key set is fetched once and cached. */
 export function createRequireSession(options: RequireSessionOptions): RequireSession {
@@ -95,7 +95,7 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
         requireNonce: false,
         mounts: [`/functions/v1/${fn}`, `/${fn}`],
       });
-      proofs.set(fn, verifier);
+      if (proofs.size < MAX_VERIFIERS) proofs.set(fn, verifier);
     }
     return verifier;
   };
@@ -145,7 +145,7 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
       throw new ApiError("invalid_dpop_proof", { detail: "proof jti already used" });
     }
     if (status !== "active") {
-      throw STATUS_ERRORS[status ?? ""] ?? new ApiError("invalid_token", { detail: `session ${status}` });
+      throw new ApiError(DEAD.get(status ?? "") ?? "invalid_token", { detail: `session ${status}` });
     }
     return Object.freeze({ userId: sub, sessionId: sid.toLowerCase(), ...orgOf(claims), claims });
   };
