@@ -152,7 +152,7 @@ async function underLoad<T>(work: () => Promise<T>): Promise<{ samples: T; refre
     while (running) {
       const [r] = await primary`
         select result, generation from sessionguard.refresh_session(
-          ${sid}::uuid, ${generation}::bigint, ${POLICY}::jsonb, '127.0.0.1'::inet, 'bench')`;
+          ${sid}::uuid, ${generation}::bigint, ${POLICY}::text::jsonb, '127.0.0.1'::inet, 'bench')`;
       if (r!.result !== "rotated") throw new Error(`refresh answered ${r!.result}`);
       generation = Number(r!.generation);
       refreshes++;
