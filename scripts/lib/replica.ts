@@ -9,7 +9,7 @@
  * replica's binaries must be the same major version) and allow replication connections
  * from 127.0.0.1 (initdb's default pg_hba.conf does, `wal_level = replica` is the default).
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -49,7 +49,21 @@ export async function startReplica(primaryUrl: string): Promise<Replica> {
   if (isRoot()) await run("chown", ["postgres", dir]);
   const pgCtl = path.join(PG15_BIN, "pg_ctl");
   const stopArgs = ["-D", dataDir, "-m", "fast", "-w", "stop"];
+  // pg_ctl detaches the server: stop it even if the caller forgets or crashes.
+  const onExit = () => {
+    try {
+      execFileSync(
+        isRoot() ? "runuser" : pgCtl,
+        isRoot() ? ["-u", "postgres", "--", pgCtl, ...stopArgs] : stopArgs,
+        {
+          stdio: "ignore",
+        },
+      );
+    } catch { /* already stopped */ }
+  };
+  process.once("exit", onExit);
   const stop = async () => {
+    process.removeListener("exit", onExit);
     await asPg(pgCtl, stopArgs).catch(() => {});
     await fs.rm(dir, { recursive: true, force: true });
   };
