@@ -26,6 +26,7 @@ import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
 import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
+import { isThumbprint, isUuid } from "./formats.ts";
 import { createEs256Signer, fullLengthJwk, type JwsSigner } from "./signer.ts";
 
 /** The claims sessionguard puts in every access token. */
@@ -83,8 +84,6 @@ interface Key {
 }
 
 const CLOCK_TOLERANCE_SECONDS = 5;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 /** Imports the configured keys; throws when a key cannot be imported. */
 export async function createAccessTokens(config: Config): Promise<AccessTokens> {
@@ -169,14 +168,14 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         throw new ApiError("invalid_token", { detail: `access token: ${describe(error)}` });
       }
       const { sub, sid, role, iat, exp, cnf } = payload;
-      if (typeof sub !== "string" || sub === "" || typeof sid !== "string" || !UUID.test(sid)) {
+      if (typeof sub !== "string" || sub === "" || !isUuid(sid)) {
         throw new ApiError("invalid_token", { detail: "access token: bad sub or sid" });
       }
       if (role !== "authenticated") throw new ApiError("invalid_token", { detail: "access token: bad role" });
       let bound: { jkt: string } | undefined;
       if (cnf !== undefined) {
         const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
-        if (typeof jkt !== "string" || !JKT.test(jkt)) {
+        if (!isThumbprint(jkt)) {
           throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
         }
         bound = { jkt };
