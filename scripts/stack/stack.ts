@@ -19,6 +19,7 @@ import {
 } from "../lib/local-postgres.ts";
 import { buildPage, pageBuildDir } from "../../web/build.ts";
 import { mergeSettings, readDotenv, type Settings } from "./env.ts";
+import { applyExampleTables } from "./example-tables.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
 import {
@@ -161,6 +162,10 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         }, ` +
           `migrations pushed in ${seconds(prepared.timings.migrationsMs)}`,
       );
+      if (settings.SG_EXAMPLE_TABLES !== "0") {
+        const tables = await applyExampleTables(options.root, db.url);
+        if (tables.length > 0) progress(`example   created ${tables.join(", ")} (examples/notes/supabase/migrations)`);
+      }
       return { db, prepared, ms: performance.now() - t };
     })();
     const gateway = (async () => {
