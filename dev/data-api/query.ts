@@ -15,7 +15,7 @@
  * Anything else PostgREST knows (like, fts, or=, embedded filters, ...) is refused with
  * PGRST127 by name; what PostgREST itself cannot parse is PGRST100, as there.
  */
-import { notImplemented, queryParamError } from "./errors.ts";
+import { notImplemented, PostgrestError, queryParamError } from "./errors.ts";
 
 export type Operator = "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "is";
 
@@ -83,8 +83,8 @@ export function parseTableQuery(params: URLSearchParams): TableQuery {
   for (const [key, value] of params) {
     if (key === "select") select = parseSelect(value);
     else if (key === "order") order = parseOrder(value);
-    else if (key === "limit") limit = parseCount("limit", value);
-    else if (key === "offset") offset = parseCount("offset", value);
+    else if (key === "limit") limit = parseCount("limit", value, limit);
+    else if (key === "offset") offset = parseCount("offset", value, offset) ?? 0;
     else if (key === "columns") columns = parseColumns(value);
     else if (key === "on_conflict") throw notImplemented("upsert (on_conflict)");
     else if (key === "or" || key === "and" || key === "not.or" || key === "not.and") {
@@ -175,9 +175,17 @@ function parseOrder(value: string): OrderTerm[] {
   });
 }
 
-function parseCount(name: string, value: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw queryParamError(name, value, "expecting a non-negative integer");
-  return Number(value);
+/**
+ * QueryParams.hs reads limit and offset with `readMaybe`: a value that is not a number
+ * is ignored; RangeQuery.hs answers a negative limit with 416 PGRST103.
+ */
+function parseCount(name: string, value: string, current: number | null): number | null {
+  if (!/^-?\d{1,9}$/.test(value)) return current;
+  const count = Number(value);
+  if (count < 0 && name === "limit") {
+    throw new PostgrestError(416, "PGRST103", "Requested range not satisfiable", "Limit should be greater than or equal to zero.");
+  }
+  return Math.max(count, 0);
 }
 
 function parseColumns(value: string): string[] {
