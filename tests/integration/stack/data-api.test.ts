@@ -8,6 +8,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_PUBLISHABLE_KEY } from "../../../dev/data-api/handler.ts";
+import { createSessionClient, memoryStorage } from "../../../packages/client/src/index.ts";
 import { call } from "../../support/api.ts";
 import { killLeftovers, launch, type Launched, removeStackData } from "../../support/npm-start.ts";
 
@@ -110,6 +111,20 @@ describe("supabase-js against npm start's /rest/v1", () => {
       { body: "second" },
       { body: "third" },
     ]);
+  });
+
+  it("the Node flow of docs/local-stack.md: SDK session from a development-issuer token, then supabase-js", async () => {
+    const { token } = (await (await fetch(`${stack.origin}/dev/clerk-token?user=node${unique()}`)).json()) as {
+      token: string;
+    };
+    const sessions = createSessionClient({ url: `${stack.origin}/functions/v1/session`, storage: memoryStorage() });
+    await sessions.start(token, { deviceName: "script" });
+    const supabase = clientFor(() => sessions.getAccessToken());
+    expect((await supabase.from("notes").insert({ body: "from node" }).select("body")).data).toEqual([
+      { body: "from node" },
+    ]);
+    expect((await supabase.from("notes").select("body")).data).toEqual([{ body: "from node" }]);
+    await sessions.signOut();
   });
 
   it("calls a function with rpc as the token's role, with PostgREST's request settings", async () => {
