@@ -57,7 +57,11 @@ export async function verificationKeys(
   return keys;
 }
 
-function jwtError(code: "PGRST301" | "PGRST303", message: string, details: string | null = null): PostgrestError {
+function jwtError(
+  code: "PGRST301" | "PGRST303",
+  message: string,
+  details: string | null = null,
+): PostgrestError {
   const description = JSON.stringify(message);
   return new PostgrestError(401, code, message, details, null, {
     "www-authenticate": `Bearer error="invalid_token", error_description=${description}`,
@@ -92,7 +96,11 @@ export async function authenticate(
   }
   const candidates = typeof header.kid === "string" ? keys.filter((key) => key.kid === header.kid) : keys;
   if (candidates.length === 0) {
-    throw jwtError("PGRST301", "No suitable key or wrong key type", `no key has the kid ${String(header.kid)}`);
+    throw jwtError(
+      "PGRST301",
+      "No suitable key or wrong key type",
+      `no key has the kid ${String(header.kid)}`,
+    );
   }
   if (!candidates.some((key) => key.alg === header.alg)) {
     throw jwtError("PGRST301", "Wrong or unsupported encoding algorithm", `alg ${String(header.alg)}`);
@@ -111,7 +119,9 @@ export async function authenticate(
   let claims: Record<string, unknown>;
   try {
     claims = JSON.parse(new TextDecoder().decode(payload));
-    if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new Error("not an object");
+    if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
+      throw new Error("not an object");
+    }
   } catch {
     throw jwtError("PGRST303", "Parsing claims failed");
   }
@@ -129,8 +139,18 @@ export async function authenticate(
 function checkTimes(claims: Record<string, unknown>, now: number): void {
   const rules: Array<[string, string, string, (value: number) => boolean]> = [
     ["exp", "The JWT 'exp' claim must be a number", "JWT expired", (v) => now - ALLOWED_SKEW_SECONDS > v],
-    ["nbf", "The JWT 'nbf' claim must be a number", "JWT not yet valid", (v) => now + ALLOWED_SKEW_SECONDS < v],
-    ["iat", "The JWT 'iat' claim must be a number", "JWT issued at future", (v) => now + ALLOWED_SKEW_SECONDS < v],
+    [
+      "nbf",
+      "The JWT 'nbf' claim must be a number",
+      "JWT not yet valid",
+      (v) => now + ALLOWED_SKEW_SECONDS < v,
+    ],
+    [
+      "iat",
+      "The JWT 'iat' claim must be a number",
+      "JWT issued at future",
+      (v) => now + ALLOWED_SKEW_SECONDS < v,
+    ],
   ];
   for (const [name, notNumber, failed, invalid] of rules) {
     const value = claims[name];
@@ -139,7 +159,10 @@ function checkTimes(claims: Record<string, unknown>, now: number): void {
     if (invalid(Math.trunc(value))) throw jwtError("PGRST303", failed);
   }
   const aud = claims.aud;
-  if (aud !== undefined && typeof aud !== "string" && !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))) {
+  if (
+    aud !== undefined && typeof aud !== "string" &&
+    !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))
+  ) {
     throw jwtError("PGRST303", "The JWT 'aud' claim must be a string or an array of strings");
   }
 }

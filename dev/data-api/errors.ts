@@ -28,7 +28,12 @@ export class PostgrestError extends Error {
 
 /** PGRST100: a query parameter PostgREST cannot parse (Error.hs `QueryParamError`). */
 export function queryParamError(what: string, value: string, details: string): PostgrestError {
-  return new PostgrestError(400, "PGRST100", `"failed to parse ${what} (${value})" (line 1, column 1)`, details);
+  return new PostgrestError(
+    400,
+    "PGRST100",
+    `"failed to parse ${what} (${value})" (line 1, column 1)`,
+    details,
+  );
 }
 
 /**
@@ -166,12 +171,20 @@ function fromRaisePgrst(message: string, detail: string | null): PostgrestError 
     parsed.message,
     typeof parsed.details === "string" ? parsed.details : null,
     typeof parsed.hint === "string" ? parsed.hint : null,
-    Object.fromEntries(Object.entries(headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v])),
+    Object.fromEntries(
+      Object.entries(headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+    ),
   );
 }
 
 function raiseParseError(details: string, hint: string): PostgrestError {
-  return new PostgrestError(500, "PGRST121", `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`, details, hint);
+  return new PostgrestError(
+    500,
+    "PGRST121",
+    `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`,
+    details,
+    hint,
+  );
 }
 
 function parseObject(text: string): Record<string, unknown> | null {

@@ -104,9 +104,14 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       return withCors(response, origin);
     } catch (error) {
       if (error instanceof PostgrestError) return withCors(errorResponse(error), origin);
-      if (isServerError(error)) return withCors(errorResponse(fromServerError(error, auth?.authenticated ?? false)), origin);
+      if (isServerError(error)) {
+        return withCors(errorResponse(fromServerError(error, auth?.authenticated ?? false)), origin);
+      }
       log(`${DATA_API_LABEL}: ${request.method} ${url.pathname}: ${(error as Error).message}`);
-      return withCors(errorResponse(new PostgrestError(503, "PGRST001", "Database client error. Retrying the connection.")), origin);
+      return withCors(
+        errorResponse(new PostgrestError(503, "PGRST001", "Database client error. Retrying the connection.")),
+        origin,
+      );
     }
   }
 
@@ -122,7 +127,9 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     const context = { sql, auth, preRequest, request, path: url.pathname.slice(PREFIX.length), schema };
 
     if (target.kind === "rpc") {
-      if ([...params.keys()].length > 0) throw notImplemented("filters, select or order on a function's result");
+      if ([...params.keys()].length > 0) {
+        throw notImplemented("filters, select or order on a function's result");
+      }
       const args = await readJsonBody(request, {});
       if (typeof args !== "object" || args === null || Array.isArray(args)) {
         throw notImplemented("a function argument that is not a JSON object of named arguments");
@@ -153,8 +160,12 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       if (query.columns === null && !rows.every(same)) {
         throw new PostgrestError(400, "PGRST102", "All object keys must match");
       }
-      if (prefer.missingDefault && !rows.every(same)) throw notImplemented("Prefer: missing=default with differing keys");
-      if (columns.length === 0 && rows.length !== 1) throw notImplemented("inserting several rows of default values");
+      if (prefer.missingDefault && !rows.every(same)) {
+        throw notImplemented("Prefer: missing=default with differing keys");
+      }
+      if (columns.length === 0 && rows.length !== 1) {
+        throw notImplemented("inserting several rows of default values");
+      }
       requireColumns(relation, columns);
       statement = insertStatement(relation, rows as Record<string, unknown>[], columns, returning);
       status = 201;
@@ -165,7 +176,9 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       }
       requireColumns(relation, Object.keys(body));
       requireFilters(query.filters.length, "UPDATE");
-      if (Object.keys(body).length === 0) return prefer.representation ? json(200, "[]", false) : new Response(null, { status: 204 });
+      if (Object.keys(body).length === 0) {
+        return prefer.representation ? json(200, "[]", false) : new Response(null, { status: 204 });
+      }
       statement = updateStatement(relation, body as Record<string, unknown>, query.filters, returning);
       status = prefer.representation ? 200 : 204;
     } else {
@@ -173,9 +186,16 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       statement = deleteStatement(relation, query.filters, returning);
       status = prefer.representation ? 200 : 204;
     }
-    if (!reading && (query.order.length > 0 || query.limit !== null)) throw notImplemented("order or limit on a write");
+    if (!reading && (query.order.length > 0 || query.limit !== null)) {
+      throw notImplemented("order or limit on a write");
+    }
 
-    const result = await runRequest(context, reading, statement, accept.singular && (reading || prefer.representation));
+    const result = await runRequest(
+      context,
+      reading,
+      statement,
+      accept.singular && (reading || prefer.representation),
+    );
     const headers: Record<string, string> = {};
     if (reading) {
       const total = result.total ?? "*";
@@ -185,7 +205,9 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     } else {
       headers["content-range"] = `*/${prefer.count ? result.affected : "*"}`;
     }
-    if (!reading && !prefer.representation) return new Response(null, { status: status === 201 ? 201 : 204, headers });
+    if (!reading && !prefer.representation) {
+      return new Response(null, { status: status === 201 ? 201 : 204, headers });
+    }
     const body = accept.singular ? singular(result.body) : result.body;
     return json(status, method === "HEAD" ? null : body, accept.singular, headers);
   }
@@ -213,7 +235,12 @@ function singular(body: string): string {
   return JSON.stringify(rows[0]);
 }
 
-function json(status: number, body: string | null, singular: boolean, headers: Record<string, string> = {}): Response {
+function json(
+  status: number,
+  body: string | null,
+  singular: boolean,
+  headers: Record<string, string> = {},
+): Response {
   const type = singular ? "application/vnd.pgrst.object+json" : "application/json";
   return new Response(body, { status, headers: { "content-type": `${type}; charset=utf-8`, ...headers } });
 }
@@ -222,12 +249,18 @@ function json(status: number, body: string | null, singular: boolean, headers: R
 function checkApiKey(request: Request, url: URL, apiKey: string): Response | null {
   const given = request.headers.get("apikey") ?? url.searchParams.get("apikey");
   if (given === null || given === "") {
-    return Response.json({ message: "No API key found in request", hint: "No `apikey` request header or url param was found." }, {
+    return Response.json({
+      message: "No API key found in request",
+      hint: "No `apikey` request header or url param was found.",
+    }, {
       status: 401,
     });
   }
   if (given !== apiKey) {
-    return Response.json({ message: "Invalid API key", hint: "Double check your Supabase `anon` or `service_role` API key." }, {
+    return Response.json({
+      message: "Invalid API key",
+      hint: "Double check your Supabase `anon` or `service_role` API key.",
+    }, {
       status: 401,
     });
   }
@@ -251,12 +284,17 @@ function preflight(request: Request): Response {
   });
 }
 
+/** Every answer says what served it, as the development issuer's do (never a real PostgREST). */
 function withCors(response: Response, origin: string | null): Response {
-  if (origin === null) return response;
   const headers = new Headers(response.headers);
+  headers.set("x-sessionguard-data-api", "local stand-in");
+  if (origin === null) return new Response(response.body, { status: response.status, headers });
   headers.set("access-control-allow-origin", origin);
   headers.set("access-control-allow-credentials", "true");
-  headers.set("access-control-expose-headers", "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit");
+  headers.set(
+    "access-control-expose-headers",
+    "Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit",
+  );
   headers.append("vary", "Origin");
   return new Response(response.body, { status: response.status, headers });
 }

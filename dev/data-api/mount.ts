@@ -31,7 +31,10 @@ export async function mountDataApi(
   if (upstream) return proxyTo(upstream);
   const databaseUrl = env.DATABASE_URL ?? env.SUPABASE_DB_URL;
   if (!databaseUrl) throw new Error("the Data API stand-in needs DATABASE_URL");
-  const keys = await verificationKeys({ signingJwk: env.SESSION_SIGNING_JWK, jwtSecret: env.SESSION_JWT_SECRET });
+  const keys = await verificationKeys({
+    signingJwk: env.SESSION_SIGNING_JWK,
+    jwtSecret: env.SESSION_JWT_SECRET,
+  });
   // Connected on the first request: the gateway prepares while the database still starts.
   let api: Promise<DataApi> | null = null;
   return {

@@ -89,8 +89,9 @@ export function parseTableQuery(params: URLSearchParams): TableQuery {
     else if (key === "on_conflict") throw notImplemented("upsert (on_conflict)");
     else if (key === "or" || key === "and" || key === "not.or" || key === "not.and") {
       throw notImplemented(`the logic operator ${key}`);
-    } else if (key.includes(".")) throw notImplemented(`the filter or order on an embedded resource (${key})`);
-    else filters.push(parseFilter(key, value));
+    } else if (key.includes(".")) {
+      throw notImplemented(`the filter or order on an embedded resource (${key})`);
+    } else filters.push(parseFilter(key, value));
   }
   return { select, filters, order, limit, offset, columns };
 }
@@ -101,7 +102,9 @@ function parseSelect(value: string): SelectItem[] | null {
   return items.map((item) => {
     if (item === "*") throw notImplemented("`*` next to other columns in select");
     if (/[()!]/.test(item)) throw notImplemented(`resource embedding in select (${item})`);
-    if (item.includes("::") || item.includes("->")) throw notImplemented(`casts and JSON paths in select (${item})`);
+    if (item.includes("::") || item.includes("->")) {
+      throw notImplemented(`casts and JSON paths in select (${item})`);
+    }
     const [alias, column, ...rest] = item.includes(":") ? item.split(":") : [null, item];
     if (rest.length > 0 || !column || !NAME.test(column) || (alias !== null && !NAME.test(alias ?? ""))) {
       throw queryParamError("select parameter", value, `unexpected select item ${JSON.stringify(item)}`);
@@ -118,7 +121,11 @@ function parseFilter(column: string, value: string): Filter {
   const operand = dot < 0 ? null : rest.slice(dot + 1);
   if (OTHER_OPERATORS.includes(name.replace(/\(.*$/, ""))) throw notImplemented(`the ${name} operator`);
   if (!(OPERATORS as readonly string[]).includes(name) || operand === null) {
-    throw queryParamError("filter", value, 'unexpected "' + value.slice(0, 1) + '" expecting "not" or operator (eq, gt, ...)');
+    throw queryParamError(
+      "filter",
+      value,
+      'unexpected "' + value.slice(0, 1) + '" expecting "not" or operator (eq, gt, ...)',
+    );
   }
   const operator = name as Operator;
   if (operator === "in") return { column, negated, operator, values: parseList(value, operand) };
@@ -144,7 +151,9 @@ function parseList(whole: string, operand: string): string[] {
     if (inner[at] === '"') {
       let text = "";
       let i = at + 1;
-      for (; i < inner.length && inner[i] !== '"'; i++) text += inner[i] === "\\" ? inner[++i] ?? "" : inner[i];
+      for (; i < inner.length && inner[i] !== '"'; i++) {
+        text += inner[i] === "\\" ? inner[++i] ?? "" : inner[i];
+      }
       if (i >= inner.length) throw queryParamError("filter", whole, "unterminated quoted value");
       values.push(text);
       at = i + 1;
@@ -167,8 +176,13 @@ function parseOrder(value: string): OrderTerm[] {
     let nulls: OrderTerm["nulls"] = null;
     for (const modifier of modifiers) {
       if (modifier === "asc" || modifier === "desc") descending = modifier === "desc";
-      else if (modifier === "nullsfirst" || modifier === "nullslast") nulls = modifier === "nullsfirst" ? "first" : "last";
-      else throw queryParamError("order", value, `unexpected ${JSON.stringify(modifier)} expecting asc, desc, nullsfirst or nullslast`);
+      else if (modifier === "nullsfirst" || modifier === "nullslast") {
+        nulls = modifier === "nullsfirst" ? "first" : "last";
+      } else {throw queryParamError(
+          "order",
+          value,
+          `unexpected ${JSON.stringify(modifier)} expecting asc, desc, nullsfirst or nullslast`,
+        );}
     }
     if (!column || !NAME.test(column)) throw queryParamError("order", value, "expecting a column name");
     return { column, descending, nulls };
@@ -183,7 +197,12 @@ function parseCount(name: string, value: string, current: number | null): number
   if (!/^-?\d{1,9}$/.test(value)) return current;
   const count = Number(value);
   if (count < 0 && name === "limit") {
-    throw new PostgrestError(416, "PGRST103", "Requested range not satisfiable", "Limit should be greater than or equal to zero.");
+    throw new PostgrestError(
+      416,
+      "PGRST103",
+      "Requested range not satisfiable",
+      "Limit should be greater than or equal to zero.",
+    );
   }
   return Math.max(count, 0);
 }
@@ -191,7 +210,9 @@ function parseCount(name: string, value: string, current: number | null): number
 function parseColumns(value: string): string[] {
   return value.split(",").map((item) => {
     const column = item.trim().replace(/^"(.*)"$/, "$1");
-    if (column === "" || column.includes('"')) throw queryParamError("columns parameter", value, "expecting column names");
+    if (column === "" || column.includes('"')) {
+      throw queryParamError("columns parameter", value, "expecting column names");
+    }
     return column;
   });
 }

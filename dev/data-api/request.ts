@@ -35,7 +35,12 @@ const MAX_BODY_BYTES = 1_000_000;
 
 /** `/rest/v1` removed: `/notes` or `/rpc/fn`. */
 export function parseTarget(path: string, method: string): Target {
-  const segments = path.split("/").slice(1).map(decodeURIComponent);
+  let segments: string[];
+  try {
+    segments = path.split("/").slice(1).map(decodeURIComponent);
+  } catch {
+    throw new PostgrestError(404, "PGRST125", "Invalid path specified in request URL");
+  }
   if (segments.length === 1 && segments[0] !== "") {
     if (!["GET", "HEAD", "POST", "PATCH", "DELETE"].includes(method)) {
       if (method === "PUT") throw notImplemented("PUT (upsert by primary key)");
@@ -45,7 +50,9 @@ export function parseTarget(path: string, method: string): Target {
   }
   if (segments.length === 2 && segments[0] === "rpc" && segments[1] !== "") {
     if (method === "GET" || method === "HEAD") throw notImplemented("calling a function with GET");
-    if (method !== "POST") throw new PostgrestError(405, "PGRST101", `Cannot use the ${method} method on RPC`);
+    if (method !== "POST") {
+      throw new PostgrestError(405, "PGRST101", `Cannot use the ${method} method on RPC`);
+    }
     return { kind: "rpc", name: segments[1]! };
   }
   if (segments.length === 1) throw notImplemented("the OpenAPI description at the root");
@@ -90,11 +97,19 @@ export function parseAccept(headers: Headers): Representation {
 export async function readJsonBody(request: Request, emptyAs?: unknown): Promise<unknown> {
   const length = Number(request.headers.get("content-length") ?? 0);
   if (length > MAX_BODY_BYTES) {
-    throw new PostgrestError(413, "PGRST102", "The request body is too large for the local Data API stand-in");
+    throw new PostgrestError(
+      413,
+      "PGRST102",
+      "The request body is too large for the local Data API stand-in",
+    );
   }
   const text = await request.text();
   if (text.length > MAX_BODY_BYTES) {
-    throw new PostgrestError(413, "PGRST102", "The request body is too large for the local Data API stand-in");
+    throw new PostgrestError(
+      413,
+      "PGRST102",
+      "The request body is too large for the local Data API stand-in",
+    );
   }
   if (text.trim() === "" && emptyAs !== undefined) return emptyAs;
   try {

@@ -60,7 +60,11 @@ export async function findRelation(sql: postgres.Sql, schema: string, name: stri
     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ${schema} and c.relname = ${name} and c.relkind in ('r', 'v', 'm', 'f', 'p')`;
   if (rows.length === 0) {
-    throw new PostgrestError(404, "PGRST205", `Could not find the table '${schema}.${name}' in the schema cache`);
+    throw new PostgrestError(
+      404,
+      "PGRST205",
+      `Could not find the table '${schema}.${name}' in the schema cache`,
+    );
   }
   return { schema, name, columns: rows[0]!.columns };
 }
@@ -84,7 +88,13 @@ export async function findRoutine(
   keys: readonly string[],
 ): Promise<Routine> {
   const rows = await sql<
-    { args: { name: string; type: string }[]; defaults: number; retset: boolean; void: boolean; volatility: string }[]
+    {
+      args: { name: string; type: string }[];
+      defaults: number;
+      retset: boolean;
+      void: boolean;
+      volatility: string;
+    }[]
   >`
     select
       coalesce((
@@ -112,10 +122,14 @@ export async function findRoutine(
       matches.length > 1 ? "PGRST203" : "PGRST202",
       matches.length > 1
         ? `Could not choose the best candidate function between: ${schema}.${name}`
-        : `Could not find the function ${schema}.${name}${keys.length === 0 ? " without parameters" : `(${list})`} in the schema cache`,
-      matches.length > 1 ? null : `Searched for the function ${schema}.${name}${
-        keys.length === 0 ? " without parameters" : ` with parameter${keys.length > 1 ? "s" : ""} ${list}`
-      } or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
+        : `Could not find the function ${schema}.${name}${
+          keys.length === 0 ? " without parameters" : `(${list})`
+        } in the schema cache`,
+      matches.length > 1
+        ? null
+        : `Searched for the function ${schema}.${name}${
+          keys.length === 0 ? " without parameters" : ` with parameter${keys.length > 1 ? "s" : ""} ${list}`
+        } or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
     );
   }
   const row = matches[0]!;

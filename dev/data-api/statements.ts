@@ -31,7 +31,9 @@ export function qualified(schema: string, name: string): string {
 /** `select` list over `source` (null: every column). */
 function selectList(select: readonly SelectItem[] | null): string {
   if (select === null) return "*";
-  return select.map((item) => item.alias === null ? ident(item.column) : `${ident(item.column)} as ${ident(item.alias)}`)
+  return select.map((item) =>
+    item.alias === null ? ident(item.column) : `${ident(item.column)} as ${ident(item.alias)}`
+  )
     .join(", ");
 }
 
@@ -47,9 +49,17 @@ function whereClause(filters: readonly Filter[], params: unknown[], qualifier = 
     const operators = { eq: "=", neq: "<>", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
     let condition: string;
     if (filter.operator === "in") {
-      condition = filter.values.length === 0 ? "false" : `${column} in (${filter.values.map(bind).join(", ")})`;
+      condition = filter.values.length === 0
+        ? "false"
+        : `${column} in (${filter.values.map(bind).join(", ")})`;
     } else if (filter.operator === "is") {
-      const keyword = { null: "null", not_null: "not null", true: "true", false: "false", unknown: "unknown" };
+      const keyword = {
+        null: "null",
+        not_null: "not null",
+        true: "true",
+        false: "false",
+        unknown: "unknown",
+      };
       condition = `${column} is ${keyword[filter.values[0] as keyof typeof keyword]}`;
     } else {
       condition = `${column} ${operators[filter.operator]} ${bind(filter.values[0]!)}`;
@@ -69,10 +79,17 @@ function orderClause(order: readonly OrderTerm[]): string {
 }
 
 /** Wraps rows of `source` as PostgREST's answer: `body` (JSON text) and `page_total`. */
-function answer(source: string, select: readonly SelectItem[] | null, stripNulls: boolean, extra = ""): string {
+function answer(
+  source: string,
+  select: readonly SelectItem[] | null,
+  stripNulls: boolean,
+  extra = "",
+): string {
   const body = `coalesce(json_agg(_postgrest_t), '[]')`;
   return `select ${stripNulls ? `json_strip_nulls(${body})` : body}::text as body, ` +
-    `count(_postgrest_t)::int as page_total${extra} from (select ${selectList(select)} from ${source}) _postgrest_t`;
+    `count(_postgrest_t)::int as page_total${extra} from (select ${
+      selectList(select)
+    } from ${source}) _postgrest_t`;
 }
 
 /** GET: the page, and with `count=exact` the total (Statements.hs `createReadStatement`). */
@@ -119,7 +136,8 @@ export function updateStatement(
   const params: unknown[] = [body];
   const set = Object.keys(body).map((column) => `${ident(column)} = pgrst_body.${ident(column)}`).join(", ");
   const where = whereClause(filters, params, `${table}.`);
-  const update = `update ${table} set ${set} from (select * from json_populate_record(null::${table}, $1::json)) pgrst_body${where}`;
+  const update =
+    `update ${table} set ${set} from (select * from json_populate_record(null::${table}, $1::json)) pgrst_body${where}`;
   return mutation(update, table, representation, params);
 }
 
@@ -159,10 +177,14 @@ function mutation(
 export function callStatement(routine: Routine, args: Record<string, unknown>): Statement {
   const sent = routine.args.filter((arg) => arg.name in args);
   const fn = qualified(routine.schema, routine.name);
-  const call = `${fn}(${sent.map((arg) => `${ident(arg.name)} := pgrst_args.${ident(arg.name)}`).join(", ")})`;
+  const call = `${fn}(${
+    sent.map((arg) => `${ident(arg.name)} := pgrst_args.${ident(arg.name)}`).join(", ")
+  })`;
   const from = sent.length === 0
     ? ""
-    : ` from json_to_record($1::json) as pgrst_args(${sent.map((arg) => `${ident(arg.name)} ${arg.type}`).join(", ")})`;
+    : ` from json_to_record($1::json) as pgrst_args(${
+      sent.map((arg) => `${ident(arg.name)} ${arg.type}`).join(", ")
+    })`;
   const params = sent.length === 0 ? [] : [args];
   if (routine.returnsVoid) return { text: `select ${call}${from}`, params };
   if (routine.returnsSet) {

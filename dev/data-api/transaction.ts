@@ -56,7 +56,8 @@ export async function runRequest(
          and split_part(s, '=', 1) not like 'pgrst.%'`,
       [auth.role],
     );
-    const searchPath = [context.schema, ...EXTRA_SEARCH_PATH.filter((s) => s !== context.schema)].map(ident).join(", ");
+    const searchPath = [context.schema, ...EXTRA_SEARCH_PATH.filter((s) => s !== context.schema)].map(ident)
+      .join(", ");
     await tx.unsafe(
       `select pg_catalog.set_config('search_path', $1, true),
               pg_catalog.set_config('role', $2, true),

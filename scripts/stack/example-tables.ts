@@ -18,7 +18,9 @@ export async function exampleMigrations(root: string): Promise<Array<{ file: str
   for (const file of files) {
     const text = await readFile(path.join(dir, file), "utf8");
     const table = /create table (public\.[a-z_][a-z0-9_]*)/i.exec(text)?.[1];
-    if (!table) throw new Error(`examples/notes/supabase/migrations/${file}: no "create table public.<name>" found`);
+    if (!table) {
+      throw new Error(`examples/notes/supabase/migrations/${file}: no "create table public.<name>" found`);
+    }
     migrations.push({ file: path.join(dir, file), table });
   }
   return migrations;

@@ -41,7 +41,9 @@ export function parseSupabaseStatus(json: string): SupabaseLocal {
   const field = (name: string) => {
     const value = status[name];
     if (typeof value !== "string" || value === "") {
-      throw new Error(`supabase status reports no ${name}: is \`supabase start\` running, with its API and database?`);
+      throw new Error(
+        `supabase status reports no ${name}: is \`supabase start\` running, with its API and database?`,
+      );
     }
     return value;
   };
@@ -68,7 +70,9 @@ export async function readSupabaseLocal(root: string, workdir?: string): Promise
     return parseSupabaseStatus(stdout);
   } catch (error) {
     const message = (error as { stderr?: string; message: string }).stderr || (error as Error).message;
-    throw new Error(`SG_SUPABASE_LOCAL=1, but \`supabase status\` failed (run \`supabase start\` first): ${message.trim()}`);
+    throw new Error(
+      `SG_SUPABASE_LOCAL=1, but \`supabase status\` failed (run \`supabase start\` first): ${message.trim()}`,
+    );
   }
 }
 

@@ -9,7 +9,12 @@ import { randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
-import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "../support/browser/launcher.ts";
+import {
+  type BrowserStack,
+  launchBrowser,
+  screenshotPath,
+  startBrowserStack,
+} from "../support/browser/launcher.ts";
 
 let stack: BrowserStack;
 let example: ExampleServer;
@@ -57,7 +62,9 @@ async function addNote(page: Page, body: string): Promise<void> {
 /** The notes query the page makes, and its answer as the page received it. */
 async function reloadNotes(page: Page): Promise<{ status: number; rows: unknown[] }> {
   const [response] = await Promise.all([
-    page.waitForResponse((r) => new URL(r.url()).pathname === "/rest/v1/notes" && r.request().method() === "GET"),
+    page.waitForResponse((r) =>
+      new URL(r.url()).pathname === "/rest/v1/notes" && r.request().method() === "GET"
+    ),
     page.getByRole("button", { name: "Reload notes" }).click(),
   ]);
   return { status: response.status(), rows: (await response.json()) as unknown[] };

@@ -20,16 +20,23 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 
 function namesInParserSource(): Set<string> {
   const dir = path.join(root, "functions", "config");
-  const files = [path.join(root, "functions", "config.ts"), ...readdirSync(dir).map((file) => path.join(dir, file))];
+  const files = [
+    path.join(root, "functions", "config.ts"),
+    ...readdirSync(dir).map((file) => path.join(dir, file)),
+  ];
   const names = new Set<string>();
   for (const file of files) {
-    for (const match of readFileSync(file, "utf8").matchAll(/\bget\(\s*"([A-Z][A-Z0-9_]*)"\s*\)/g)) names.add(match[1]!);
+    for (const match of readFileSync(file, "utf8").matchAll(/\bget\(\s*"([A-Z][A-Z0-9_]*)"\s*\)/g)) {
+      names.add(match[1]!);
+    }
   }
   return names;
 }
 
 /** An environment that records every name read from it. */
-function recording(values: Record<string, string>): { env: Record<string, string | undefined>; read: Set<string> } {
+function recording(
+  values: Record<string, string>,
+): { env: Record<string, string | undefined>; read: Set<string> } {
   const read = new Set<string>();
   const env = new Proxy(values, {
     get(target, name) {
@@ -74,7 +81,12 @@ describe("npm start passes on what the functions read, and names what nothing re
       SESSION_MISSPELLED: "1",
       PATH: "/bin",
     };
-    const { env } = functionSettings(given, generateKeys(), stackUrls(54321), "postgresql://p:p@127.0.0.1:1/p");
+    const { env } = functionSettings(
+      given,
+      generateKeys(),
+      stackUrls(54321),
+      "postgresql://p:p@127.0.0.1:1/p",
+    );
     expect(env.SECURITY_WEBHOOK_URL).toBe("https://app.example.com/hooks");
     expect(env.SECURITY_WEBHOOK_SECRET).toBe("whsec_x");
     expect(env.SESSION_REUSE_GRACE).toBe("0");

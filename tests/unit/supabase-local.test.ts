@@ -44,7 +44,8 @@ describe("supabase status to stack settings", () => {
 
   it("refuses an answer without what it needs, naming it", () => {
     expect(() => parseSupabaseStatus("not json")).toThrow(/supabase start/);
-    expect(() => parseSupabaseStatus(JSON.stringify({ DB_URL: "postgresql://x", PUBLISHABLE_KEY: "k" }))).toThrow(/API_URL/);
+    expect(() => parseSupabaseStatus(JSON.stringify({ DB_URL: "postgresql://x", PUBLISHABLE_KEY: "k" })))
+      .toThrow(/API_URL/);
   });
 
   it("points the stack at supabase start, keeping what the user set", () => {
@@ -56,7 +57,10 @@ describe("supabase status to stack settings", () => {
       SG_DATA_API_UPSTREAM: "http://127.0.0.1:54321/rest/v1",
       SG_SUPABASE_JWT_SECRET: local.jwtSecret,
     });
-    const mine = supabaseLocalSettings(local, { SG_PORT: "6000", DATABASE_URL: "postgresql://me@127.0.0.1/db" });
+    const mine = supabaseLocalSettings(local, {
+      SG_PORT: "6000",
+      DATABASE_URL: "postgresql://me@127.0.0.1/db",
+    });
     expect([mine.SG_PORT, mine.DATABASE_URL]).toEqual(["6000", "postgresql://me@127.0.0.1/db"]);
   });
 
@@ -72,7 +76,14 @@ describe("supabase status to stack settings", () => {
     expect(config.jwtSecret).toBe(local.jwtSecret);
     expect(env.CLERK_ISSUER).toBe(`http://127.0.0.1:${SUPABASE_LOCAL_PORT}/dev/clerk`);
     // A secret the user brings still turns the development issuer off (dev/loopback.ts rule).
-    expect(() => functionSettings({ ...settings, SESSION_JWT_SECRET: "x".repeat(40) }, generateKeys(), urls, settings.DATABASE_URL!))
+    expect(() =>
+      functionSettings(
+        { ...settings, SESSION_JWT_SECRET: "x".repeat(40) },
+        generateKeys(),
+        urls,
+        settings.DATABASE_URL!,
+      )
+    )
       .toThrow(/SESSION_JWT_SECRET is set/);
   });
 });
@@ -88,7 +99,10 @@ describe("the gateway's /rest/v1 with SG_DATA_API_UPSTREAM", () => {
       req.on("data", (chunk) => (body += chunk));
       req.on("end", () => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-        res.writeHead(req.method === "POST" ? 201 : 200, { "content-type": "application/json", "content-range": "0-0/*" });
+        res.writeHead(req.method === "POST" ? 201 : 200, {
+          "content-type": "application/json",
+          "content-range": "0-0/*",
+        });
         res.end('[{"id":1}]');
       });
     });
@@ -109,7 +123,11 @@ describe("the gateway's /rest/v1 with SG_DATA_API_UPSTREAM", () => {
     expect(read!.headers.get("content-range")).toBe("0-0/*");
     expect(await read!.json()).toEqual([{ id: 1 }]);
     const write = await api!.handle(
-      new Request("http://127.0.0.1:54331/rest/v1/notes", { method: "POST", body: '{"body":"x"}', headers: { apikey: "k" } }),
+      new Request("http://127.0.0.1:54331/rest/v1/notes", {
+        method: "POST",
+        body: '{"body":"x"}',
+        headers: { apikey: "k" },
+      }),
     );
     expect(write!.status).toBe(201);
     expect(seen.map((r) => [r.method, r.url, r.body])).toEqual([

@@ -26,7 +26,13 @@ let jwk: Record<string, string>;
 
 async function token(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return await new SignJWT({ role: "authenticated", sub: "user_conformance", iat: now, exp: now + 600, ...claims })
+  return await new SignJWT({
+    role: "authenticated",
+    sub: "user_conformance",
+    iat: now,
+    exp: now + 600,
+    ...claims,
+  })
     .setProtectedHeader({ alg: "ES256", kid: jwk.kid, ...header })
     .sign(await importJWK(jwk, "ES256"));
 }
@@ -37,7 +43,11 @@ async function rest(
 ) {
   const headers: Record<string, string> = { apikey: LOCAL_PUBLISHABLE_KEY, ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
-  const response = await fetch(`${origin}/rest/v1${path}`, { method: init.method ?? "GET", headers, body: init.body });
+  const response = await fetch(`${origin}/rest/v1${path}`, {
+    method: init.method ?? "GET",
+    headers,
+    body: init.body,
+  });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text === "" ? null : JSON.parse(text) };
 }
@@ -61,7 +71,16 @@ beforeAll(async () => {
         raise exception 'I refuse!' using detail = 'Pretty simple', hint = 'There is nothing you can do.';
       end if;
     end $$;
-    grant execute on function public.${table}_raise(text) to authenticated;`);
+    grant execute on function public.${table}_raise(text) to authenticated;
+    create table public.${table}_own (id int generated always as identity primary key,
+      owner text not null default (auth.jwt() ->> 'sub'), body text not null);
+    alter table public.${table}_own enable row level security;
+    create policy own on public.${table}_own for all to authenticated
+      using (owner = (auth.jwt() ->> 'sub')) with check (owner = (auth.jwt() ->> 'sub'));
+    revoke all on public.${table}_own from anon, authenticated;
+    grant select, insert on public.${table}_own to authenticated;
+    create function public.${table}_claims() returns jsonb language sql stable as $$ select auth.jwt() $$;
+    grant execute on function public.${table}_claims() to anon, authenticated;`);
   jwk = await signingJwk();
   const port = await freePort();
   origin = `http://127.0.0.1:${port}`;
@@ -85,7 +104,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
-  await sql.unsafe(`drop function if exists public.${table}_raise(text); drop table if exists public.${table}`);
+  await sql.unsafe(
+    `drop function if exists public.${table}_raise(text); drop function if exists public.${table}_claims();
+    drop table if exists public.${table}; drop table if exists public.${table}_own`,
+  );
   await sql.end();
 });
 
@@ -106,6 +128,7 @@ describe("JWT rules (auth.rst, Error.hs)", () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual([{ id: 1 }, { id: 2 }]);
     expect(answer.headers.get("content-range")).toBe("0-1/*");
+    expect(answer.headers.get("x-sessionguard-data-api")).toBe("local stand-in"); // labelled, like the dev issuer
   });
 
   it("PGRST301 for a malformed token, a kid no key has, a forged signature", async () => {
@@ -116,12 +139,20 @@ describe("JWT rules (auth.rst, Error.hs)", () => {
       "Expected 3 parts in JWT; got 1",
     ]);
     expect(malformed.headers.get("www-authenticate")).toMatch(/^Bearer error="invalid_token"/);
-    expect((await rest(`/${table}`, { token: await token({}, { kid: "other" }) })).body.code).toBe("PGRST301");
+    expect((await rest(`/${table}`, { token: await token({}, { kid: "other" }) })).body.code).toBe(
+      "PGRST301",
+    );
     const good = await token({});
-    const forged = `${good.split(".").slice(0, 2).join(".")}.${good.split(".")[2]!.replace(/^./, (c) => c === "A" ? "B" : "A")}`;
+    const forged = `${good.split(".").slice(0, 2).join(".")}.${
+      good.split(".")[2]!.replace(/^./, (c) => c === "A" ? "B" : "A")
+    }`;
     expect((await rest(`/${table}`, { token: forged })).status).toBe(401);
     const claims = JSON.parse(Buffer.from(good.split(".")[1]!, "base64url").toString());
-    const escalated = [good.split(".")[0], Buffer.from(JSON.stringify({ ...claims, role: "service_role" })).toString("base64url"), good.split(".")[2]].join(".");
+    const escalated = [
+      good.split(".")[0],
+      Buffer.from(JSON.stringify({ ...claims, role: "service_role" })).toString("base64url"),
+      good.split(".")[2],
+    ].join(".");
     expect((await rest(`/${table}`, { token: escalated })).body.code).toBe("PGRST301");
   });
 
@@ -129,9 +160,15 @@ describe("JWT rules (auth.rst, Error.hs)", () => {
     const now = Math.floor(Date.now() / 1000);
     expect((await rest(`/${table}`, { token: await token({ exp: now - 20 }) })).status).toBe(200);
     const expired = await rest(`/${table}`, { token: await token({ exp: now - 40 }) });
-    expect([expired.status, expired.body.code, expired.body.message]).toEqual([401, "PGRST303", "JWT expired"]);
+    expect([expired.status, expired.body.code, expired.body.message]).toEqual([
+      401,
+      "PGRST303",
+      "JWT expired",
+    ]);
     expect((await rest(`/${table}`, { token: await token({ nbf: now + 20 }) })).status).toBe(200);
-    expect((await rest(`/${table}`, { token: await token({ nbf: now + 60 }) })).body.message).toBe("JWT not yet valid");
+    expect((await rest(`/${table}`, { token: await token({ nbf: now + 60 }) })).body.message).toBe(
+      "JWT not yet valid",
+    );
     expect((await rest(`/${table}`, { token: await token({ exp: "soon" }) })).body.code).toBe("PGRST303");
   });
 
@@ -148,7 +185,11 @@ describe("JWT rules (auth.rst, Error.hs)", () => {
     expect(anonymous.headers.get("www-authenticate")).toBe("Bearer");
     const noRole = await rest(`/${table}`, { token: await token({ role: undefined }) });
     expect(noRole.status).toBe(403); // no role claim: db-anon-role, but a token was sent
-    const update = await rest(`/${table}?id=eq.1`, { method: "PATCH", token: await token({}), body: '{"name":"x"}' });
+    const update = await rest(`/${table}?id=eq.1`, {
+      method: "PATCH",
+      token: await token({}),
+      body: '{"name":"x"}',
+    });
     expect([update.status, update.body.code]).toEqual([403, "42501"]);
   });
 });
@@ -164,6 +205,7 @@ describe("requests PostgREST refuses (errors.rst, Error.hs)", () => {
       [`/${table}?nope=eq.1`, {}, 400, "42703"],
       [`/${table}?id=like.1*`, {}, 400, "PGRST127"],
       [`/${table}/deeper`, {}, 404, "PGRST125"],
+      [`/%E0%A4%A`, {}, 404, "PGRST125"],
       [`/${table}`, { method: "PURGE" }, 405, "PGRST117"],
       [`/rpc/${table}_raise`, { method: "PATCH" }, 405, "PGRST101"],
       [`/${table}`, { method: "POST", body: "{not json" }, 400, "PGRST102"],
@@ -178,7 +220,12 @@ describe("requests PostgREST refuses (errors.rst, Error.hs)", () => {
     ];
     for (const [path, init, status, code] of cases) {
       const answer = await rest(path, { token: auth, ...init });
-      expect([path, init?.method, answer.status, answer.body?.code]).toEqual([path, init?.method, status, code]);
+      expect([path, init?.method, answer.status, answer.body?.code]).toEqual([
+        path,
+        init?.method,
+        status,
+        code,
+      ]);
       expect(Object.keys(answer.body).sort()).toEqual(["code", "details", "hint", "message"]);
       expect(answer.headers.get("proxy-status")).toBe(`PostgREST; error=${code}`);
     }
@@ -189,16 +236,56 @@ describe("requests PostgREST refuses (errors.rst, Error.hs)", () => {
   });
 
   it("RAISE SQLSTATE 'PGRST' sets the status, headers and body (errors.rst, Add HTTP Headers with RAISE)", async () => {
-    const answer = await rest(`/rpc/${table}_raise`, { method: "POST", token: await token({}), body: '{"kind":"pgrst"}' });
+    const answer = await rest(`/rpc/${table}_raise`, {
+      method: "POST",
+      token: await token({}),
+      body: '{"kind":"pgrst"}',
+    });
     expect(answer.status).toBe(402);
     expect(answer.headers.get("x-powered-by")).toBe("Nerd Rage");
-    expect(answer.body).toEqual({ code: "123", message: "Payment Required", details: "Quota exceeded", hint: "Upgrade your plan" });
+    expect(answer.body).toEqual({
+      code: "123",
+      message: "Payment Required",
+      details: "Quota exceeded",
+      hint: "Upgrade your plan",
+    });
   });
 
   it("an UPDATE or DELETE without a filter is refused and deletes nothing (pg-safeupdate, 21000 as 400)", async () => {
     const answer = await rest(`/${table}`, { method: "DELETE", token: await token({}) });
-    expect([answer.status, answer.body.code, answer.body.message]).toEqual([400, "21000", "DELETE requires a WHERE clause"]);
+    expect([answer.status, answer.body.code, answer.body.message]).toEqual([
+      400,
+      "21000",
+      "DELETE requires a WHERE clause",
+    ]);
     expect(await count()).toBe(2);
+  });
+});
+
+describe("concurrent requests of different users (claims are transaction-local)", () => {
+  it("each of 24 users, all at once on a pool of 4 connections, writes and reads only their own rows", async () => {
+    const users = Array.from(
+      { length: 24 },
+      (_, i) => `user_race_${i}_${Math.random().toString(36).slice(2, 6)}`,
+    );
+    const tokens = await Promise.all(users.map((sub) => token({ sub })));
+    const results = await Promise.all(users.map(async (sub, i) => {
+      const insert = await rest(`/${table}_own?select=owner,body`, {
+        method: "POST",
+        token: tokens[i],
+        headers: { prefer: "return=representation", "content-type": "application/json" },
+        body: JSON.stringify({ body: `note of ${sub}` }),
+      });
+      const read = await rest(`/${table}_own?select=owner,body`, { token: tokens[i] });
+      const anonymous = await rest(`/rpc/${table}_claims`, { method: "POST", body: "{}" });
+      return { sub, insert, read, anonymous };
+    }));
+    for (const { sub, insert, read, anonymous } of results) {
+      expect(insert.status).toBe(201);
+      expect(insert.body).toEqual([{ owner: sub, body: `note of ${sub}` }]);
+      expect(read.body).toEqual([{ owner: sub, body: `note of ${sub}` }]);
+      expect(anonymous.body).toEqual({ role: "anon" }); // no user's claims left on a pooled connection
+    }
   });
 });
 
@@ -208,7 +295,9 @@ describe("hostile identifiers and values change nothing", () => {
     const hostile = [
       `/${table}?${encodeURIComponent(`id" = 1; delete from public.${table}; --`)}=eq.1`,
       `/${table}?id=eq.${encodeURIComponent(`1; delete from public.${table}`)}`,
-      `/${table}?select=${encodeURIComponent(`id,name from public.${table}; delete from public.${table} --`)}`,
+      `/${table}?select=${
+        encodeURIComponent(`id,name from public.${table}; delete from public.${table} --`)
+      }`,
       `/${table}?order=${encodeURIComponent(`id; delete from public.${table}`)}`,
       `/${encodeURIComponent(`${table}"; delete from public.${table}; --`)}`,
       `/${table}?id=in.(${encodeURIComponent(`1) or (true`)})`,
@@ -217,7 +306,10 @@ describe("hostile identifiers and values change nothing", () => {
       const answer = await rest(path, { token: auth });
       expect(answer.status, path).toBeGreaterThanOrEqual(400);
     }
-    const deleted = await rest(`/${table}?name=eq.${encodeURIComponent("x' or '1'='1")}`, { method: "DELETE", token: auth });
+    const deleted = await rest(`/${table}?name=eq.${encodeURIComponent("x' or '1'='1")}`, {
+      method: "DELETE",
+      token: auth,
+    });
     expect(deleted.status).toBe(204);
     expect(await count()).toBe(2);
   });

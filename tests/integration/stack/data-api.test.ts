@@ -30,7 +30,11 @@ interface Signed {
 
 async function signIn(user: string): Promise<Signed> {
   const token = (await call(stack.origin, `/dev/clerk-token?user=${user}`)).body.token as string;
-  const answer = await call(`${stack.origin}/functions/v1/session`, "/start", { method: "POST", token, json: {} });
+  const answer = await call(`${stack.origin}/functions/v1/session`, "/start", {
+    method: "POST",
+    token,
+    json: {},
+  });
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
   return answer.body as unknown as Signed;
 }
@@ -82,7 +86,8 @@ describe("supabase-js against npm start's /rest/v1", () => {
     const asAlice = clientFor(async () => alice.access_token);
     const asBob = clientFor(async () => bob.access_token);
 
-    const inserted = await asAlice.from("notes").insert({ body: "first" }).select("id, body, owner_id").single();
+    const inserted = await asAlice.from("notes").insert({ body: "first" }).select("id, body, owner_id")
+      .single();
     expect(inserted.error).toBeNull();
     expect(inserted.status).toBe(201);
     expect(inserted.data).toMatchObject({ body: "first", owner_id: alice.user_id });
@@ -92,7 +97,10 @@ describe("supabase-js against npm start's /rest/v1", () => {
     const listed = await asAlice.from("notes").select("id, body").order("id", { ascending: false }).limit(2);
     expect(listed.error).toBeNull();
     expect(listed.data!.map((note) => note.body)).toEqual(["third", "second"]);
-    const filtered = await asAlice.from("notes").select("body").in("body", ["first", "third"]).neq("body", "third");
+    const filtered = await asAlice.from("notes").select("body").in("body", ["first", "third"]).neq(
+      "body",
+      "third",
+    );
     expect(filtered.data).toEqual([{ body: "first" }]);
     const counted = await asAlice.from("notes").select("*", { count: "exact" }).gt("id", 0).lt("id", 1e9);
     expect(counted.count).toBe(3);
@@ -114,10 +122,14 @@ describe("supabase-js against npm start's /rest/v1", () => {
   });
 
   it("the Node flow of docs/local-stack.md: SDK session from a development-issuer token, then supabase-js", async () => {
-    const { token } = (await (await fetch(`${stack.origin}/dev/clerk-token?user=node${unique()}`)).json()) as {
-      token: string;
-    };
-    const sessions = createSessionClient({ url: `${stack.origin}/functions/v1/session`, storage: memoryStorage() });
+    const { token } =
+      (await (await fetch(`${stack.origin}/dev/clerk-token?user=node${unique()}`)).json()) as {
+        token: string;
+      };
+    const sessions = createSessionClient({
+      url: `${stack.origin}/functions/v1/session`,
+      storage: memoryStorage(),
+    });
     await sessions.start(token, { deviceName: "script" });
     const supabase = clientFor(() => sessions.getAccessToken());
     expect((await supabase.from("notes").insert({ body: "from node" }).select("body")).data).toEqual([

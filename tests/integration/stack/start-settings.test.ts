@@ -11,7 +11,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call } from "../../support/api.ts";
-import { killLeftovers, launch, type Launched, localDir, removeStackData, uniqueName } from "../../support/npm-start.ts";
+import {
+  killLeftovers,
+  launch,
+  type Launched,
+  localDir,
+  removeStackData,
+  uniqueName,
+} from "../../support/npm-start.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../../support/webhook-receiver.ts";
 
 let stack: Launched;
@@ -50,7 +57,9 @@ describe("npm start with a .env", () => {
     const started = await call(session, "/start", { method: "POST", token, json: {} });
     expect(started.status).toBe(200);
     const first = started.body.refresh_token as string;
-    expect((await call(session, "/refresh", { method: "POST", json: { refresh_token: first } })).status).toBe(200);
+    expect((await call(session, "/refresh", { method: "POST", json: { refresh_token: first } })).status).toBe(
+      200,
+    );
     const replay = await call(session, "/refresh", { method: "POST", json: { refresh_token: first } });
     expect(replay.body.error).toBe("refresh_token_reused");
     const [delivery] = await hook.waitForDeliveries(1);
@@ -68,7 +77,9 @@ describe("npm start with a .env", () => {
 
   it("prints hints with the ports it really uses", () => {
     const banner = stack.output().slice(stack.output().indexOf("sessionguard: ready in"));
-    const ports = new Set([...banner.matchAll(/http:\/\/127\.0\.0\.1:(\d+)\/(?!postgres)/g)].map((m) => Number(m[1])));
+    const ports = new Set(
+      [...banner.matchAll(/http:\/\/127\.0\.0\.1:(\d+)\/(?!postgres)/g)].map((m) => Number(m[1])),
+    );
     expect([...ports]).toEqual([stack.port]);
     expect(stack.port).not.toBe(54321);
     expect(banner).toContain(`Try it: SG_PORT=${stack.port} npm run demo`);
