@@ -13,6 +13,8 @@
  *   - `exp`, `nbf`, `iat` with 30 s of clock skew, each a number or PGRST303
  *     (Jwt.hs `checkForErrors`, `allowedSkewSeconds = 30`); `aud` is not checked because
  *     Supabase sets no `jwt-aud` (auth.rst "aud validation": any audience then passes);
+ *   - PGRST302 ("Anonymous access is disabled") needs an unset `db-anon-role`; Supabase
+ *     sets it to `anon`, so a request without a token is never refused for that here;
  *   - the role is the `role` claim, else `db-anon-role` (`anon` on Supabase), and the
  *     claims published to SQL are the token's with `role` set to it (Jwt.hs `parseClaims`).
  *
