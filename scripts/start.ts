@@ -19,7 +19,8 @@ const USAGE = `usage: npm start [-- --reset]
   --reset   wipe the local database before starting (keys in .local/ are kept)
 
 Environment (or .env): every function setting (CLERK_ISSUER, SESSION_*, DATABASE_URL, ...),
-and SG_PORT (54321), SG_DB_PORT (54322), SG_DATA_NAME (dev). See docs/local-stack.md.`;
+and SG_PORT (54321), SG_DB_PORT (54322), SG_DATA_NAME (dev); SG_SUPABASE_LOCAL=1 to use a running
+\`supabase start\`'s database and PostgREST instead of the local ones. See docs/local-stack.md.`;
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
