@@ -1,7 +1,7 @@
 /**
  * FUNCTION_SETTINGS (functions/config/names.ts) is what `npm start` passes on to the
  * functions, so it must be exactly what the settings parsers read: checked twice, from
- * the parsers' source (every `get("NAME")`) and by running them over an environment that
+ * the parsers' source (every `get("NAME")` and `settingReader(env)("NAME")`) and by running them over an environment that
  * records each name read. A setting the parsers gain and the list lacks fails here.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -26,7 +26,7 @@ function namesInParserSource(): Set<string> {
   ];
   const names = new Set<string>();
   for (const file of files) {
-    for (const match of readFileSync(file, "utf8").matchAll(/\bget\(\s*"([A-Z][A-Z0-9_]*)"\s*\)/g)) {
+    for (const match of readFileSync(file, "utf8").matchAll(/(?:\bget|\))\(\s*"([A-Z][A-Z0-9_]*)"\s*\)/g)) {
       names.add(match[1]!);
     }
   }
