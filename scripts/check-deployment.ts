@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { checkDataApi } from "./check-deployment/data-api.ts";
 import { checkDatabase, migrationsDir } from "./check-deployment/database.ts";
 import { checkPublished, checkSignIn, signOut } from "./check-deployment/endpoints.ts";
+import { lintOnly, lintSection } from "./check-deployment/lint.ts";
 import { failed, type Finding, formatReport, type Section } from "./check-deployment/report.ts";
 import { readSecret, REFUSED_ON_ARGV, standardInput } from "./check-deployment/secrets.ts";
 
@@ -36,6 +37,10 @@ const USAGE = `usage: npm run check-deployment -- --url https://<ref>.supabase.c
   --issuer <url>              the issuer the project trusts (default: what the function says)
   --function-url <url>        default <url>/functions/v1/session
   --rest-url <url>            default <url>/rest/v1
+  --lint                      with --db-url-file: what instant revocation leaves open
+                              (sessionguard.lint()); without --url, only that
+  --exposed-schemas <s>       comma-separated schemas the Data API exposes
+                              (default public,graphql_public)
 Environment: SUPABASE_PUBLISHABLE_KEY or SUPABASE_ANON_KEY for --apikey, CLERK_TOKEN for the Clerk token.
 Secrets are never taken on the command line: npm prints it, and ps shows it to every user.`;
 
@@ -65,6 +70,8 @@ try {
       issuer: { type: "string" },
       "function-url": { type: "string" },
       "rest-url": { type: "string" },
+      lint: { type: "boolean" },
+      "exposed-schemas": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -76,11 +83,18 @@ if (options.help) {
   console.log(USAGE);
   process.exit(0);
 }
+const string = (name: string) => (typeof options[name] === "string" ? options[name] as string : undefined);
+if (options.lint && options.url === undefined) {
+  const urlFile = string("db-url-file");
+  const lintUrl = urlFile ? await readSecret("db-url-file", urlFile, standardInput()).catch((error) => {
+    usageError((error as Error).message);
+  }) : undefined;
+  process.exit(await lintOnly(lintUrl, string("exposed-schemas")));
+}
 const base = typeof options.url === "string" ? options.url.replace(/\/+$/, "") : undefined;
 if (!base || !/^https?:\/\/[^/]+$/.test(base)) {
   usageError("--url must be the project's URL, like https://abcdefgh.supabase.co");
 }
-const string = (name: string) => (typeof options[name] === "string" ? options[name] as string : undefined);
 if (string("clerk-token-file") === "-" && string("db-url-file") === "-") {
   usageError("only one of --clerk-token-file and --db-url-file can read standard input");
 }
@@ -114,6 +128,7 @@ const sections: Section[] = [
   { heading: `Session function (${functionUrl})`, findings: functionFindings },
   { heading: `Data API (${restUrl})`, findings: dataFindings },
   { heading: "Database", findings: databaseFindings },
+  ...(options.lint ? [await lintSection(databaseUrl, string("exposed-schemas"))] : []),
 ];
 console.log(formatReport(base, sections));
 process.exit(failed(sections) ? 1 : 0);

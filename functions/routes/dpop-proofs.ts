@@ -14,9 +14,7 @@ import type { Store } from "../store.ts";
 
 /** A request's proofs, for the routes. */
 export interface DpopProofs {
-  /** `SESSION_DPOP`. */
-  readonly mode: Config["session"]["dpop"];
-  /** `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE`, `SESSION_DPOP_MISMATCH`. */
+  /** `SESSION_DPOP`, `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE`, `SESSION_DPOP_MISMATCH`. */
   readonly settings: DpopSettings;
   /**
    * The request's verified proof, or null when it carries none; a bad one throws
@@ -32,13 +30,9 @@ export interface DpopProofs {
 }
 
 /** Builds the proof checks; `mounts` are the paths the function is served under. */
-export function createDpopProofs(
-  config: Config,
-  settings: DpopSettings,
-  store: Store,
-  mounts: readonly string[],
-): DpopProofs {
-  const mode = config.session.dpop;
+export function createDpopProofs(config: Config, store: Store, mounts: readonly string[]): DpopProofs {
+  const settings = config.dpop;
+  const mode = settings.mode;
   const verifier: Promise<DpopVerifier> = createDpopVerifier({
     secrets: config.refreshSecrets,
     publicUrls: settings.publicUrls,
@@ -46,7 +40,6 @@ export function createDpopProofs(
     mounts,
   });
   return {
-    mode,
     settings,
     async verify(request, at, accessToken) {
       if (mode !== "off") return await (await verifier).verify(request, { now: at, accessToken });

@@ -32,7 +32,7 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
     reuse_grace: reuseGrace,
     theft_scope: theftScope,
     dpop_lifetime: proofs.replayWindow,
-    dpop_mismatch: proofs.settings.mismatch,
+    dpop_mismatch: config.dpop.mismatch,
     rate_limit: limits?.refresh ?? null,
     ip_rate_limit: limits ? ipBudget(limits.refresh).count : null,
   });

@@ -20,7 +20,7 @@ const MAX_DEVICE_NAME_LENGTH = 100;
 
 /** The `/start` sub-app (mounted at `/start`). */
 export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
-  const { config, store, proofs, now, verifyClerkToken, sessionLimit } = deps;
+  const { config, store, proofs, now, verifyClerkToken } = deps;
   // Static policy, bound once.
   const { idleTimeout, absoluteLifetime, impersonationLifetime } = config.session;
   const limits = config.rateLimits;
@@ -43,8 +43,8 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
     // A proof here binds the new session to its key. Its jti is remembered like any
     // other, so a captured proof cannot start (and bind) a second session.
     // With SESSION_DPOP=off nothing new is bound.
-    const proof = proofs.mode === "off" ? null : await proofs.verify(c.req.raw, at);
-    if (proof === null && proofs.mode === "required") {
+    const proof = config.dpop.mode === "off" ? null : await proofs.verify(c.req.raw, at);
+    if (proof === null && config.dpop.mode === "required") {
       throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
     }
     if (proof !== null && !(await proofs.use(proof, at))) {
@@ -66,7 +66,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       actorId: identity.actorId,
       claims: identity.claims,
       claimsIssuedAt: identity.issuedAt,
-      sessionLimit: sessionLimit ?? null,
+      sessionLimit: config.sessionLimit,
       now: at,
     });
     if (started.result === "limit_reached") {
