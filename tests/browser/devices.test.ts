@@ -121,7 +121,7 @@ describe("devices page", () => {
     }
 
     for (const tab of [tab1, tab2]) {
-      await tab.locator("#reload").click();
+      await tab.locator("#reload").click(); // the developer tools' "Reload the lists now"
       await tab.waitForFunction(() => document.getElementById("status")?.textContent === "Lists reloaded.");
       expect(await tab.getAttribute("body", "data-state")).toBe("signed-in");
       expect(await tab.locator("#alert").isHidden()).toBe(true);
@@ -156,20 +156,24 @@ describe("devices page", () => {
       path: screenshotPath("03-before-revoke"),
       fullPage: true,
     });
-    await rowB.getByRole("button", { name: `Revoke ${nameB}` }).click();
+    await rowB.getByRole("button", { name: `Sign out ${nameB}` }).click();
     await a.waitForFunction(
-      (n) => document.getElementById("status")?.textContent === `Revoked ${n}.`,
+      (n) => document.getElementById("status")?.textContent === `Signed out ${n}.`,
       nameB,
     );
     expect(await a.locator("#devices tr", { hasText: nameB }).count()).toBe(0);
+    // A's activity shows the revocation without any button pressed (the device list told it).
+    await a.locator("#events li[data-type=session_revoked]").first().waitFor();
 
-    // B's next request: reloading its lists finds the session revoked.
+    // B's next request: the user coming back to the tab reloads its lists, which finds
+    // the session revoked. No button: what a user does is look at the page again.
     expect(await b.getAttribute("body", "data-state")).toBe("signed-in");
-    await b.locator("#reload").click();
+    await b.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await b.waitForSelector("body[data-state=signed-out]");
-    await expect(b.getByRole("alert").textContent()).resolves.toContain(
-      "revoked",
-    );
+    // One message for the state: the alert says it, the status region does not repeat it.
+    const alert = await b.getByRole("alert").textContent();
+    expect(alert).toContain("ended from another device");
+    expect(await b.locator("#status").textContent()).not.toContain("ended from another device");
     expect(await storedRefreshToken(b)).toBeNull();
     await b.screenshot({
       path: screenshotPath("04-revoked-device-signed-out"),
@@ -189,9 +193,21 @@ describe("devices page", () => {
         "Signed out everywhere else."
     );
     expect(await a.locator("#devices tbody tr").count()).toBe(1);
-    await b.locator("#reload").click();
+    await b.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await b.waitForSelector("body[data-state=signed-out]");
     expect(await a.getAttribute("body", "data-state")).toBe("signed-in");
+  });
+
+  it("a sign-in on another device appears in the lists by itself", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    await signIn(a, `Watcher ${tag()}`);
+    const nameB = `Newcomer ${tag()}`;
+    await signIn(await open(await newContext(), user), nameB);
+    // No button pressed on A: returning to the tab reloads both lists.
+    await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await a.locator("#devices tr", { hasText: nameB }).waitFor();
+    await expect.poll(() => a.locator("#events li[data-type=session_started]").count()).toBe(2);
   });
 
   it("a replayed spent refresh token revokes the session, and the page shows it", async () => {
@@ -205,12 +221,22 @@ describe("devices page", () => {
     await expect(page.getByRole("alert").textContent()).resolves.toContain(
       "Theft detected",
     );
+    // The story stays on screen, signed out: the log and the activity as last shown.
     await expect(page.locator("#replay-result").textContent()).resolves
       .toContain("401 refresh_token_reused");
+    expect(await page.locator("#replay-result").isVisible()).toBe(true);
+    expect(await page.locator("#events li[data-type=session_started]").isVisible()).toBe(true);
+    await page.waitForTimeout(300);
+    expect(await page.locator("#replay-result").isVisible()).toBe(true);
     await page.screenshot({
       path: screenshotPath("05-theft-detected"),
       fullPage: true,
     });
+    // Until dismissed.
+    await page.getByRole("button", { name: "Dismiss this message" }).click();
+    expect(await page.getByRole("alert").isHidden()).toBe(true);
+    expect(await page.locator("#replay-result").count()).toBe(0);
+    expect(await page.locator("#events").isHidden()).toBe(true);
 
     // Signing in again shows the security event with where it came from.
     await signIn(page, `Victim again ${tag()}`);
