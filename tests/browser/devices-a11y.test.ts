@@ -92,7 +92,7 @@ describe("devices page accessibility", () => {
     const signedOut = await axe(page);
     expect(signedOut.violations).toEqual([]);
     expect(signedOut.passes).toBeGreaterThan(5);
-  });
+  }, 90_000); // two browsers, two axe runs: slow on a loaded machine
 
   it("revokes another device with the keyboard alone, announces it, and keeps focus in the list", async () => {
     const user = `user_${tag()}`;

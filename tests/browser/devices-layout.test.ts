@@ -111,6 +111,6 @@ describe("devices page layout", () => {
       expect(await page.locator("#devices").isHidden()).toBe(true);
       await page.screenshot({ path: screenshotPath(`layout-${width}-after-theft`), fullPage: true });
       expect(await axeViolations(page)).toEqual([]);
-    });
+    }, 120_000); // two browsers, two axe runs: slow on a loaded machine
   }
 });

@@ -207,8 +207,8 @@ describe("devices page", () => {
     // No button pressed on A: returning to the tab reloads both lists.
     await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await a.locator("#devices tr", { hasText: nameB }).waitFor();
-    await expect.poll(() => a.locator("#events li[data-type=session_started]").count()).toBe(2);
-  });
+    await expect.poll(() => a.locator("#events li[data-type=session_started]").count(), { timeout: 10_000 }).toBe(2);
+  }, 90_000); // two browsers signing in: slow on a loaded machine
 
   it("a replayed spent refresh token revokes the session, and the page shows it", async () => {
     const context = await newContext();
