@@ -43,9 +43,11 @@ async function newContext(): Promise<BrowserContext> {
 }
 
 /** Opens the page (as `user` when the stack lets us name one) and waits until it is ready. */
-async function open(context: BrowserContext, user: string): Promise<Page> {
+async function open(context: BrowserContext, user: string, fakeClock = false): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err));
+  // Playwright's clock: time flows as usual until the test jumps it forward.
+  if (fakeClock) await page.clock.install();
   const url = new URL(stack.pageUrl);
   url.searchParams.set("user", user); // a user of its own per test, so lists hold only its sessions
   await page.goto(url.href);
@@ -209,6 +211,21 @@ describe("devices page", () => {
     await a.locator("#devices tr", { hasText: nameB }).waitFor();
     await expect.poll(() => a.locator("#events li[data-type=session_started]").count(), { timeout: 10_000 }).toBe(2);
   }, 90_000); // two browsers signing in: slow on a loaded machine
+
+  it("a sign-in on another device appears after the poll interval, with the user doing nothing", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user, true);
+    await signIn(a, `Idle watcher ${tag()}`);
+    const nameB = `Arrival ${tag()}`;
+    await signIn(await open(await newContext(), user), nameB);
+    // Control: nothing has made A look yet.
+    await a.waitForTimeout(1_000);
+    expect(await a.locator("#devices tr", { hasText: nameB }).count()).toBe(0);
+    // The lists poll every 30 s while the page is visible: jump A's clock past one interval.
+    await a.clock.fastForward(31_000);
+    await a.locator("#devices tr", { hasText: nameB }).waitFor({ timeout: 10_000 });
+    await a.locator("#events li", { hasText: nameB }).waitFor({ timeout: 10_000 });
+  }, 90_000);
 
   it("a replayed spent refresh token revokes the session, and the page shows it", async () => {
     const context = await newContext();
