@@ -146,9 +146,12 @@ fi
 if [[ $(q -c "select count(*) from pg_extension where extname = 'pgtap'") == 0 ]]; then
   q -c 'create extension pgtap with schema extensions' >/dev/null 2>&1 ||
     fail "pgTAP is not installed on the server at $SHOWN_URL. It is plain SQL; install it with one of:
-  Debian, Ubuntu: sudo apt-get install postgresql-<major>-pgtap   (for the throwaway server: postgresql-15-pgtap)
+  Debian, Ubuntu: sudo apt-get install postgresql-<major>-pgtap
+  Fedora, RHEL:   sudo dnf install pgtap_<major>
   macOS:          brew install pgtap
   anywhere:       pgxn install pgtap, or make install from https://github.com/theory/pgtap
+The throwaway server takes pgTAP's files from any of these installs (or from SG_PGTAP_DIR,
+a folder holding pgtap.control and pgtap--*.sql).
 Or use a database that has it: supabase start's does (--db-url postgresql://postgres:postgres@127.0.0.1:54322/postgres)"
   trap 'q -c "drop extension if exists pgtap" >/dev/null; cleanup' EXIT
 fi
