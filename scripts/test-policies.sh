@@ -82,7 +82,6 @@ if ! command -v pg_prove >/dev/null || ! command -v psql >/dev/null; then
   else
     fail "needs psql and pg_prove (pgTAP's test runner, a Perl module). Install them with one of:
   Debian, Ubuntu:  sudo apt-get install postgresql-client libtap-parser-sourcehandler-pgtap-perl
-  Fedora, RHEL:    sudo dnf install postgresql perl-TAP-Parser-SourceHandler-pgTAP
   macOS:           brew install libpq pgtap   (then add libpq's bin folder to PATH)
   anywhere Perl is: cpanm TAP::Parser::SourceHandler::pgTAP   (pg_prove), and PostgreSQL's client for psql
 Or run the same tests with Docker: supabase start && supabase test db"
@@ -147,7 +146,7 @@ if [[ $(q -c "select count(*) from pg_extension where extname = 'pgtap'") == 0 ]
   q -c 'create extension pgtap with schema extensions' >/dev/null 2>&1 ||
     fail "pgTAP is not installed on the server at $SHOWN_URL. It is plain SQL; install it with one of:
   Debian, Ubuntu: sudo apt-get install postgresql-<major>-pgtap
-  Fedora, RHEL:   sudo dnf install pgtap_<major>
+  other systems:  your distribution's pgtap package for that PostgreSQL version
   macOS:          brew install pgtap
   anywhere:       pgxn install pgtap, or make install from https://github.com/theory/pgtap
 The throwaway server takes pgTAP's files from any of these installs (or from SG_PGTAP_DIR,

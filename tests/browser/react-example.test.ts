@@ -36,8 +36,8 @@ afterAll(async () => {
 
 const tag = () => randomBytes(4).toString("hex");
 
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+async function newContext(width = 1100): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
   contexts.push(context);
   return context;
 }
@@ -259,6 +259,34 @@ describe("React example", { timeout: 90_000 }, () => {
     await signIn(page, `Victim again ${tag()}`);
     await page.locator(".sg-events li[data-type=refresh_token_reused]").first().waitFor();
     expect(await page.getByRole("alert").count()).toBe(0);
+  });
+
+  it("fits a 390 px phone: no sideways scrolling, the device list as cards, every action in the window", async () => {
+    const user = `user_${tag()}`;
+    const otherName = `Tablet with a long name ${tag()}`;
+    await signIn(await open(await newContext(), user), otherName);
+    const page = await open(await newContext(390), user);
+    await signIn(page, `Phone ${tag()}`);
+    await expect.poll(() => devices(page).count()).toBe(2);
+    const m = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+      rowDisplay: getComputedStyle(document.querySelector(".sg-devices tbody tr")!).display,
+      buttons: [...document.querySelectorAll(".sg-devices tbody button")].map((b) => {
+        const r = b.getBoundingClientRect();
+        return { left: r.left, right: r.right, width: r.width };
+      }),
+    }));
+    expect(m.innerWidth).toBe(390);
+    expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+    expect(m.rowDisplay).toBe("block");
+    expect(m.buttons).toHaveLength(2);
+    for (const b of m.buttons) {
+      expect(b.width).toBeGreaterThan(0);
+      expect(b.left).toBeGreaterThanOrEqual(0);
+      expect(b.right).toBeLessThanOrEqual(m.innerWidth);
+    }
+    await page.screenshot({ path: screenshotPath("react-05-phone-390"), fullPage: true });
   });
 
   it("the components pass axe-core (WCAG 2.1 A and AA)", async () => {
