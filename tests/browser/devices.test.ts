@@ -81,7 +81,17 @@ describe("devices page", () => {
     await expect(page.locator("#mode-banner").textContent()).resolves.toContain(
       "Local development",
     );
+    // Signed out, the banner does not claim anyone is signed in.
+    expect(await page.locator("#mode-banner").textContent()).not.toMatch(/signed in/i);
     await signIn(page, `Laptop ${tag()}`);
+    // User words on the user's part of the page: no refresh counters, no reload or
+    // "Revoke" buttons (the developer's buttons live in the labelled local-development section).
+    const userButtons = await page.locator("main button:not(#dev-tools button)").allTextContents();
+    expect(userButtons.filter((text) => /refresh|reload|revoke/i.test(text))).toEqual([]);
+    expect(userButtons).toContain("Sign out everywhere else");
+    for (const part of ["#signed-in", "#events"]) {
+      expect(await page.locator(part).textContent()).not.toMatch(/refreshes on this page|access token/i);
+    }
     const current = page.locator("#devices tr[data-current=true]");
     await expect(current.textContent()).resolves.toContain("This device");
     await expect(page.locator("#events li[data-type=session_started]").count())
