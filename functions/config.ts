@@ -181,7 +181,7 @@ export function parseConfig(env: Env): Config {
     clientIp: parseClientIp(get("SESSION_CLIENT_IP")),
     signer: oneOf("SESSION_SIGNER", get("SESSION_SIGNER"), ["auto", "webcrypto", "noble"], "auto"),
     databasePrepare: preparedStatements(
-      oneOf("SESSION_DB_PREPARE", get("SESSION_DB_PREPARE"), ["auto", "on", "off"], "auto"),
+      oneOf("SESSION_DB_PREPARE", get("SESSION_DB_PREPARE"), ["auto", "on", "off"], "off"),
       databaseUrl,
     ),
   });

@@ -75,11 +75,14 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   };
   const tokenResponse = createTokenResponder(accessTokens, refreshTokens);
 
+  const account = accountRoutes(routeDeps);
   const api = new Hono()
-    .route("/", startRoute(routeDeps, tokenResponse))
-    .route("/", refreshRoute(routeDeps, tokenResponse))
-    .route("/", accountRoutes(routeDeps))
-    .route("/", wellKnownRoutes(accessTokens));
+    .route("/start", startRoute(routeDeps, tokenResponse))
+    .route("/refresh", refreshRoute(routeDeps, tokenResponse))
+    .route("/signout", account.signout)
+    .route("/sessions", account.sessions)
+    .route("/events", account.events)
+    .route("/.well-known", wellKnownRoutes(accessTokens));
 
   const app = new Hono();
   // CORS for the ALLOWED_ORIGINS allowlist, errors included (functions/cors.ts).

@@ -9,6 +9,7 @@
  */
 import type { Config, DpopSettings } from "../config.ts";
 import { createDpopVerifier, type DpopVerifier, replayWindow, type VerifiedProof } from "../dpop.ts";
+import { ApiError } from "../errors.ts";
 import type { Store } from "../store.ts";
 
 /** A request's proofs, for the routes. */
@@ -17,7 +18,10 @@ export interface DpopProofs {
   readonly mode: Config["session"]["dpop"];
   /** `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE`, `SESSION_DPOP_MISMATCH`. */
   readonly settings: DpopSettings;
-  /** The request's verified proof, or null when it carries none; a bad one throws `invalid_dpop_proof`. */
+  /**
+   * The request's verified proof, or null when it carries none; a bad one throws
+   * `invalid_dpop_proof` (with `SESSION_DPOP=off`: is ignored, null).
+   */
   verify(request: Request, at: Date, accessToken?: string): Promise<VerifiedProof | null>;
   /** Remembers the proof's `jti` for the replay window; false when that key used it already. */
   use(proof: VerifiedProof, at: Date): Promise<boolean>;
@@ -45,7 +49,13 @@ export function createDpopProofs(
     mode,
     settings,
     async verify(request, at, accessToken) {
-      return await (await verifier).verify(request, { now: at, accessToken });
+      if (mode !== "off") return await (await verifier).verify(request, { now: at, accessToken });
+      // Off: a proof is still checked, for the sessions bound before, but a bad one is
+      // ignored as 0.1.0 ignored every proof (a bound session then simply lacks its key).
+      return await (await verifier).verify(request, { now: at, accessToken }).catch((err) => {
+        if (err instanceof ApiError) return null;
+        throw err;
+      });
     },
     async use(proof, at) {
       return await store.useDpopProof(proof.jkt, proof.jti, (await verifier).replayWindow, at);

@@ -21,7 +21,7 @@ import { methodNotAllowed } from "./method-not-allowed.ts";
 import { ipBudget, rateLimited } from "./rate-limits.ts";
 import type { TokenResponder } from "./token-response.ts";
 
-/** The `/refresh` sub-app. */
+/** The `/refresh` sub-app (mounted at `/refresh`). */
 export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
   const { config, store, proofs, now, refreshTokens, onTheft } = deps;
   // The policy the database decides by, built once and passed as it is.
@@ -38,7 +38,7 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
   });
 
   const app = new Hono();
-  app.post("/refresh", async (c) => {
+  app.post("/", async (c) => {
     const body = await readJsonBody(c.req.raw);
     // The moment is taken once the body is in: a replay held back in a slow upload
     // must not fall inside a grace window that has closed.
@@ -117,6 +117,6 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
         throw new ApiError("invalid_refresh_token", { detail: "no such session or generation ahead" });
     }
   });
-  methodNotAllowed(app, "/refresh", "POST");
+  methodNotAllowed(app, "/", "POST");
   return app;
 }

@@ -18,7 +18,7 @@ import type { TokenResponder } from "./token-response.ts";
 
 const MAX_DEVICE_NAME_LENGTH = 100;
 
-/** The `/start` sub-app. */
+/** The `/start` sub-app (mounted at `/start`). */
 export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
   const { config, store, proofs, now, verifyClerkToken } = deps;
   // Static policy, bound once.
@@ -26,7 +26,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
   const limits = config.rateLimits;
 
   const app = new Hono();
-  app.post("/start", async (c) => {
+  app.post("/", async (c) => {
     const clerkToken = bearerToken(c.req.raw);
     const body = await readJsonBody(c.req.raw);
     // The moment is taken once the body is in: a slow upload does not choose it.
@@ -75,6 +75,6 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       jkt: proof?.jkt ?? null,
     });
   });
-  methodNotAllowed(app, "/start", "POST");
+  methodNotAllowed(app, "/", "POST");
   return app;
 }

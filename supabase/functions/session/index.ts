@@ -32,6 +32,7 @@ export async function createSessionFunction(
   options: Pick<HandlerDeps, "now" | "log"> = {},
 ): Promise<SessionFunction> {
   const { config, dpop, theftResponse: theftSettings } = parseSessionSettings(env);
+  warnAboutKids(config);
   const verifyClerkToken = await createClerkVerifier(config.clerk).catch((error) => {
     throw new ConfigError("CLERK_JWT_KEY", `cannot be imported as an RS256 public key (${error.message})`);
   });
@@ -63,6 +64,25 @@ export async function createSessionFunction(
 // not when a local gateway imports this module.
 if (import.meta.main || inEdgeRuntime()) {
   await serveFunction("session", (env) => createSessionFunction(env));
+}
+
+/**
+ * Supabase's signing-key import takes only a UUID `kid` (supabase/cli v2.104.0,
+ * `packages/api/src/generated/openapi.json`, `CreateSigningKeyBody.private_jwk.kid`,
+ * `"format": "uuid"`): a key with another kid can
+ * serve a custom OIDC provider (path B) but cannot be imported (path A). Said once at
+ * start-up, not refused; a loopback issuer (the local stack) is not deployed.
+ */
+function warnAboutKids(config: Config): void {
+  if (/^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(`${config.session.issuer}/`)) return;
+  for (const { kid } of config.signingJwks) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(kid)) {
+      console.warn(
+        `session: SESSION_SIGNING_JWK kid ${JSON.stringify(kid)} is not a UUID: Supabase's signing-key ` +
+          "import (docs/deploy.md, path A) refuses it; a custom OIDC provider (path B) takes any kid",
+      );
+    }
+  }
 }
 
 /** Supabase's `EdgeRuntime.waitUntil`, which keeps work alive after the response, if present. */
