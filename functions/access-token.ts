@@ -50,6 +50,22 @@ export interface AccessTokenClaims {
   readonly exp: number;
   /** Present when the session is bound to a device key (DPoP): that key's RFC 7638 thumbprint. */
   readonly cnf?: { readonly jkt: string };
+  /**
+   * The session's active Clerk organization when it was signed (P15), under the names of
+   * Clerk's v1 claims so a policy reads `auth.jwt() ->> 'org_id'`. What a policy must
+   * trust is the live value: `sessionguard.org_id()` and friends read the session row.
+   */
+  readonly org_id?: string;
+  readonly org_role?: string;
+  readonly org_permissions?: readonly string[];
+  /** Impersonation (Clerk's `act`): `act.sub` is the impersonator, so policies can restrict them. */
+  readonly act?: { readonly sub: string };
+}
+
+/** The Clerk claims an access token carries (see {@link AccessTokenClaims}). */
+export interface SessionClaimsInput {
+  readonly org?: { readonly id: string; readonly role: string | null; readonly permissions: readonly string[] } | null;
+  readonly actorId?: string | null;
 }
 
 /** A freshly signed access token. */
@@ -66,7 +82,14 @@ export interface AccessTokens {
    * carries `cnf.jkt`: the session is bound to that device key (RFC 9449 §6).
    */
   sign(
-    input: { userId: string; sessionId: string; now: Date; notAfter?: Date; jkt?: string | null },
+    input: {
+      userId: string;
+      sessionId: string;
+      now: Date;
+      notAfter?: Date;
+      jkt?: string | null;
+      claims?: SessionClaimsInput;
+    },
   ): Promise<SignedAccessToken>;
   /** Verifies signature, issuer, audience and lifetime; throws `invalid_token`. */
   verify(token: string, now: Date): Promise<AccessTokenClaims>;
@@ -119,7 +142,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   });
 
   return {
-    async sign({ userId, sessionId, now, notAfter, jkt }) {
+    async sign({ userId, sessionId, now, notAfter, jkt, claims: session }) {
       const iat = Math.floor(now.getTime() / 1000);
       const end = notAfter ? Math.floor(notAfter.getTime() / 1000) : Infinity;
       const exp = Math.max(iat + 1, Math.min(iat + accessTtl, end));
@@ -135,6 +158,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         iat,
         exp,
         ...(jkt ? { cnf: { jkt } } : {}),
+        ...clerkClaims(session),
       };
       const token = signWith.key instanceof Uint8Array
         ? await new SignJWT({ ...claims }).setProtectedHeader({ ...header }).sign(signWith.key)
@@ -203,7 +227,38 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       response_types_supported: ["id_token"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: algorithms,
-      claims_supported: ["iss", "sub", "aud", "role", "sid", "session_id", "is_anonymous", "aal", "iat", "exp", "cnf"],
+      claims_supported: [
+        "iss",
+        "sub",
+        "aud",
+        "role",
+        "sid",
+        "session_id",
+        "is_anonymous",
+        "aal",
+        "iat",
+        "exp",
+        "cnf",
+        "org_id",
+        "org_role",
+        "org_permissions",
+        "act",
+      ],
     }),
+  };
+}
+
+/** The organization and impersonator claims of a session, omitted when it has none. */
+function clerkClaims(session: SessionClaimsInput | undefined): Partial<AccessTokenClaims> {
+  const org = session?.org;
+  return {
+    ...(org
+      ? {
+        org_id: org.id,
+        ...(org.role === null ? {} : { org_role: org.role }),
+        org_permissions: [...org.permissions],
+      }
+      : {}),
+    ...(session?.actorId ? { act: { sub: session.actorId } } : {}),
   };
 }

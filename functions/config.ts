@@ -25,6 +25,7 @@ import {
 } from "./config/read.ts";
 import { preparedStatements } from "./config/database.ts";
 import { type DpopSettings, parseDpopSettings } from "./config/dpop.ts";
+import { parseSessionLimit, type SessionLimit } from "./config/organizations.ts";
 import {
   MIN_SECRET_BYTES,
   parseRefreshSecrets,
@@ -44,7 +45,7 @@ export {
   type RateLimits,
 } from "./config/limits.ts";
 export type { SigningJwk } from "./config/signing-keys.ts";
-export type { DpopSettings, TheftResponseSettings };
+export type { DpopSettings, SessionLimit, TheftResponseSettings };
 export { parseDpopSettings, parseTheftResponseSettings };
 export { type ClerkWebhookConfig, parseClerkWebhookConfig } from "./config/clerk-webhook.ts";
 
@@ -192,6 +193,8 @@ export interface SessionSettings {
   readonly config: Config;
   readonly dpop: DpopSettings;
   readonly theftResponse: TheftResponseSettings;
+  /** `SESSION_MAX_PER_USER` and its mode; null when off. */
+  readonly sessionLimit: SessionLimit | null;
 }
 
 /** Parses every setting of the session function; throws {@link ConfigError} on the first bad one. */
@@ -201,5 +204,6 @@ export function parseSessionSettings(env: Env): SessionSettings {
     config,
     dpop: parseDpopSettings(env, config.session.issuer),
     theftResponse: parseTheftResponseSettings(env),
+    sessionLimit: parseSessionLimit(env),
   });
 }

@@ -14,11 +14,12 @@
 import { Hono } from "hono";
 import type { AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk-session-token.ts";
-import { type Config, type DpopSettings, parseDpopSettings } from "./config.ts";
+import { type Config, type DpopSettings, parseDpopSettings, type SessionLimit } from "./config.ts";
 import { corsMiddleware } from "./cors.ts";
 import { answerErrors } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
 import { accountRoutes } from "./routes/account.ts";
+import { claimsRoute } from "./routes/claims.ts";
 import type { RouteDeps } from "./routes/deps.ts";
 import { createDpopProofs } from "./routes/dpop-proofs.ts";
 import { refreshRoute } from "./routes/refresh.ts";
@@ -43,6 +44,8 @@ export interface HandlerDeps {
   readonly onTheft?: TheftResponder;
   /** DPoP settings beyond `SESSION_DPOP`; default: parseDpopSettings's (issuer as public URL, no nonces, refuse only). */
   readonly dpop?: DpopSettings;
+  /** `SESSION_MAX_PER_USER` and its mode; default none. */
+  readonly sessionLimit?: SessionLimit | null;
 }
 
 /** One line of the function's log. */
@@ -72,6 +75,7 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
     proofs: createDpopProofs(config, dpop, store, MOUNTS),
     now,
     onTheft: deps.onTheft,
+    sessionLimit: deps.sessionLimit ?? null,
   };
   const tokenResponse = createTokenResponder(accessTokens, refreshTokens);
 
@@ -79,6 +83,7 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
   const api = new Hono()
     .route("/start", startRoute(routeDeps, tokenResponse))
     .route("/refresh", refreshRoute(routeDeps, tokenResponse))
+    .route("/claims", claimsRoute(routeDeps))
     .route("/signout", account.signout)
     .route("/sessions", account.sessions)
     .route("/events", account.events)

@@ -83,6 +83,7 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
           expiresAt: rotated.expiresAt,
           at,
           jkt: rotated.dpopJkt,
+          claims: { org: rotated.org, actorId: rotated.actorId },
         });
       case "reused":
         // Reuse: the session is already revoked (committed). The responder's outside calls

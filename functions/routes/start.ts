@@ -20,7 +20,7 @@ const MAX_DEVICE_NAME_LENGTH = 100;
 
 /** The `/start` sub-app (mounted at `/start`). */
 export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
-  const { config, store, proofs, now, verifyClerkToken } = deps;
+  const { config, store, proofs, now, verifyClerkToken, sessionLimit } = deps;
   // Static policy, bound once.
   const { idleTimeout, absoluteLifetime, impersonationLifetime } = config.session;
   const limits = config.rateLimits;
@@ -64,8 +64,18 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
         : Math.min(absoluteLifetime, impersonationLifetime),
       dpopJkt: proof?.jkt ?? null,
       actorId: identity.actorId,
+      claims: identity.claims,
+      claimsIssuedAt: identity.issuedAt,
+      sessionLimit: sessionLimit ?? null,
       now: at,
     });
+    if (started.result === "limit_reached") {
+      // SESSION_MAX_PER_USER_MODE=refuse: nothing started; the user's event log says why.
+      throw new ApiError("invalid_request", {
+        description: "You have too many active sessions. Sign out of a session you no longer use, then try again.",
+        detail: `session limit reached for ${identity.userId}`,
+      });
+    }
     return tokenResponse(c, {
       userId: identity.userId,
       sessionId: started.sessionId,
@@ -73,6 +83,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       expiresAt: started.expiresAt,
       at,
       jkt: proof?.jkt ?? null,
+      claims: { org: started.claims.org, actorId: identity.actorId },
     });
   });
   methodNotAllowed(app, "/", "POST");

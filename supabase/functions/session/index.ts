@@ -31,7 +31,7 @@ export async function createSessionFunction(
   env: Env,
   options: Pick<HandlerDeps, "now" | "log"> = {},
 ): Promise<SessionFunction> {
-  const { config, dpop, theftResponse: theftSettings } = parseSessionSettings(env);
+  const { config, dpop, theftResponse: theftSettings, sessionLimit } = parseSessionSettings(env);
   warnAboutKids(config);
   const verifyClerkToken = await createClerkVerifier(config.clerk).catch((error) => {
     throw new ConfigError("CLERK_JWT_KEY", `cannot be imported as an RS256 public key (${error.message})`);
@@ -52,6 +52,7 @@ export async function createSessionFunction(
     store,
     onTheft,
     dpop,
+    sessionLimit,
     verifyClerkToken,
     accessTokens,
     refreshTokens,
