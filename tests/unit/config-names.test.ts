@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseSessionSettings } from "../../functions/config.ts";
+import { parseConfig } from "../../functions/config.ts";
 import { parseClerkWebhookConfig } from "../../functions/config/clerk-webhook.ts";
 import { FUNCTION_SETTINGS } from "../../functions/config/names.ts";
 import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
@@ -64,7 +64,7 @@ describe("FUNCTION_SETTINGS", () => {
       SECURITY_WEBHOOK_URL: "https://app.example.com/hooks",
       SECURITY_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 2).toString("base64")}`,
     });
-    parseSessionSettings(env);
+    parseConfig(env);
     parseClerkWebhookConfig(env);
     expect(read.size).toBeGreaterThan(20);
     expect([...read].filter((name) => !(FUNCTION_SETTINGS as readonly string[]).includes(name))).toEqual([]);
