@@ -87,7 +87,7 @@ const NONCE = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{22})$/;
 const encoder = new TextEncoder();
 
 /** Builds the verifier; `secrets` are the refresh MAC secrets (non-empty). */
-export async function createDpopVerifier(options: DpopVerifierOptions): Promise<DpopVerifier> {
+export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   if (options.secrets.length === 0) throw new Error("createDpopVerifier: no secret");
   const iatWindow = options.iatWindow ?? DEFAULT_IAT_WINDOW;
   const nonceKeys = options.secrets.map(keyedMac);
