@@ -20,6 +20,7 @@ import { base64url } from "./base64url.ts";
 import { timingSafeEqual } from "./constant-time.ts";
 import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
+import { type KeyedMac, keyedMac } from "./hmac.ts";
 
 /** What a verified proof tells the caller. */
 export interface VerifiedProof {
@@ -89,22 +90,14 @@ const encoder = new TextEncoder();
 export async function createDpopVerifier(options: DpopVerifierOptions): Promise<DpopVerifier> {
   if (options.secrets.length === 0) throw new Error("createDpopVerifier: no secret");
   const iatWindow = options.iatWindow ?? DEFAULT_IAT_WINDOW;
-  const nonceKeys = await Promise.all(
-    options.secrets.map((secret) =>
-      crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-        "sign",
-      ])
-    ),
-  );
+  const nonceKeys = options.secrets.map(keyedMac);
   const publicUrls = options.publicUrls.map((url) => url.replace(/\/+$/, ""));
 
-  const nonceMac = async (key: CryptoKey, bucket: number): Promise<string> => {
-    const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`sessionguard dpop nonce\0${bucket}`));
-    return base64url(new Uint8Array(mac).slice(0, 16));
-  };
+  const nonceMac = (key: KeyedMac, bucket: number): string =>
+    base64url(key(`sessionguard dpop nonce\0${bucket}`).slice(0, 16));
   const issueNonce = async (now: Date): Promise<string> => {
     const bucket = Math.floor(now.getTime() / 1000 / NONCE_BUCKET_SECONDS);
-    return `${bucket.toString(36)}.${await nonceMac(nonceKeys[0], bucket)}`;
+    return `${bucket.toString(36)}.${nonceMac(nonceKeys[0], bucket)}`;
   };
   /** A nonce of this bucket or a neighbour (instances' clocks differ a little), under any secret. */
   const nonceIsCurrent = async (nonce: unknown, now: Date): Promise<boolean> => {
@@ -115,7 +108,7 @@ export async function createDpopVerifier(options: DpopVerifierOptions): Promise<
     const current = Math.floor(now.getTime() / 1000 / NONCE_BUCKET_SECONDS);
     if (!(bucket >= current - 1 && bucket <= current + 1)) return false;
     for (const key of nonceKeys) {
-      if (timingSafeEqual(await nonceMac(key, bucket), match[2])) return true;
+      if (timingSafeEqual(nonceMac(key, bucket), match[2])) return true;
     }
     return false;
   };

@@ -16,5 +16,5 @@ export interface ClerkWebhookConfig {
 export function parseClerkWebhookConfig(env: Env): ClerkWebhookConfig {
   const get = settingReader(env);
   const secret = webhookSecret("CLERK_WEBHOOK_SECRET", get("CLERK_WEBHOOK_SECRET"));
-  return Object.freeze({ webhookSecret: secret, databaseUrl: databaseUrl(get), orgRemoved: parseOrgRemoved(env) });
+  return Object.freeze({ webhookSecret: secret, databaseUrl: databaseUrl(get), orgRemoved: parseOrgRemoved(get) });
 }

@@ -5,7 +5,7 @@
  * the sessions in an organization a user left or that was deleted
  * (`SESSION_ORG_REMOVED`: `clear` the organization, or `revoke` the sessions).
  */
-import { ConfigError, type Env, oneOf, settingReader } from "./read.ts";
+import { ConfigError, oneOf, type SettingReader } from "./read.ts";
 
 /** `SESSION_MAX_PER_USER` and its mode, or null when there is no limit. */
 export interface SessionLimit {
@@ -18,8 +18,7 @@ export interface SessionLimit {
 const MAX_SESSIONS = 10_000;
 
 /** Parses `SESSION_MAX_PER_USER` (`off` or a whole number) and `SESSION_MAX_PER_USER_MODE`. */
-export function parseSessionLimit(env: Env): SessionLimit | null {
-  const get = settingReader(env);
+export function parseSessionLimit(get: SettingReader): SessionLimit | null {
   const value = get("SESSION_MAX_PER_USER") ?? "off";
   const mode = oneOf("SESSION_MAX_PER_USER_MODE", get("SESSION_MAX_PER_USER_MODE"), [
     "revoke-oldest",
@@ -33,6 +32,6 @@ export function parseSessionLimit(env: Env): SessionLimit | null {
 }
 
 /** `SESSION_ORG_REMOVED`: what a removed membership or a deleted organization does to its sessions. */
-export function parseOrgRemoved(env: Env): "clear" | "revoke" {
-  return oneOf("SESSION_ORG_REMOVED", settingReader(env)("SESSION_ORG_REMOVED"), ["clear", "revoke"], "clear");
+export function parseOrgRemoved(get: SettingReader): "clear" | "revoke" {
+  return oneOf("SESSION_ORG_REMOVED", get("SESSION_ORG_REMOVED"), ["clear", "revoke"], "clear");
 }

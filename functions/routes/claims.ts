@@ -19,12 +19,12 @@ import { authenticate, type Authenticated } from "./authenticate.ts";
 import { NO_STORE, type RouteDeps, unix } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
 
-/** The `/claims` sub-app. */
+/** The `/claims` sub-app (mounted at `/claims`). */
 export function claimsRoute(deps: RouteDeps): Hono<Authenticated> {
   const { config, store, accessTokens, verifyClerkToken } = deps;
   const app = new Hono<Authenticated>();
 
-  app.post("/claims", authenticate(deps), async (c) => {
+  app.post("/", authenticate(deps), async (c) => {
     const { claims: session, at, body } = c.var;
     const clerkToken = body?.clerk_token;
     if (typeof clerkToken !== "string" || clerkToken === "") {
@@ -83,6 +83,6 @@ export function claimsRoute(deps: RouteDeps): Hono<Authenticated> {
         throw new ApiError("session_expired");
     }
   });
-  methodNotAllowed(app, "/claims", "POST");
+  methodNotAllowed(app, "/", "POST");
   return app;
 }

@@ -7,7 +7,7 @@
  */
 import type { AccessTokens } from "../access-token.ts";
 import type { ClerkVerifier } from "../clerk-session-token.ts";
-import type { Config, SessionLimit } from "../config.ts";
+import type { Config } from "../config.ts";
 import type { RefreshTokens } from "../refresh-token.ts";
 import type { Store } from "../store.ts";
 import type { TheftResponder } from "../theft-response.ts";
@@ -25,8 +25,6 @@ export interface RouteDeps {
   readonly now: () => Date;
   /** What else to do when a reused refresh token is caught (Clerk revocation, webhook). */
   readonly onTheft?: TheftResponder;
-  /** `SESSION_MAX_PER_USER` and its mode; null or absent: no limit. */
-  readonly sessionLimit?: SessionLimit | null;
 }
 
 /** Seconds since the epoch, as every timestamp of the API is given. */

@@ -18,15 +18,15 @@ import type { TokenResponder } from "./token-response.ts";
 
 const MAX_DEVICE_NAME_LENGTH = 100;
 
-/** The `/start` sub-app. */
+/** The `/start` sub-app (mounted at `/start`). */
 export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
-  const { config, store, proofs, now, verifyClerkToken, sessionLimit } = deps;
+  const { config, store, proofs, now, verifyClerkToken } = deps;
   // Static policy, bound once.
   const { idleTimeout, absoluteLifetime, impersonationLifetime } = config.session;
   const limits = config.rateLimits;
 
   const app = new Hono();
-  app.post("/start", async (c) => {
+  app.post("/", async (c) => {
     const clerkToken = bearerToken(c.req.raw);
     const body = await readJsonBody(c.req.raw);
     // The moment is taken once the body is in: a slow upload does not choose it.
@@ -43,8 +43,8 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
     // A proof here binds the new session to its key. Its jti is remembered like any
     // other, so a captured proof cannot start (and bind) a second session.
     // With SESSION_DPOP=off nothing new is bound.
-    const proof = proofs.mode === "off" ? null : await proofs.verify(c.req.raw, at);
-    if (proof === null && proofs.mode === "required") {
+    const proof = config.dpop.mode === "off" ? null : await proofs.verify(c.req.raw, at);
+    if (proof === null && config.dpop.mode === "required") {
       throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
     }
     if (proof !== null && !(await proofs.use(proof, at))) {
@@ -66,7 +66,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       actorId: identity.actorId,
       claims: identity.claims,
       claimsIssuedAt: identity.issuedAt,
-      sessionLimit: sessionLimit ?? null,
+      sessionLimit: config.sessionLimit,
       now: at,
     });
     if (started.result === "limit_reached") {
@@ -86,6 +86,6 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       claims: { org: started.claims.org, actorId: identity.actorId },
     });
   });
-  methodNotAllowed(app, "/start", "POST");
+  methodNotAllowed(app, "/", "POST");
   return app;
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseClerkWebhookConfig, parseSessionSettings } from "../../functions/config.ts";
+import { parseClerkWebhookConfig, parseConfig } from "../../functions/config.ts";
 
 const JWK = { kty: "EC", crv: "P-256", x: "x", y: "y", d: "d", kid: "key-1" };
 /** A valid environment of both functions; SUPABASE_DB_URL so that DATABASE_URL's fallback is read too. */
@@ -48,7 +48,7 @@ function readmeSettings(): Set<string> {
 
 describe("the README settings table", () => {
   it("lists exactly the settings the parsers read", () => {
-    const parsed = new Set([...namesRead(parseSessionSettings), ...namesRead(parseClerkWebhookConfig)]);
+    const parsed = new Set([...namesRead(parseConfig), ...namesRead(parseClerkWebhookConfig)]);
     const listed = readmeSettings();
     expect(listed.size).toBeGreaterThan(25);
     expect([...parsed].filter((name) => !listed.has(name)).sort(), "read but not in README").toEqual([]);

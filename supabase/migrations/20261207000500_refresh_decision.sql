@@ -1,20 +1,116 @@
--- sessionguard: the refresh answers the session's Clerk claims too (P15).
+-- sessionguard: the refresh decision, in one call under the family's row lock.
 --
--- An access token issued by /refresh carries the same org_id, org_role, org_permissions
--- and act as one from /start or /claims. refresh_session (…000100_refresh_decision.sql)
--- already holds the family's row when it decides, so it returns those columns with a
--- token-issuing answer (rotated, grace) at no extra lookup; every other answer returns
--- them null. The decision itself is unchanged: this is that function with four more
--- output columns (a function's result type can only change by dropping it).
+-- Where reuse is detected: refresh_session, below. It replaces 0.1.0's pair
+-- (refresh_session counting the budgets, then rotate_session deciding): a thief holding
+-- the current token could spend the family's budget first, and the owner's spent token
+-- then met a 429 before it ever reached the reuse check (issue 21). Now the row is
+-- locked first and every answer is decided under the lock, in this order:
 --
--- Sections: API functions (refresh), grants.
+--   1. the family is gone, revoked or expired;
+--   2. the caller is a stranger (a family bound to a device key, and no proof from it):
+--      counted in the strangers' own budgets, one dpop_key_mismatch event a minute,
+--      nothing rotates (optionally the session is ended: policy dpop_mismatch = revoke);
+--   3. a DPoP proof id the key already used (a captured request replayed): refused;
+--   4. reuse: a spent generation that no grace covers revokes the family at once. No
+--      budget is counted before this (P13: nothing can silence the detector);
+--   5. budgets: the family's and its address's, for every answer that issues a token;
+--   6. rotate, or hand back the successor already issued (P3 grace; P14 for a family
+--      bound to a key whose proof came with the request).
+-- A token-issuing answer (rotated, grace) also returns the session's Clerk claims (org,
+-- impersonator; …000400_session_claims.sql), read from the row already held, so every
+-- access token carries the same org_id, org_role, org_permissions and act (P15).
+--
+-- P14. For a family bound to a device key, the generation spent by the latest rotation,
+-- presented with a proof from that key, gets the same successor again at any age, as
+-- long as that successor was never presented itself (current_presented). Holding the key
+-- proves it is the device whose answer was lost (a tab closed mid-refresh, an app killed
+-- after the commit); without the key nothing changes. Unbound families keep only the
+-- grace window: that is what keeps their theft detectable.
+--
+-- The policy is one jsonb object the route builds once from its settings and passes as
+-- it is; every key is required (no default is repeated here or in TypeScript):
+--   {"idle_timeout": s, "reuse_grace": s (0-60), "theft_scope": "family"|"user",
+--    "dpop_lifetime": s, "dpop_mismatch": "refuse"|"revoke",
+--    "rate_limit": {"count": n, "seconds": s} | null, "ip_rate_limit": n | null}
+--
+-- Sections: tables (a column), internal functions (budget keys), API functions
+-- (refresh), grants.
 
 -- ---------------------------------------------------------------------------------------
--- API functions: refresh
+-- tables
 -- ---------------------------------------------------------------------------------------
 
-drop function sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz);
+alter table sessionguard.families
+  add column current_presented boolean not null default false;
+comment on column sessionguard.families.current_presented is
+  'The current generation was presented without rotating (refused by a budget, a replayed proof or a missing key). Cleared by the next rotation; while set, the previous generation gets no P14 answer.';
 
+-- ---------------------------------------------------------------------------------------
+-- internal functions: budget keys
+-- ---------------------------------------------------------------------------------------
+
+/*
+ * The one place rate-limit keys are built. Strangers (callers that cannot prove a bound
+ * family's key) are counted apart on both keys, so they spend neither the owner's
+ * session budget nor the budget of the owner's address (P13):
+ *   start:user:<Clerk user id>          start:ip:<ip>            /start
+ *   api:family:<session id>[:stranger]  api:ip:<ip>[:stranger]   access-token routes
+ *   refresh:family:<session id>[:stranger]  refresh:ip:<ip>[:stranger]   /refresh
+ * Both keys share the window. Answers seconds to wait, 0 = allowed.
+ */
+create or replace function sessionguard.count_request(
+  p_route text,
+  p_subject text,
+  p_ip inet,
+  p_limit integer,
+  p_ip_limit integer,
+  p_window integer,
+  p_now timestamptz default now(),
+  p_stranger boolean default false
+)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_retry integer;
+  v_suffix text;
+begin
+  if (p_route in ('start', 'api', 'refresh') and length(p_subject) between 1 and 255
+      and p_stranger is not null) is not true then
+    perform sessionguard.require(p_route in ('start', 'api', 'refresh'), 'p_route must be start, api or refresh');
+    perform sessionguard.require(length(p_subject) between 1 and 255, 'p_subject must be 1 to 255 characters');
+    perform sessionguard.require(p_stranger is not null, 'p_stranger must not be null');
+  end if;
+  v_suffix := case when p_stranger then ':stranger' else '' end;
+  v_retry := sessionguard.check_rate_limit(
+    array[p_route || case when p_route = 'start' then ':user:' else ':family:' end || p_subject || v_suffix],
+    p_limit, p_window, p_now);
+  if p_ip_limit is not null and p_ip is not null then
+    v_retry := greatest(v_retry, sessionguard.check_rate_limit(
+      array[p_route || ':ip:' || host(p_ip) || v_suffix], p_ip_limit, p_window, p_now));
+  end if;
+  return v_retry;
+end;
+$$;
+comment on function sessionguard.count_request(text, text, inet, integer, integer, integer, timestamptz, boolean) is
+  'Counts a request of a route (start | api | refresh) against its subject''s and its ip''s budgets (strangers apart); returns seconds to wait (0 = allowed). The only builder of rate-limit keys.';
+
+-- ---------------------------------------------------------------------------------------
+-- API functions: refresh, where reuse is detected
+-- ---------------------------------------------------------------------------------------
+
+drop function sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz);
+drop function sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz);
+
+/*
+ * A refresh, decided under the family's row lock in one round trip (the order is the
+ * header's). Decisions that must outlive the request (revoking on reuse or on a foreign
+ * key, ending an expired session) are returned as result codes, never raised: an
+ * exception would roll the revocation back together with everything else.
+ */
 create function sessionguard.refresh_session(
   p_session_id uuid,
   p_generation bigint,
@@ -232,7 +328,7 @@ begin
 end;
 $$;
 comment on function sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz) is
-  'A refresh decided under the row lock. result: rotated | grace | reused | revoked | expired | not_found | dpop_mismatch | dpop_replay | rate_limited (with retry_after); generation is the successor''s; the Clerk claims with rotated and grace.';
+  'A refresh decided under the row lock. result: rotated | grace | reused | revoked | expired | not_found | dpop_mismatch | dpop_replay | rate_limited (with retry_after); generation is the successor''s; org and actor with rotated and grace.';
 
 -- ---------------------------------------------------------------------------------------
 -- grants
@@ -245,3 +341,7 @@ from public, anon, authenticated;
 grant execute on function
   sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz)
 to service_role;
+
+-- No route calls revoke_clerk_session through service_role (the webhook applies Clerk's
+-- events with apply_clerk_event, which calls it as its owner): take it away.
+revoke execute on function sessionguard.revoke_clerk_session(text, text, timestamptz) from service_role;
