@@ -66,25 +66,18 @@ comment on index sessionguard.families_org_id_idx is 'Live families by active or
  * per statement; each asks current_session(), and only the first reads the row.
  *
  * The answer is kept in a transaction-local setting under a key that changes whenever
- * the answer might: the token's sid and sub; the statement (statement_timestamp(): every
- * statement a client sends reads the row afresh, whatever changed the row in between,
- * triggers or not); the snapshot it reads (pg_current_snapshot(): a transaction that
- * commits in between, e.g. a webhook's, changes it even between statements of one
- * multi-statement message, which share a statement_timestamp); and this transaction's
- * own changes to the claims or a revocation (the epoch the triggers below bump, for
- * statements run inside one function). So the next statement reads the row again.
- *
- * The answer is text, not jsonb: parsing jsonb on every hit cost more than the lookup it
- * saves. '' for no live session, else fields separated by chr(30): '1', org id, role,
- * permissions (separated by chr(31)), verification time (epoch seconds). Claims never
- * hold control characters (guard_family_claims), so the separators are unambiguous.
+ * the answer might: the token's sid and sub, the statement (statement_timestamp()), the
+ * snapshot it reads (pg_current_snapshot(): a transaction that commits in between, e.g.
+ * a webhook's, changes it even between statements of one multi-statement message), and
+ * this transaction's own changes to the claims or a revocation (the epoch the triggers
+ * below bump). So the next statement after any change reads the row again.
  *
  * A role that can set arbitrary settings could write this one, but such a role can set
  * request.jwt.claims (which every policy trusts) just as well: no new power. The Data
  * API's roles run no arbitrary SQL.
  */
 create function sessionguard.current_session()
-returns text
+returns jsonb
 language plpgsql
 stable
 security definer
@@ -95,23 +88,23 @@ declare
   v_sid text := v_claims ->> 'sid';
   v_key text;
   v_cached text;
-  v_session text;
+  v_session jsonb;
 begin
   if v_sid is null
      or v_sid !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then
-    return '';
+    return null;
   end if;
-  v_key := lower(v_sid) || chr(29) || coalesce(v_claims ->> 'sub', '') || chr(29) || statement_timestamp()::text
-    || chr(29) || pg_current_snapshot()::text
-    || chr(29) || coalesce(current_setting('sessionguard.claims_epoch', true), '') || chr(28);
+  v_key := concat_ws(' ', v_sid::uuid, v_claims ->> 'sub', extract(epoch from statement_timestamp()),
+    pg_current_snapshot(), current_setting('sessionguard.claims_epoch', true));
   v_cached := current_setting('sessionguard.session_cache', true);
-  if starts_with(v_cached, v_key) then
-    return substr(v_cached, length(v_key) + 1);
+  if v_cached is not null and starts_with(v_cached, v_key || '|') then
+    return nullif(substr(v_cached, length(v_key) + 2), '')::jsonb;
   end if;
 
-  select '1' || chr(30) || coalesce(f.org_id, '') || chr(30) || coalesce(f.org_role, '') || chr(30)
-         || coalesce(array_to_string(f.org_permissions, chr(31)), '') || chr(30)
-         || coalesce(extract(epoch from f.verified_at)::text, '')
+  select jsonb_build_object(
+           'org_id', f.org_id, 'org_role', f.org_role,
+           'org_permissions', to_jsonb(f.org_permissions),
+           'verified_at', extract(epoch from f.verified_at))
   into v_session
   from sessionguard.families f
   where f.id = v_sid::uuid
@@ -119,12 +112,12 @@ begin
     and f.revoked_at is null
     and f.expires_at > now()
     and f.idle_expires_at > now();
-  perform set_config('sessionguard.session_cache', v_key || coalesce(v_session, ''), true);
-  return coalesce(v_session, '');
+  perform set_config('sessionguard.session_cache', v_key || '|' || coalesce(v_session::text, ''), true);
+  return v_session;
 end;
 $$;
 comment on function sessionguard.current_session() is
-  'The claims of the request JWT''s live session as text (fields in the migration), or an empty string for none; one row lookup per statement, shared by the RLS helpers.';
+  'The claims of the request JWT''s live session ({org_id, org_role, org_permissions, verified_at}), or null; one row lookup per statement, shared by the RLS helpers.';
 
 -- Invalidates current_session()'s answer for the rest of this transaction.
 create function sessionguard.bump_claims_epoch()
@@ -211,8 +204,7 @@ comment on function sessionguard.describe_org(text, text) is 'How an event names
  * The rules of the claims columns, kept below the API like guard_family's (and raising
  * 23514 naming the rule the same way). A separate trigger, fired only by statements that
  * write these columns, so a rotation (which never does) pays nothing for it:
- *  - bounded lengths, no control characters in what the RLS helpers cache (their
- *    separators), and a role and permissions only with an organization;
+ *  - bounded lengths, and a role and permissions only with an organization;
  *  - claims_issued_at never moves back, nor back to null: a Clerk token older than one
  *    already applied can change nothing (stale). Tokens issued in the same second
  *    (Clerk's setActive and the token right after it) are not ordered by it: the later
@@ -227,12 +219,11 @@ declare
   v_rule text;
 begin
   v_rule := case
-    when not (length(new.org_id) between 1 and 255 and new.org_id !~ '[[:cntrl:]]') then 'families_org_id_check'
-    when not (length(new.org_role) between 1 and 255 and new.org_role !~ '[[:cntrl:]]') then 'families_org_role_check'
+    when not (length(new.org_id) between 1 and 255) then 'families_org_id_check'
+    when not (length(new.org_role) between 1 and 255) then 'families_org_role_check'
     when not (length(new.org_slug) between 1 and 255) then 'families_org_slug_check'
     when not (cardinality(new.org_permissions) <= 500
               and array_position(new.org_permissions, null) is null
-              and array_to_string(new.org_permissions, '') !~ '[[:cntrl:]]'
               and length(array_to_string(new.org_permissions, '')) <= 100000) then 'families_org_permissions_check'
     when new.org_id is null and (new.org_role is not null or new.org_slug is not null
                                  or new.org_permissions is not null) then 'families_org_check'
@@ -298,7 +289,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  return sessionguard.current_session() <> '';
+  return sessionguard.current_session() is not null;
 end;
 $$;
 
@@ -310,7 +301,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  return nullif(split_part(sessionguard.current_session(), chr(30), 2), '');
+  return sessionguard.current_session() ->> 'org_id';
 end;
 $$;
 comment on function sessionguard.org_id() is
@@ -324,7 +315,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  return nullif(split_part(sessionguard.current_session(), chr(30), 3), '');
+  return sessionguard.current_session() ->> 'org_role';
 end;
 $$;
 comment on function sessionguard.org_role() is
@@ -337,11 +328,8 @@ stable
 security definer
 set search_path = ''
 as $$
-declare
-  v_permissions text := split_part(sessionguard.current_session(), chr(30), 4);
 begin
-  return coalesce(v_permissions <> '' and p_permission <> ''
-    and strpos(chr(31) || v_permissions || chr(31), chr(31) || p_permission || chr(31)) > 0, false);
+  return coalesce((sessionguard.current_session() -> 'org_permissions') ? p_permission, false);
 end;
 $$;
 comment on function sessionguard.has_org_permission(text) is
@@ -355,7 +343,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_verified numeric := nullif(split_part(sessionguard.current_session(), chr(30), 5), '')::numeric;
+  v_verified numeric := (sessionguard.current_session() ->> 'verified_at')::numeric;
 begin
   return coalesce(v_verified >= extract(epoch from now() - p_interval), false);
 end;

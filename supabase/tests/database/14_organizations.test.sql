@@ -5,7 +5,7 @@
 -- and fail closed.
 begin;
 set local search_path = extensions, public;
-select plan(43);
+select plan(44);
 
 create table public.sg_test_projects (
   id bigint generated always as identity primary key,
@@ -142,6 +142,9 @@ select is((select org_id from sessionguard.families where id = current_setting('
 select throws_ok($$ update sessionguard.families set claims_issued_at = claims_issued_at - interval '1 second'
   where id = current_setting('t.bob')::uuid $$,
   '23514', null, 'the guard refuses to make the applied claims older');
+select throws_ok($$ update sessionguard.families set org_role = 'org:admin' || chr(30) || 'org_evil'
+  where id = current_setting('t.bob')::uuid $$,
+  '23514', null, 'the guard refuses control characters, which could forge the helpers'' cached answer');
 
 -- Removal: the very next statement sees nothing.
 select results_eq($$ select * from sessionguard.apply_clerk_org_event('msg_org_2', 'organizationMembership.deleted',
