@@ -77,13 +77,13 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
   const key: JWTVerifyGetKey | Uint8Array = options.jwksUrl
     ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
     : new TextEncoder().encode(options.jwtSecret);
-  const proofs = new Map<string, Promise<DpopVerifier>>();
+  const proofs = new Map<string, DpopVerifier>();
 
   /**
    * A proof verifier per function. The function's name is the first path segment the
    * function sees (Supabase's gateway strips `/functions/v1`), or the one after it.
    */
-  const verifierFor = (request: Request): Promise<DpopVerifier> => {
+  const verifierFor = (request: Request): DpopVerifier => {
     const segments = new URL(request.url).pathname.split("/").filter(Boolean);
     const fn = (segments[0] === "functions" && segments[1] === "v1" ? segments[2] : segments[0]) ?? "";
     let verifier = proofs.get(fn);
@@ -130,7 +130,7 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
         throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
       }
       // A bound token is worth nothing without a fresh proof from its key (RFC 9449 §7).
-      const verifier = await verifierFor(request);
+      const verifier = verifierFor(request);
       proof = await verifier.verify(request, { now: at, accessToken: token });
       proofLifetime = verifier.replayWindow;
       if (proof === null) throw new ApiError("invalid_dpop_proof", { detail: "bound token without proof" });

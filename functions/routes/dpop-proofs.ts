@@ -8,7 +8,7 @@
  * bound session into a bearer one, nor make its owner look like a thief.
  */
 import type { Config, DpopSettings } from "../config.ts";
-import { createDpopVerifier, type DpopVerifier, replayWindow, type VerifiedProof } from "../dpop.ts";
+import { createDpopVerifier, type DpopVerifier, type VerifiedProof } from "../dpop.ts";
 import { ApiError } from "../errors.ts";
 import type { Store } from "../store.ts";
 
@@ -33,7 +33,7 @@ export interface DpopProofs {
 export function createDpopProofs(config: Config, store: Store, mounts: readonly string[]): DpopProofs {
   const settings = config.dpop;
   const mode = settings.mode;
-  const verifier: Promise<DpopVerifier> = createDpopVerifier({
+  const verifier: DpopVerifier = createDpopVerifier({
     secrets: config.refreshSecrets,
     publicUrls: settings.publicUrls,
     requireNonce: settings.nonce,
@@ -42,18 +42,16 @@ export function createDpopProofs(config: Config, store: Store, mounts: readonly 
   return {
     settings,
     async verify(request, at, accessToken) {
-      if (mode !== "off") return await (await verifier).verify(request, { now: at, accessToken });
+      if (mode !== "off") return await verifier.verify(request, { now: at, accessToken });
       // Off: a proof is still checked, for the sessions bound before, but a bad one is
       // ignored as 0.1.0 ignored every proof (a bound session then simply lacks its key).
-      return await (await verifier).verify(request, { now: at, accessToken }).catch((err) => {
+      return await verifier.verify(request, { now: at, accessToken }).catch((err) => {
         if (err instanceof ApiError) return null;
         throw err;
       });
     },
-    async use(proof, at) {
-      return await store.useDpopProof(proof.jkt, proof.jti, (await verifier).replayWindow, at);
-    },
-    replayWindow: replayWindow(),
-    nonce: async (at) => await (await verifier).nonce(at),
+    use: (proof, at) => store.useDpopProof(proof.jkt, proof.jti, verifier.replayWindow, at),
+    replayWindow: verifier.replayWindow,
+    nonce: (at) => verifier.nonce(at),
   };
 }

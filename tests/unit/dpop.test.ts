@@ -25,13 +25,13 @@ const NOW = new Date("2026-11-26T12:00:00Z");
 const T = Math.floor(NOW.getTime() / 1000);
 
 function verifier(options: Partial<DpopVerifierOptions> = {}): Promise<DpopVerifier> {
-  return createDpopVerifier({
+  return Promise.resolve(createDpopVerifier({
     secrets: [randomBytes(32).toString("base64url")],
     publicUrls: [],
     requireNonce: false,
     mounts: MOUNTS,
     ...options,
-  });
+  }));
 }
 
 function request(proofs: string | string[] | null, url = URL_SEEN, method = "POST"): Request {

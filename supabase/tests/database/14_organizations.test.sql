@@ -5,7 +5,7 @@
 -- and fail closed.
 begin;
 set local search_path = extensions, public;
-select plan(42);
+select plan(44);
 
 create table public.sg_test_projects (
   id bigint generated always as identity primary key,
@@ -142,6 +142,9 @@ select is((select org_id from sessionguard.families where id = current_setting('
 select throws_ok($$ update sessionguard.families set claims_issued_at = claims_issued_at - interval '1 second'
   where id = current_setting('t.bob')::uuid $$,
   '23514', null, 'the guard refuses to make the applied claims older');
+select throws_ok($$ update sessionguard.families set org_role = 'org:admin' || chr(30) || 'org_evil'
+  where id = current_setting('t.bob')::uuid $$,
+  '23514', null, 'the guard refuses control characters, which could forge the helpers'' cached answer');
 
 -- Removal: the very next statement sees nothing.
 select results_eq($$ select * from sessionguard.apply_clerk_org_event('msg_org_2', 'organizationMembership.deleted',
@@ -197,6 +200,18 @@ select is(pg_temp.as_user(pg_temp.claims('user_cy', current_setting('t.cy')),
   'a statement whose policy calls three helpers');
 select is(pg_temp.session_lookups() - current_setting('t.scans')::bigint, 1::bigint,
   'reads the session row once');
+-- Within one statement (a function, one statement_timestamp and one snapshot), a change
+-- made in between is still seen by the next query: the shared lookup is not reused.
+create function pg_temp.removed_mid_statement() returns text language plpgsql as $$
+declare before bigint; after bigint;
+begin
+  before := pg_temp.as_user(current_setting('t.cy_claims'), 'select count(*) from public.sg_test_projects');
+  perform sessionguard.apply_clerk_org_event('msg_org_4', 'organizationMembership.deleted', 'org_globex', 'user_cy');
+  after := pg_temp.as_user(current_setting('t.cy_claims'), 'select count(*) from public.sg_test_projects');
+  return before || ' then ' || after;
+end;
+$$;
+select is(pg_temp.removed_mid_statement(), '3 then 0', 'a removal inside one statement reaches the next query in it');
 select sessionguard.revoke_session('user_cy', current_setting('t.cy')::uuid);
 select is(pg_temp.as_user(pg_temp.claims('user_cy', current_setting('t.cy')), 'select count(*) from public.sg_test_projects'),
   0::bigint, 'a revoked session''s organization is gone on the next statement');
