@@ -50,8 +50,19 @@ describe("access tokens (ES256)", () => {
       audience: "authenticated",
       algorithms: ["ES256"],
     });
-    expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "iss", "role", "sid", "sub"]);
-    expect(payload).toMatchObject({ sub: started.user_id, sid: started.session.id, role: "authenticated" });
+    // The contract's claims, with Supabase Auth's session_id / is_anonymous / aal that existing
+    // policies read; no organization or actor for a plain sign-in.
+    expect(Object.keys(payload).sort()).toEqual(
+      ["aal", "aud", "exp", "iat", "is_anonymous", "iss", "role", "session_id", "sid", "sub"],
+    );
+    expect(payload).toMatchObject({
+      sub: started.user_id,
+      sid: started.session.id,
+      session_id: started.session.id,
+      role: "authenticated",
+      is_anonymous: false,
+      aal: "aal1",
+    });
     expect(payload.exp! - payload.iat!).toBe(600);
 
     const discovery = (await stack.call("/.well-known/openid-configuration")).body;
