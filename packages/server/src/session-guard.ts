@@ -68,8 +68,11 @@ export interface SessionGuard {
   read(request: Request): CookieSession | null;
   /** Why the last session of this browser ended, from the short-lived reason cookie, or null. */
   reason(request: Request): string | null;
-  /** Refreshes when the access token is due; clears the cookie when the session is dead. */
-  refreshIfDue(request: Request): Promise<SessionState>;
+  /**
+   * Refreshes when the access token is due (or always, with `force`); clears the cookie
+   * when the session is dead. Call it only where the returned cookies can be written.
+   */
+  refreshIfDue(request: Request, options?: { force?: boolean }): Promise<SessionState>;
   /** Starts a session from a Clerk session token (`auth().getToken()`). */
   start(request: Request, clerkToken: string, options?: { deviceName?: string }): Promise<SessionState>;
   /** Ends the session at the function (scope `local` by default) and clears the cookie. */
@@ -153,10 +156,10 @@ export async function createSessionGuard(options: SessionGuardOptions): Promise<
 
   const access = (session: CookieSession) => ({ token: session.accessToken, type: session.tokenType });
 
-  async function refreshIfDue(request: Request): Promise<SessionState> {
+  async function refreshIfDue(request: Request, refreshOptions: { force?: boolean } = {}): Promise<SessionState> {
     const session = read(request);
     if (!session) return { session: null, setCookies: [], reason: null };
-    if (session.expiresAt - seconds() > margin) return { session, setCookies: [], reason: null };
+    if (!refreshOptions.force && session.expiresAt - seconds() > margin) return { session, setCookies: [], reason: null };
     try {
       const tokens = await flights.run(
         session.sessionId,

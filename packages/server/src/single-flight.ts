@@ -10,7 +10,9 @@
  * (P14), but one network round trip and one rotation per burst is what a careful
  * server does. A request whose cookie was sent before the browser stored the rotated
  * one (it left before the first answer came back) finds the successor in `recent`.
- * Across processes nothing is shared: there the function's own rules decide.
+ * Only the latest rotation of a session is kept there, as P3 forgives only the token
+ * just rotated: an older copy (a replayed cookie) goes to the function, which takes it
+ * for reuse. Across processes nothing is shared: there the function's own rules decide.
  */
 import type { TokenResponse } from "./session-api.ts";
 
@@ -28,19 +30,20 @@ const MAX_RECENT = 10_000;
 /** @param retainMs how long a finished refresh answers for its spent token (default 10 s, SESSION_REUSE_GRACE's default). */
 export function refreshFlights(retainMs = 10_000, now: () => number = Date.now): RefreshFlights {
   const inFlight = new Map<string, { token: string; promise: Promise<TokenResponse> }>();
-  const recent = new Map<string, { outcome: Outcome; until: number }>();
+  // Per session: the token its latest rotation here spent, and what that rotation answered.
+  const recent = new Map<string, { token: string; outcome: Outcome; until: number }>();
   let sent = 0;
 
   const settled = (outcome: Outcome): TokenResponse => {
     if (outcome.ok) return outcome.tokens;
     throw outcome.error;
   };
-  const remember = (token: string, outcome: Outcome) => {
+  const remember = (sessionId: string, token: string, outcome: Outcome) => {
     const t = now();
     if (recent.size >= MAX_RECENT) {
       for (const [key, entry] of recent) if (entry.until <= t || recent.size >= MAX_RECENT) recent.delete(key);
     }
-    recent.set(token, { outcome, until: t + retainMs });
+    recent.set(sessionId, { token, outcome, until: t + retainMs });
   };
 
   return {
@@ -49,8 +52,8 @@ export function refreshFlights(retainMs = 10_000, now: () => number = Date.now):
     },
     async run(sessionId, refreshToken, refresh) {
       for (;;) {
-        const hit = recent.get(refreshToken);
-        if (hit && hit.until > now()) return settled(hit.outcome);
+        const hit = recent.get(sessionId);
+        if (hit?.token === refreshToken && hit.until > now()) return settled(hit.outcome);
         const flight = inFlight.get(sessionId);
         if (flight?.token === refreshToken) return await flight.promise;
         if (flight) {
@@ -61,11 +64,11 @@ export function refreshFlights(retainMs = 10_000, now: () => number = Date.now):
         sent++;
         const promise = refresh().then(
           (tokens) => {
-            remember(refreshToken, { ok: true, tokens });
+            remember(sessionId, refreshToken, { ok: true, tokens });
             return tokens;
           },
           (error: unknown) => {
-            remember(refreshToken, { ok: false, error });
+            remember(sessionId, refreshToken, { ok: false, error });
             throw error;
           },
         ).finally(() => inFlight.delete(sessionId));

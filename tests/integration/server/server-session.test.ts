@@ -136,7 +136,7 @@ describe("separate processes sharing one cookie", () => {
 
 describe("theft and the account, server-side", () => {
   it("a replayed cookie value two rotations old is reuse: the family is revoked and the reason is set", async () => {
-    const guard = await createSessionGuard({ sessionUrl: strictStack.server.url, refreshMargin: 1e9, retainMs: 0 });
+    const guard = await createSessionGuard({ sessionUrl: strictStack.server.url, refreshMargin: 1e9 }); // the default retention: it must not forgive an old copy
     const { user, cookie } = await signIn(strictStack, guard);
     const second = cookiePair((await guard.refreshIfDue(browserRequest([cookie]))).setCookies[0]!).pair;
     const third = cookiePair((await guard.refreshIfDue(browserRequest([second]))).setCookies[0]!).pair;
