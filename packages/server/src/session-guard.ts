@@ -77,7 +77,7 @@ export interface SessionGuard {
   start(request: Request, clerkToken: string, options?: { deviceName?: string }): Promise<SessionState>;
   /** Ends the session at the function (scope `local` by default) and clears the cookie. */
   signOut(request: Request, scope?: "local" | "others" | "global"): Promise<SessionState>;
-  /** `Set-Cookie` values that forget the session here, without a call. */
+  /** `Set-Cookie` values that forget the session here, without a call; with a reason for the page to show, or none (clears an older one). */
   clear(request: Request, reason?: string | null): string[];
   devices(session: CookieSession): Promise<DeviceSession[]>;
   revoke(session: CookieSession, sessionId: string): Promise<void>;
@@ -125,9 +125,11 @@ export async function createSessionGuard(options: SessionGuardOptions): Promise<
 
   function clear(request: Request, reason: string | null = null): string[] {
     const m = mode(request);
-    const out = [serializeCookie(cookieName(m), "", m, 0)];
-    if (reason) out.push(serializeCookie(cookieName(m, "-reason"), reason, m, REASON_SECONDS));
-    return out;
+    // A reason is kept a while for the page to show; an ending without one clears an older one.
+    return [
+      serializeCookie(cookieName(m), "", m, 0),
+      serializeCookie(cookieName(m, "-reason"), reason ?? "", m, reason ? REASON_SECONDS : 0),
+    ];
   }
 
   function issued(request: Request, tokens: TokenResponse): SessionState {
@@ -174,7 +176,7 @@ export async function createSessionGuard(options: SessionGuardOptions): Promise<
 
   return {
     read,
-    reason: (request) => cookies(request).get(cookieName(mode(request), "-reason")) ?? null,
+    reason: (request) => cookies(request).get(cookieName(mode(request), "-reason")) || null,
     refreshIfDue,
     async start(request, clerkToken, startOptions = {}) {
       return issued(request, await api.start(clerkToken, startOptions.deviceName, facts(request)));
