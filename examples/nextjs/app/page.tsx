@@ -24,7 +24,7 @@ export default async function Page() {
       account = await loadAccount(session);
     } catch (err) {
       // Revoked since the proxy looked: show it now; the next request's proxy clears the cookie.
-      if (!(err instanceof SessionGuardError && err.terminal)) throw err;
+      if (!(SessionGuardError.is(err) && err.terminal)) throw err;
       reason = err.code;
     }
   }
@@ -129,7 +129,7 @@ function SignedOut({ csrf }: { csrf: React.ReactNode }) {
     <form action={signInLocally}>
       {csrf}
       <label>
-        Demo user <input name="user" defaultValue="demo" pattern="[A-Za-z0-9_-]{1,64}" />
+        Demo user <input name="user" defaultValue="demo" pattern="[A-Za-z0-9_\-]{1,64}" />
       </label>{" "}
       <label>
         Name this device <input name="device" maxLength={80} />

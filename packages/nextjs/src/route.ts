@@ -100,8 +100,8 @@ export function createSessionGuardRoute(
           body = { error: "invalid_request" };
       }
     } catch (err) {
-      status = err instanceof SessionGuardError ? (err.status ?? 502) : 500;
-      body = { error: err instanceof SessionGuardError ? err.code : "server_error" };
+      status = SessionGuardError.is(err) ? (err.status ?? 502) : 500;
+      body = { error: SessionGuardError.is(err) ? err.code : "server_error" };
     }
     const response = isForm && status < 400
       ? new Response(null, { status: 303, headers: { location: new URL(request.headers.get("referer") ?? "/", request.url).pathname } })

@@ -22,9 +22,20 @@ export const TERMINAL_CODES: ReadonlySet<string> = new Set([
  */
 export type LocalErrorCode = "not_signed_in" | "csrf_rejected" | "network_error" | "invalid_response";
 
+// A brand instead of `instanceof`: bundlers (Next.js bundles its proxy and its routes apart)
+// may load this module twice, and an error made by one copy must be recognised by the other.
+const BRAND = Symbol.for("sessionguard.server.error");
+
 /** An error with a `code` to switch on (never switch on the message). */
 export class SessionGuardError extends Error {
   override readonly name = "SessionGuardError";
+  readonly [BRAND] = true;
+
+  /** True for a SessionGuardError from any copy of this package. */
+  static is(err: unknown): err is SessionGuardError {
+    return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   constructor(
     readonly code: string,
     message: string,

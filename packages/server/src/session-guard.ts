@@ -150,7 +150,7 @@ export async function createSessionGuard(options: SessionGuardOptions): Promise<
 
   /** A dead session ends here; a passing failure keeps the cookie and, while it is valid, the access token. */
   function failed(request: Request, session: CookieSession, err: unknown): SessionState {
-    if (err instanceof SessionGuardError && err.terminal) {
+    if (SessionGuardError.is(err) && err.terminal) {
       return { session: null, setCookies: clear(request, err.code), reason: err.code };
     }
     return { session: session.expiresAt > seconds() ? session : null, setCookies: [], reason: null };

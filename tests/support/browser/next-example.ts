@@ -5,7 +5,7 @@
  * test file, never per test.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port.ts";
@@ -19,12 +19,23 @@ export interface NextExample {
   stop(): Promise<void>;
 }
 
-/** Builds the example into `.next-test-<pid>` and serves it with `env` (the example's settings). */
+/**
+ * Builds the example into `.next-test-<pid>` and serves it with `env` (the example's
+ * settings). With SG_NEXT_KEEP_BUILD=1 (while working on the tests) the build goes to
+ * `.next-test-kept`, is reused when present, and is kept.
+ */
 export async function startNextExample(env: Record<string, string>): Promise<NextExample> {
-  const distDir = `.next-test-${process.pid}`;
+  const keep = process.env.SG_NEXT_KEEP_BUILD === "1";
+  const distDir = keep ? ".next-test-kept" : `.next-test-${process.pid}`;
   const common = { ...process.env, ...env, SG_NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: "1", NO_COLOR: "1" };
-  const build = spawnSync(NEXT, ["build", APP], { cwd: ROOT, env: common, encoding: "utf8", timeout: 600_000 });
-  const cleanup = () => rmSync(path.join(APP, distDir), { recursive: true, force: true });
+  const cleanup = () => keep || rmSync(path.join(APP, distDir), { recursive: true, force: true });
+  const built = keep && existsSync(path.join(APP, distDir, "BUILD_ID"));
+  const build = built ? { status: 0, stdout: "", stderr: "" } : spawnSync(NEXT, ["build", APP], {
+    cwd: ROOT,
+    env: common,
+    encoding: "utf8",
+    timeout: 600_000,
+  });
   if (build.status !== 0) {
     cleanup();
     throw new Error(`next build failed (${build.status}):\n${build.stdout}\n${build.stderr}`);

@@ -15,7 +15,7 @@ export async function GET(request: Request): Promise<Response> {
     const devices = await g.devices(session);
     return Response.json({ signed_in: true, user_id: session.userId, session_id: session.sessionId, devices: devices.length });
   } catch (err) {
-    const code = err instanceof SessionGuardError ? err.code : "server_error";
+    const code = SessionGuardError.is(err) ? err.code : "server_error";
     return Response.json({ signed_in: false, reason: code }, { status: 401 });
   }
 }
