@@ -109,6 +109,17 @@ describe("separate processes sharing one cookie", () => {
     expect(await reuseEvents(strictStack, user)).toBe(1);
   });
 
+  it("bound to the server key, the race passes even with a grace of 0: the previous token with the key's proof gets the unused successor (P14)", async () => {
+    const serverKey = await generateServerKeyJwk();
+    const make = () => createSessionGuard({ sessionUrl: strictStack.server.url, serverKey, refreshMargin: 1e9 });
+    const { user, cookie } = await signIn(strictStack, await make());
+    const guards = await Promise.all(Array.from({ length: 20 }, make));
+    const states = await Promise.all(guards.map((g) => g.refreshIfDue(browserRequest([cookie]))));
+    expect(states.map((s) => s.reason)).toEqual(Array(20).fill(null));
+    expect(new Set(states.map((s) => s.session!.refreshToken)).size).toBe(1);
+    expect(await reuseEvents(strictStack, user)).toBe(0);
+  });
+
   it("bound to the server key: the same race passes (P3), and a copy of the cookie without the key is refused", async () => {
     const serverKey = await generateServerKeyJwk();
     const make = () => createSessionGuard({ sessionUrl: graceStack.server.url, serverKey, refreshMargin: 1e9 });
