@@ -2,12 +2,16 @@
 /**
  * Server Actions: the only place besides the proxy and Route Handlers where Next.js lets
  * the example write cookies. Each one passes the CSRF check first (sessionGuardAction).
+ *
+ * Each ends with `revalidatePath("/")`, never `redirect("/")`: Next.js renders a redirect
+ * target by fetching it from itself, through the proxy, and drops that fetch's
+ * `Set-Cookie`, so a rotation made there would never reach the browser.
  */
 import { createSessionGuard } from "@sessionguard/server";
 import { withCookies } from "@sessionguard/nextjs";
 import { createServerSupabase, sessionGuardAction } from "@sessionguard/nextjs/server";
 import { cookies } from "next/headers";
-import { redirect } from "next/navigation";
+import { revalidatePath } from "next/cache";
 import { guard, guardOptions } from "../lib/guard.ts";
 import { LOCAL_IDENTITY_COOKIE, localIdentity } from "../lib/local-identity.ts";
 import { settings } from "../lib/settings.ts";
@@ -33,7 +37,7 @@ export async function signInLocally(form: FormData): Promise<void> {
     // An explicit sign-in: a reason kept from the last session is no longer news (start clears it).
     return { result: null, setCookies: state.setCookies };
   });
-  redirect("/");
+  revalidatePath("/");
 }
 
 /** Signs out of sessionguard (scope local, others or global) and, locally, of the demo identity. */
@@ -44,7 +48,7 @@ export async function signOut(form: FormData): Promise<void> {
     if (scope !== "others" && !settings.clerk) (await cookies()).delete(LOCAL_IDENTITY_COOKIE);
     return { result: null, setCookies: state.setCookies };
   });
-  redirect("/");
+  revalidatePath("/");
 }
 
 /** Ends another device's session (the device list's "Revoke"). */
@@ -54,7 +58,7 @@ export async function revokeDevice(form: FormData): Promise<void> {
     if (session) await g.revoke(session, String(form.get("session_id")));
     return { result: null };
   });
-  redirect("/");
+  revalidatePath("/");
 }
 
 /** Adds a note through the Data API, as the user (RLS decides). */
@@ -65,7 +69,7 @@ export async function addNote(form: FormData): Promise<void> {
     if (supabase && body) await supabase.from("notes").insert({ body });
     return { result: null };
   });
-  redirect("/");
+  revalidatePath("/");
 }
 
 /**
@@ -83,5 +87,5 @@ export async function simulateTheft(form: FormData): Promise<void> {
     if (mine.reason && !settings.clerk) (await cookies()).delete(LOCAL_IDENTITY_COOKIE);
     return { result: null, setCookies: mine.setCookies };
   });
-  redirect("/");
+  revalidatePath("/");
 }

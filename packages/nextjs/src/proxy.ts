@@ -21,6 +21,7 @@
 import type { SessionGuard, SessionState } from "@sessionguard/server";
 import { NextResponse } from "next/server";
 import type { Identity } from "./identity.ts";
+import { parseSetCookie } from "./set-cookie.ts";
 
 export interface SessionGuardProxyOptions {
   /** The guard, built once at module scope (its refresh single-flight is per process). */
@@ -66,7 +67,10 @@ export function createSessionGuardProxy(options: SessionGuardProxyOptions) {
     const csrf = guard.csrfToken(request);
     if (csrf.setCookie) setCookies.push(csrf.setCookie);
     const response = NextResponse.next({ request: { headers: withCookies(request, setCookies).headers } });
-    for (const value of setCookies) response.headers.append("set-cookie", value);
+    for (const value of setCookies) {
+      const { name, value: content, options: attributes } = parseSetCookie(value);
+      response.cookies.set(name, content, attributes);
+    }
     return { response, state: { ...state, setCookies }, started };
   };
 }

@@ -7,13 +7,20 @@
  */
 import type { CookieSession, SessionGuard } from "@sessionguard/server";
 import { cookies, headers } from "next/headers";
+import { parseSetCookie } from "./set-cookie.ts";
 
-/** The request being rendered, rebuilt from `headers()` (a render has no Request object). */
+/**
+ * The request being rendered, rebuilt from `headers()` (a render has no Request object).
+ * Its cookies come from `cookies()`, not the `Cookie` header: after a Server Action set or
+ * deleted cookies, the re-render in the same response sees the store, not the header.
+ */
 export async function currentRequest(method = "GET"): Promise<Request> {
-  const h = await headers();
+  const [h, store] = await Promise.all([headers(), cookies()]);
   const host = h.get("x-forwarded-host") ?? h.get("host") ?? "localhost";
   const proto = h.get("x-forwarded-proto") ?? (/^(localhost|127\.|\[::1\])/.test(host) ? "http" : "https");
-  return new Request(`${proto}://${host}/`, { method, headers: new Headers(h) });
+  const copy = new Headers(h);
+  copy.set("cookie", store.getAll().map((c) => `${c.name}=${c.value}`).join("; "));
+  return new Request(`${proto}://${host}/`, { method, headers: copy });
 }
 
 /** The session this request carries (already refreshed by the proxy), or null. Reads only. */
@@ -53,17 +60,9 @@ export async function sessionGuardAction<T>(
 /** Writes `Set-Cookie` values produced by the guard through Next.js's cookie store. */
 export async function applySetCookies(setCookies: readonly string[]): Promise<void> {
   const store = await cookies();
-  for (const value of setCookies) {
-    const [pair, ...attributes] = value.split("; ");
-    const at = pair!.indexOf("=");
-    const maxAge = Number(attributes.find((a) => a.startsWith("Max-Age="))?.slice(8) ?? "0");
-    store.set(pair!.slice(0, at), pair!.slice(at + 1), {
-      path: "/",
-      maxAge,
-      httpOnly: true,
-      sameSite: "lax",
-      secure: attributes.includes("Secure"),
-    });
+  for (const setCookie of setCookies) {
+    const { name, value, options } = parseSetCookie(setCookie);
+    store.set(name, value, options);
   }
 }
 
