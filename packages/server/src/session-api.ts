@@ -65,6 +65,9 @@ const TIMEOUT_MS = 10_000;
 
 /** The API of the session function at `baseUrl` (e.g. `https://<ref>.supabase.co/functions/v1/session`). */
 export function sessionApi(baseUrl: string, key: ServerKey | null, fetchImpl: typeof fetch = fetch): SessionApi {
+  if (typeof baseUrl !== "string" || !/^https?:\/\//.test(baseUrl)) {
+    throw new TypeError(`sessionguard: sessionUrl must be the session function's http(s) URL (got ${String(baseUrl)})`);
+  }
   const base = baseUrl.replace(/\/+$/, "");
   let nonce: string | undefined;
 
