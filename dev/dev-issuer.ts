@@ -14,6 +14,7 @@
  *   GET <base>/clerk/.well-known/jwks.json            the public key
  *   GET <base>/clerk/.well-known/openid-configuration issuer and jwks_uri
  *   GET <base>/clerk-token[?user=<name>&sid=sess_...] {"token": "<Clerk-shaped token>"}
+ *       [&org=org_...&role=<role>]                    with an active organization (v2 `o`)
  */
 import { importJWK, type JWK, SignJWT } from "jose";
 
@@ -27,6 +28,8 @@ const TOKEN_LIFETIME_SECONDS = 60;
 const NOT_BEFORE_SKEW_SECONDS = 10;
 const USER_PARAM = /^[A-Za-z0-9_-]{1,64}$/;
 const SID_PARAM = /^sess_[A-Za-z0-9_]{1,64}$/;
+const ORG_PARAM = /^org_[A-Za-z0-9_]{1,64}$/;
+const ROLE_PARAM = /^[a-z_]{1,32}$/;
 
 export interface DevIssuerOptions {
   /** Origin the issuer is served on, e.g. http://127.0.0.1:54321 */
@@ -47,7 +50,7 @@ export interface DevIssuer {
   readonly jwksUrl: string;
   readonly tokenUrl: string;
   /** Signs a token for `userId` (default {@link DEMO_USER_ID}). */
-  token(options?: { userId?: string; sessionId?: string; azp?: string }): Promise<string>;
+  token(options?: { userId?: string; sessionId?: string; azp?: string; org?: { id: string; role: string } }): Promise<string>;
   /** Answers `/dev/...` requests; null for any other path. */
   handle(request: Request): Promise<Response | null>;
 }
@@ -68,7 +71,9 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
   const parties = options.authorizedParties.map((party) => party.replace(/\/+$/, ""));
   const defaultParty = parties[0] ?? origin;
 
-  async function token(claims: { userId?: string; sessionId?: string; azp?: string } = {}): Promise<string> {
+  async function token(
+    claims: { userId?: string; sessionId?: string; azp?: string; org?: { id: string; role: string } } = {},
+  ): Promise<string> {
     const iat = Math.floor(now().getTime() / 1000);
     return await new SignJWT({
       azp: claims.azp ?? defaultParty,
@@ -76,6 +81,8 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
       sid: claims.sessionId ?? randomId("sess"),
       sts: "active",
       v: 2,
+      // Clerk's v2 organization claim: role without the org: prefix (clerk-docs session-tokens.mdx).
+      ...(claims.org ? { o: { id: claims.org.id, rol: claims.org.role, slg: claims.org.id.slice(4) } } : {}),
     })
       .setProtectedHeader({ alg: "RS256", kid, typ: "JWT" })
       .setIssuer(issuer)
@@ -98,11 +105,17 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
       "/dev/clerk-token": async () => {
         const user = searchParams.get("user");
         const sid = searchParams.get("sid");
-        if ((user !== null && !USER_PARAM.test(user)) || (sid !== null && !SID_PARAM.test(sid))) {
+        const org = searchParams.get("org");
+        const role = searchParams.get("role") ?? "member";
+        if (
+          (user !== null && !USER_PARAM.test(user)) || (sid !== null && !SID_PARAM.test(sid)) ||
+          (org !== null && !ORG_PARAM.test(org)) || !ROLE_PARAM.test(role)
+        ) {
           return json(
             {
               error: "invalid_request",
-              error_description: "user must be 1-64 letters, digits, _ or -; sid must look like sess_...",
+              error_description:
+                "user must be 1-64 letters, digits, _ or -; sid must look like sess_...; org like org_...; role a-z or _",
             },
             {},
             400,
@@ -117,7 +130,7 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
         const requestOrigin = request.headers.get("origin");
         const azp = requestOrigin !== null && parties.includes(requestOrigin) ? requestOrigin : defaultParty;
         const sessionId = sid ?? randomId("sess");
-        const signed = await token({ userId, sessionId, azp });
+        const signed = await token({ userId, sessionId, azp, ...(org === null ? {} : { org: { id: org, role } }) });
         log(`${DEV_ISSUER_LABEL}: signed a session token for ${userId} (${sessionId})`);
         return json({ token: signed }, { "cache-control": "no-store" });
       },

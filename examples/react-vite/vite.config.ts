@@ -1,6 +1,7 @@
 /**
  * The example against `npm start`'s stack. The dev server proxies the session function
- * (`/functions/v1/*`) and the local development issuer (`/dev/*`) to the stack, so the
+ * (`/functions/v1/*`), the Data API (`/rest/v1/*`) and the local development issuer
+ * (`/dev/*`) to the stack, so the
  * page and the API share one origin and the stack's CORS and Clerk `azp` settings need no
  * change. `@sessionguard/*` resolve to the sources in this repository (edits reload at
  * once); an app of your own installs the packages instead (see README.md).
@@ -35,6 +36,7 @@ export default defineConfig({
     fs: { allow: [repo] },
     proxy: {
       "/functions/v1": { target: stack, changeOrigin: true },
+      "/rest/v1": { target: stack, changeOrigin: true },
       "/dev": { target: stack, changeOrigin: true },
     },
   },

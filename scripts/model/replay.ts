@@ -29,8 +29,11 @@ export const refreshSession: Rotate = async (sql, a) => {
   const [row] = await sql`
     select result, generation::int as generation from sessionguard.refresh_session(
       p_session_id => ${a.sessionId}::uuid, p_generation => ${a.generation}::bigint,
+      p_policy => ${sql.json({
+        idle_timeout: 2592000, reuse_grace: a.reuseGrace, theft_scope: "family", dpop_lifetime: 300,
+        dpop_mismatch: "refuse", rate_limit: null, ip_rate_limit: null,
+      })}::jsonb,
       p_ip => '203.0.113.9'::inet, p_user_agent => 'model replay',
-      p_idle_timeout => 2592000, p_reuse_grace => ${a.reuseGrace}, p_theft_scope => 'family',
       p_dpop_jkt => ${a.dpopJkt}, p_dpop_jti => ${a.dpopJkt === null ? null : randomBytes(12).toString("hex")},
       p_now => ${a.now}::timestamptz)`;
   return { result: row.result, generation: row.generation };

@@ -18,7 +18,9 @@ import {
   startDatabase,
 } from "../lib/local-postgres.ts";
 import { buildPage, pageBuildDir } from "../../web/build.ts";
-import { mergeSettings, readDotenv, type Settings } from "./env.ts";
+import { mergeSettings, readDotenv, type Settings, unreadSettings } from "./env.ts";
+import { LOCAL_PUBLISHABLE_KEY } from "../../dev/data-api/handler.ts";
+import { applyExampleTables } from "./example-tables.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
 import {
@@ -31,6 +33,7 @@ import {
   Stoppers,
 } from "./lifecycle.ts";
 import { choosePort } from "./ports.ts";
+import { readSupabaseLocal, supabaseLocalSettings } from "./supabase-local.ts";
 import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
 
 export { isAlive, stackDir, Stoppers } from "./lifecycle.ts";
@@ -69,6 +72,8 @@ export interface LocalStack {
   readonly keysCreated: boolean;
   /** Settings the user gave (environment or .env), by name only. */
   readonly overridden: readonly string[];
+  /** What `/rest/v1` serves: the stand-in, a real Data API (its URL), or nothing. */
+  readonly dataApi: { readonly kind: "stand-in" | "upstream" | "off"; readonly upstream?: string; readonly apiKey: string };
   readonly pids: { readonly stack: number; readonly gateway: number; readonly postgres: number | null };
   readonly timings: { readonly totalMs: number; readonly databaseMs: number; readonly gatewayMs: number };
   /** Resolves when the gateway exits on its own (a crash), with its exit code. */
@@ -83,7 +88,15 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   const environment = options.environment ?? process.env;
   // SG_ENV_FILE names another file than .env (tests use it to keep a developer's .env out).
   const envFile = path.resolve(options.root, environment.SG_ENV_FILE ?? ".env");
-  const settings = mergeSettings(await readDotenv(envFile), environment);
+  const dotenv = await readDotenv(envFile);
+  let settings = mergeSettings(dotenv, environment);
+  if (settings.SG_SUPABASE_LOCAL === "1") {
+    settings = supabaseLocalSettings(await readSupabaseLocal(options.root, settings.SG_SUPABASE_WORKDIR), settings);
+    progress(`supabase  SG_SUPABASE_LOCAL=1: using supabase start's database and Data API`);
+  }
+  for (const name of unreadSettings(dotenv)) {
+    progress(`settings  warning: ${path.relative(options.root, envFile)} sets ${name}, which no function reads (ignored)`);
+  }
   const name = settings.SG_DATA_NAME ?? "dev";
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(name)) {
     throw new Error(`SG_DATA_NAME must be 1-40 letters, digits, _ or -, not ${JSON.stringify(name)}`);
@@ -116,6 +129,7 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
     SG_WEB_PAGE_DIR: pageDir,
     ...(fn.devIssuer ? { SG_DEV_ISSUER_JWK: JSON.stringify(keys.dev_clerk.private_jwk) } : {}),
     ...(settings.CLERK_PUBLISHABLE_KEY ? { CLERK_PUBLISHABLE_KEY: settings.CLERK_PUBLISHABLE_KEY } : {}),
+    ...dataApiSettings(settings),
   };
 
   try {
@@ -161,6 +175,10 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         }, ` +
           `migrations pushed in ${seconds(prepared.timings.migrationsMs)}`,
       );
+      if (settings.SG_EXAMPLE_TABLES !== "0") {
+        const tables = await applyExampleTables(options.root, db.url);
+        if (tables.length > 0) progress(`example   created ${tables.join(", ")} (examples/notes/supabase/migrations)`);
+      }
       return { db, prepared, ms: performance.now() - t };
     })();
     const gateway = (async () => {
@@ -228,6 +246,11 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
       keysFile,
       keysCreated,
       overridden: fn.overridden,
+      dataApi: {
+        kind: settings.SG_DATA_API === "off" ? "off" : settings.SG_DATA_API_UPSTREAM ? "upstream" : "stand-in",
+        upstream: settings.SG_DATA_API_UPSTREAM,
+        apiKey: settings.SG_SUPABASE_API_KEY ?? LOCAL_PUBLISHABLE_KEY,
+      },
       pids: { stack: process.pid, gateway: gw.pid, postgres: postgresPid },
       timings: {
         totalMs: Math.round(performance.now() - t0),
@@ -241,6 +264,13 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
     await stoppers.stopAll();
     throw error;
   }
+}
+
+/** The gateway's `/rest/v1` settings (dev/data-api/mount.ts). */
+function dataApiSettings(settings: Settings): Settings {
+  const out: Settings = {};
+  for (const name of ["SG_DATA_API", "SG_DATA_API_UPSTREAM"]) if (settings[name]) out[name] = settings[name];
+  return out;
 }
 
 /** The URL without its password. */

@@ -1,6 +1,6 @@
 /**
  * The devices page's server (web/server.ts) over real HTTP: every answer forbids framing
- * (CSP `frame-ancestors 'none'` and `X-Frame-Options: DENY`), so "Revoke" and "Sign out
+ * (CSP `frame-ancestors 'none'` and `X-Frame-Options: DENY`), so "Sign out <device>" and "Sign out
  * everywhere else" cannot be clickjacked, and the endpoint the page uses comes from the
  * server's configuration. The same handler is what `npm start`'s gateway mounts;
  * tests/browser/devices.test.ts checks the page through it and in Chromium.

@@ -16,6 +16,9 @@
 --   5. budgets: the family's and its address's, for every answer that issues a token;
 --   6. rotate, or hand back the successor already issued (P3 grace; P14 for a family
 --      bound to a key whose proof came with the request).
+-- A token-issuing answer (rotated, grace) also returns the session's Clerk claims (org,
+-- impersonator; …000400_session_claims.sql), read from the row already held, so every
+-- access token carries the same org_id, org_role, org_permissions and act (P15).
 --
 -- P14. For a family bound to a device key, the generation spent by the latest rotation,
 -- presented with a proof from that key, gets the same successor again at any age, as
@@ -120,7 +123,8 @@ create function sessionguard.refresh_session(
 )
 returns table (
   result text, session_id uuid, user_id text, generation bigint,
-  expires_at timestamptz, clerk_session_id text, dpop_jkt text, retry_after integer)
+  expires_at timestamptz, clerk_session_id text, dpop_jkt text, retry_after integer,
+  org_id text, org_role text, org_permissions text[], actor_id text)
 language plpgsql
 volatile
 security definer
@@ -196,25 +200,29 @@ begin
   -- 1. Gone, revoked or expired.
   if not found then
     return query select 'not_found'::text, p_session_id, null::text, null::bigint,
-      null::timestamptz, null::text, null::text, 0;
+      null::timestamptz, null::text, null::text, 0,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
   if v.revoked_at is not null then
     return query select 'revoked'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt, 0;
+      v.clerk_session_id, v.dpop_jkt, 0,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
   if v.expires_at <= p_now or v.idle_expires_at <= p_now then
     update sessionguard.families f set revoked_at = p_now, revoked_reason = 'session_expired'
     where f.id = v.id;
     return query select 'expired'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt, 0;
+      v.clerk_session_id, v.dpop_jkt, 0,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
   if p_generation > v.generation then
     -- Never issued: the caller's MAC check should have refused it. Revoke nothing.
     return query select 'not_found'::text, v.id, null::text, null::bigint,
-      null::timestamptz, null::text, null::text, 0;
+      null::timestamptz, null::text, null::text, 0,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
 
@@ -247,7 +255,8 @@ begin
       end if;
     end if;
     return query select v_answer, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt, v_retry;
+      v.clerk_session_id, v.dpop_jkt, v_retry,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
 
@@ -258,7 +267,8 @@ begin
       update sessionguard.families f set current_presented = true where f.id = v.id;
     end if;
     return query select 'dpop_replay'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt, 0;
+      v.clerk_session_id, v.dpop_jkt, 0,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
 
@@ -274,7 +284,8 @@ begin
     where f.revoked_at is null
       and (f.id = v.id or (v_scope = 'user' and f.user_id = v.user_id));
     return query select 'reused'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt, 0;
+      v.clerk_session_id, v.dpop_jkt, 0,
+      null::text, null::text, null::text[], null::text;
     return;
   end if;
 
@@ -287,7 +298,8 @@ begin
         update sessionguard.families f set current_presented = true where f.id = v.id;
       end if;
       return query select 'rate_limited'::text, v.id, null::text, null::bigint,
-        null::timestamptz, null::text, null::text, v_retry;
+        null::timestamptz, null::text, null::text, v_retry,
+      null::text, null::text, null::text[], null::text;
       return;
     end if;
   end if;
@@ -296,7 +308,7 @@ begin
   -- the same generation, so the same token string.
   if p_generation < v.generation then
     return query select 'grace'::text, v.id, v.user_id, v.generation, v.expires_at,
-      v.clerk_session_id, v.dpop_jkt, 0;
+      v.clerk_session_id, v.dpop_jkt, 0, v.org_id, v.org_role, v.org_permissions, v.actor_id;
     return;
   end if;
 
@@ -311,11 +323,12 @@ begin
       ip = coalesce(p_ip, f.ip),
       user_agent = coalesce(p_user_agent, f.user_agent)
   where f.id = v.id
-  returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at, f.clerk_session_id, f.dpop_jkt, 0;
+  returning 'rotated'::text, f.id, f.user_id, f.generation, f.expires_at, f.clerk_session_id, f.dpop_jkt, 0,
+    f.org_id, f.org_role, f.org_permissions, f.actor_id;
 end;
 $$;
 comment on function sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz) is
-  'A refresh decided under the row lock. result: rotated | grace | reused | revoked | expired | not_found | dpop_mismatch | dpop_replay | rate_limited (with retry_after); generation is the successor''s.';
+  'A refresh decided under the row lock. result: rotated | grace | reused | revoked | expired | not_found | dpop_mismatch | dpop_replay | rate_limited (with retry_after); generation is the successor''s; org and actor with rotated and grace.';
 
 -- ---------------------------------------------------------------------------------------
 -- grants
