@@ -20,13 +20,14 @@ export interface NextExample {
 }
 
 /**
- * Builds the example into `.next-test-<pid>` and serves it with `env` (the example's
- * settings). With SG_NEXT_KEEP_BUILD=1 (while working on the tests) the build goes to
- * `.next-test-kept`, is reused when present, and is kept.
+ * Builds the example into `.next-test` and serves it with `env` (the example's settings).
+ * One folder name, listed in the example's tsconfig.json, so a build leaves that file as it
+ * is. With SG_NEXT_KEEP_BUILD=1 (while working on the tests) an existing build is reused
+ * and kept.
  */
 export async function startNextExample(env: Record<string, string>): Promise<NextExample> {
   const keep = process.env.SG_NEXT_KEEP_BUILD === "1";
-  const distDir = keep ? ".next-test-kept" : `.next-test-${process.pid}`;
+  const distDir = ".next-test";
   const common = { ...process.env, ...env, SG_NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: "1", NO_COLOR: "1" };
   const cleanup = () => keep || rmSync(path.join(APP, distDir), { recursive: true, force: true });
   const built = keep && existsSync(path.join(APP, distDir, "BUILD_ID"));
