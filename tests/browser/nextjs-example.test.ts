@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateServerKeyJwk } from "../../packages/server/src/index.ts";
-import { freePort } from "../support/browser/free-port.ts";
+import { freePort } from "../../scripts/lib/ports.ts";
 import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "../support/browser/launcher.ts";
 import { type NextExample, startNextExample } from "../support/browser/next-example.ts";
 

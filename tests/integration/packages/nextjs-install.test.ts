@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../support/browser/free-port.ts";
+import { freePort } from "../../../scripts/lib/ports.ts";
 import { clerkId } from "../../../scripts/lib/clerk-issuer.ts";
 import { APP_ORIGIN, type Stack, startStack } from "../../support/stack.ts";
 
