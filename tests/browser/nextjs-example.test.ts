@@ -79,6 +79,21 @@ describe("Next.js example", { timeout: 120_000 }, () => {
     await page.screenshot({ path: screenshotPath("nextjs-01-signed-in"), fullPage: true });
   });
 
+  it("a server-rendered page reads and writes the user's notes as that user, through RLS", async () => {
+    const page = await newPage();
+    await signIn(page, `n${tag()}`);
+    const body = `note ${tag()}`;
+    await page.getByLabel("New note").fill(body);
+    await page.getByRole("button", { name: "Add" }).click();
+    await page.getByTestId("notes").locator("li", { hasText: body }).waitFor();
+    expect(await page.getByTestId("notes-error").count()).toBe(0);
+    // Another user's server render, through the same Data API, sees none of it.
+    const other = await newPage();
+    await signIn(other, `o${tag()}`);
+    await other.getByTestId("notes").waitFor({ state: "attached" });
+    expect(await other.getByTestId("notes").locator("li", { hasText: body }).count()).toBe(0);
+  });
+
   it("the session cookie is HttpOnly, SameSite=Lax, absent from document.cookie, and a page script cannot overwrite it", async () => {
     const page = await newPage();
     await signIn(page, `u${tag()}`);

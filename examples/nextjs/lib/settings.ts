@@ -17,7 +17,8 @@ export const settings = {
   refreshMargin: Number(process.env.SESSIONGUARD_REFRESH_MARGIN ?? 60),
   supabase: {
     url: process.env.SUPABASE_URL ?? stack,
-    anonKey: process.env.SUPABASE_ANON_KEY ?? "local-anon-key",
+    // The local stack's Data API takes the same fixed publishable key `supabase start` prints.
+    anonKey: process.env.SUPABASE_ANON_KEY ?? "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH",
   },
   /** Clerk only when both keys are set; otherwise the labelled local development issuer. */
   clerk: Boolean(process.env.NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY && process.env.CLERK_SECRET_KEY),
