@@ -181,6 +181,7 @@ export async function raceControls(sql: postgres.Sql, ws: Workspace): Promise<Co
     source: "race",
     bound: false,
     grace: 3,
+    events: [],
     steps: [0, 1].map((who) => ({ t: 0, who, g: 0, key: true, result: "rotated", answer: 1, gen: 1, revoked: false })),
   });
   const expected = reference.steps.map((s) => `${s.result} ${s.answer}`).sort().join(", ") + `; generation ${reference.steps[1].gen}`;
