@@ -110,6 +110,9 @@ function forwarded(request: Request, info: Deno.ServeHandlerInfo): Request {
   const headers = new Headers(request.headers);
   const previous = headers.get("x-forwarded-for");
   headers.set("x-forwarded-for", previous ? `${previous}, ${peer}` : peer);
+  // As hosted Supabase's Cloudflare front does: the connecting address, whatever the
+  // client sent (the default SESSION_CLIENT_IP reads it).
+  headers.set("cf-connecting-ip", peer);
   // A new request from the parts, not `new Request(request, …)`: copying the request
   // copies its signal, and Deno 2.9 then warns that the signal of a served request aborts
   // on success (its legacy behaviour) on the first request of every `npm start`.

@@ -59,6 +59,13 @@ export interface DpopVerifierOptions {
   readonly iatWindow?: number;
 }
 
+const DEFAULT_IAT_WINDOW = 60;
+
+/** Seconds a proof's `jti` must be remembered: after that its `iat` is outside the window anyway. */
+export function replayWindow(iatWindow = DEFAULT_IAT_WINDOW): number {
+  return 2 * iatWindow + 1;
+}
+
 /** Signature algorithms accepted for proofs: asymmetric only, never `none` or HMAC. */
 export const DPOP_ALGORITHMS = ["ES256", "EdDSA", "Ed25519", "PS256", "RS256"] as const;
 
@@ -81,7 +88,7 @@ const encoder = new TextEncoder();
 /** Builds the verifier; `secrets` are the refresh MAC secrets (non-empty). */
 export async function createDpopVerifier(options: DpopVerifierOptions): Promise<DpopVerifier> {
   if (options.secrets.length === 0) throw new Error("createDpopVerifier: no secret");
-  const iatWindow = options.iatWindow ?? 60;
+  const iatWindow = options.iatWindow ?? DEFAULT_IAT_WINDOW;
   const nonceKeys = await Promise.all(
     options.secrets.map((secret) =>
       crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
@@ -118,7 +125,7 @@ export async function createDpopVerifier(options: DpopVerifierOptions): Promise<
   };
 
   return {
-    replayWindow: 2 * iatWindow + 1,
+    replayWindow: replayWindow(iatWindow),
 
     nonce: (now) => options.requireNonce ? issueNonce(now) : Promise.resolve(null),
 

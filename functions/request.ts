@@ -112,13 +112,14 @@ export function optionalString(
 }
 
 /**
- * The client's address from `source` (the `SESSION_CLIENT_IP` setting), or
- * null when it names no valid address. By default the first valid
- * `X-Forwarded-For` entry, then `cf-connecting-ip`: right behind a proxy that
- * rewrites the header, what the client claims otherwise. The per-session and
+ * The client's address from `source` (the `SESSION_CLIENT_IP` setting, parsed
+ * in config/limits.ts), or null when it names no valid address. With
+ * `forwarded-first`, the first valid `X-Forwarded-For` entry (what the client
+ * claims, unless a proxy rewrites the header), then `cf-connecting-ip`; with
+ * `forwarded-last`, the entry the nearest proxy appended. The per-session and
  * per-user rate limits never depend on it.
  */
-export function clientIp(request: Request, source: ClientIpSource = FORWARDED_FIRST): string | null {
+export function clientIp(request: Request, source: ClientIpSource): string | null {
   if (source.kind === "header") {
     const value = request.headers.get(source.name)?.trim();
     return value ? normalizeIp(value) : null;
@@ -133,8 +134,6 @@ export function clientIp(request: Request, source: ClientIpSource = FORWARDED_FI
   const cloudflare = request.headers.get("cf-connecting-ip")?.trim();
   return cloudflare ? normalizeIp(cloudflare) : null;
 }
-
-const FORWARDED_FIRST: ClientIpSource = { kind: "forwarded", pick: "first" };
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 

@@ -15,7 +15,7 @@ import { type RefreshQueries, refreshQueries } from "./store/refresh.ts";
 
 export type { EventRow, RevokeReason, SessionRow, SessionStatus } from "./store/account.ts";
 export { openDatabase, type Sql } from "./store/database.ts";
-export type { Budget, RequestCount, RequestFacts, RotateResult } from "./store/refresh.ts";
+export type { Budget, RefreshPolicy, RequestCount, RequestFacts, RotateResult } from "./store/refresh.ts";
 
 /** Session storage, one round trip per call. */
 export interface Store extends RefreshQueries, AccountQueries {}

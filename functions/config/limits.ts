@@ -66,11 +66,16 @@ export function parseRateLimits(value: string | undefined): RateLimits {
   return limits;
 }
 
-/** `SESSION_CLIENT_IP`: where the client's address is read from. */
+const DEFAULT_CLIENT_IP: ClientIpSource = Object.freeze({ kind: "header", name: "cf-connecting-ip" });
+
+/** `SESSION_CLIENT_IP`: where the client's address is read from; default `header:cf-connecting-ip`. */
 export function parseClientIp(value: string | undefined): ClientIpSource {
-  if (value === undefined || value === "forwarded-first") {
-    return Object.freeze({ kind: "forwarded", pick: "first" });
-  }
+  // The default is what hosted Supabase's edge sets and a client cannot forge: its
+  // functions are served through Cloudflare, which overwrites `CF-Connecting-IP` with the
+  // address that connected to it, while `X-Forwarded-For` keeps whatever the client sent
+  // in front (docs/abuse-controls.md gives the sources).
+  if (value === undefined) return DEFAULT_CLIENT_IP;
+  if (value === "forwarded-first") return Object.freeze({ kind: "forwarded", pick: "first" });
   if (value === "forwarded-last") return Object.freeze({ kind: "forwarded", pick: "last" });
   const header = /^header:([A-Za-z0-9-]{1,64})$/.exec(value);
   if (header) return Object.freeze({ kind: "header", name: header[1].toLowerCase() });

@@ -1,10 +1,14 @@
 /**
- * The DPoP proofs of a request, as the routes use them: verified (or ignored
- * with `SESSION_DPOP=off`), and a proof's `jti` remembered so that it is
- * accepted once. The checks of a proof itself are in functions/dpop.ts.
+ * The DPoP proofs of a request, as the routes use them: verified, and a proof's
+ * `jti` remembered so that it is accepted once. The checks of a proof itself are
+ * in functions/dpop.ts.
+ *
+ * `SESSION_DPOP=off` binds no new session (`/start` ignores a proof), but a
+ * session bound before keeps needing its key: turning DPoP off must not turn a
+ * bound session into a bearer one, nor make its owner look like a thief.
  */
 import type { Config, DpopSettings } from "../config.ts";
-import { createDpopVerifier, type DpopVerifier, type VerifiedProof } from "../dpop.ts";
+import { createDpopVerifier, type DpopVerifier, replayWindow, type VerifiedProof } from "../dpop.ts";
 import type { Store } from "../store.ts";
 
 /** A request's proofs, for the routes. */
@@ -13,15 +17,12 @@ export interface DpopProofs {
   readonly mode: Config["session"]["dpop"];
   /** `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE`, `SESSION_DPOP_MISMATCH`. */
   readonly settings: DpopSettings;
-  /**
-   * The request's verified proof, or null when it carries none. With
-   * `SESSION_DPOP=off` proofs are not looked at, and nothing is bound.
-   */
+  /** The request's verified proof, or null when it carries none; a bad one throws `invalid_dpop_proof`. */
   verify(request: Request, at: Date, accessToken?: string): Promise<VerifiedProof | null>;
   /** Remembers the proof's `jti` for the replay window; false when that key used it already. */
   use(proof: VerifiedProof, at: Date): Promise<boolean>;
   /** Seconds a `jti` is remembered. */
-  replayWindow(): Promise<number>;
+  readonly replayWindow: number;
   /** A current nonce for the `DPoP-Nonce` header, or null when nonces are off. */
   nonce(at: Date): Promise<string | null>;
 }
@@ -44,13 +45,12 @@ export function createDpopProofs(
     mode,
     settings,
     async verify(request, at, accessToken) {
-      if (mode === "off") return null;
       return await (await verifier).verify(request, { now: at, accessToken });
     },
     async use(proof, at) {
       return await store.useDpopProof(proof.jkt, proof.jti, (await verifier).replayWindow, at);
     },
-    replayWindow: async () => (await verifier).replayWindow,
+    replayWindow: replayWindow(),
     nonce: async (at) => await (await verifier).nonce(at),
   };
 }

@@ -19,9 +19,17 @@ export function startCount(limits: RateLimits, userId: string, ip: string | null
   return limits === null ? null : requestCount("start", userId, ip, limits.start);
 }
 
-/** What an access-token call of session `sessionId` from `ip` counts; null when limits are off. */
-export function sessionCount(limits: RateLimits, sessionId: string, ip: string | null): RequestCount | null {
-  return limits === null ? null : requestCount("api", sessionId, ip, limits.refresh);
+/**
+ * What an access-token call of session `sessionId` from `ip` counts; null when
+ * limits are off. A `stranger` (no proof of a bound session's key) is counted apart.
+ */
+export function sessionCount(
+  limits: RateLimits,
+  sessionId: string,
+  ip: string | null,
+  stranger = false,
+): RequestCount | null {
+  return limits === null ? null : { ...requestCount("api", sessionId, ip, limits.refresh), stranger };
 }
 
 function requestCount(

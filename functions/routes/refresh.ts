@@ -4,17 +4,18 @@
  *
  * Reads top to bottom: find (the token names a session and a generation, and
  * its MAC must verify before the database hears of it), checks (the DPoP
- * proof), then one round trip to `refresh_session`, which under a row lock
- * counts the rate limits, refuses a seen proof id, and rotates, allows a grace
- * retry, or detects reuse: a generation already spent outside the grace window
- * revokes the session (or all the user's, `SESSION_THEFT_SCOPE`) and is
- * committed before the answer. Here its result code is handled: a reuse goes to
+ * proof), then one round trip to `refresh_session`, which decides everything
+ * under the family's row lock: reuse first (a generation already spent that no
+ * grace covers revokes the session, or all the user's with
+ * `SESSION_THEFT_SCOPE`, whatever any budget says), then the budgets, a seen
+ * proof id, and the rotation or the successor already issued. Here its result code is handled: a reuse goes to
  * the theft response (Clerk revocation, security webhook), a rotation or grace
  * retry issues the token response.
  */
 import { Hono } from "hono";
 import { ApiError } from "../errors.ts";
 import { clientIp, readJsonBody, userAgent } from "../request.ts";
+import type { RefreshPolicy } from "../store.ts";
 import type { RouteDeps } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
 import { ipBudget, rateLimited } from "./rate-limits.ts";
@@ -23,16 +24,18 @@ import type { TokenResponder } from "./token-response.ts";
 /** The `/refresh` sub-app. */
 export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
   const { config, store, proofs, now, refreshTokens, onTheft } = deps;
-  // Static policy, bound once; a request adds only its own facts.
+  // The policy the database decides by, built once and passed as it is.
   const { idleTimeout, reuseGrace, theftScope } = config.session;
   const limits = config.rateLimits;
-  const policy = {
-    idleTimeout,
-    reuseGrace,
-    theftScope,
-    rateLimit: limits?.refresh ?? null,
-    ipRateLimit: limits ? ipBudget(limits.refresh) : null,
-  };
+  const policy: RefreshPolicy = Object.freeze({
+    idle_timeout: idleTimeout,
+    reuse_grace: reuseGrace,
+    theft_scope: theftScope,
+    dpop_lifetime: proofs.replayWindow,
+    dpop_mismatch: proofs.settings.mismatch,
+    rate_limit: limits?.refresh ?? null,
+    ip_rate_limit: limits ? ipBudget(limits.refresh).count : null,
+  });
 
   const app = new Hono();
   app.post("/refresh", async (c) => {
@@ -57,15 +60,14 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
     const ip = clientIp(c.req.raw, config.clientIp);
     const agent = userAgent(c.req.raw);
     const rotated = await store.refreshSession({
-      ...policy,
       sessionId: claims.family,
       generation: claims.generation,
+      policy,
       ip,
       userAgent: agent,
       // The database rotates a bound session only for its own key, and refuses a jti it has seen.
       dpopJkt: proof?.jkt ?? null,
       dpopJti: proof?.jti ?? null,
-      dpopLifetime: await proofs.replayWindow(),
       now: at,
     });
 
@@ -106,11 +108,8 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
       case "expired":
         throw new ApiError("session_expired");
       case "dpop_mismatch":
-        // The refresh token is off its device (the database wrote dpop_key_mismatch and
-        // rotated nothing). The holder of the key can go on; optionally end the session.
-        if (proofs.settings.mismatch === "revoke") {
-          await store.revokeSession(rotated.userId, rotated.sessionId, "session_revoked", at);
-        }
+        // The refresh token is off its device: the database wrote dpop_key_mismatch and
+        // rotated nothing (or, with SESSION_DPOP_MISMATCH=revoke, ended the session).
         throw new ApiError("invalid_dpop_proof", {
           detail: `session ${claims.family} is bound to another key (${proof ? "other key" : "no proof"})`,
         });

@@ -1,9 +1,9 @@
 /**
- * The store's queries of a session's life on the hot path: start, refresh (rate
- * limits, DPoP proof replay check and rotation in one call), and the guards the
- * other routes count. Each is one round trip to a `sessionguard.*` function of
- * migrations `*_start_and_refresh.sql` (over `*_rotation_and_reuse_detection.sql`,
- * which decides under its row lock) and `*_rate_limits_and_dpop_proofs.sql`;
+ * The store's queries of a session's life on the hot path: start, refresh (the
+ * whole decision in one call), and the guards the other routes count. Each is
+ * one round trip to a `sessionguard.*` function of migrations
+ * `*_start_and_refresh.sql`, `*_refresh_decision.sql` (where reuse is detected,
+ * under the family's row lock) and `*_rate_limits_and_dpop_proofs.sql`;
  * this file only passes the request's facts in (with the handler's clock as
  * `p_now`) and types the answer.
  */
@@ -38,6 +38,30 @@ export interface RequestCount {
   readonly ip: string | null;
   readonly budget: Budget;
   readonly ipCount: number;
+  /**
+   * A caller that cannot prove the session's device key: counted in the
+   * strangers' own budgets, never the owner's (P13).
+   */
+  readonly stranger?: boolean;
+}
+
+/**
+ * What a refresh is decided by, built once from the settings and read by
+ * `refresh_session` as it is (snake_case: the SQL's names). Every key is
+ * required; the SQL repeats no default.
+ */
+export interface RefreshPolicy {
+  readonly idle_timeout: number;
+  readonly reuse_grace: number;
+  readonly theft_scope: "family" | "user";
+  /** Seconds a DPoP proof's `jti` is remembered. */
+  readonly dpop_lifetime: number;
+  /** A refresh of a bound family without its key: refuse it, or also end the session. */
+  readonly dpop_mismatch: "refuse" | "revoke";
+  /** The family's budget; null when limits are off. */
+  readonly rate_limit: Budget | null;
+  /** The count per window for everything behind one ip; null when limits are off. */
+  readonly ip_rate_limit: number | null;
 }
 
 /** Facts about the request that the security log records. */
@@ -62,23 +86,18 @@ export interface RefreshQueries {
     },
   ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
   /**
-   * Rate limits, DPoP proof replay check and rotation in one round trip
-   * (`refresh_session`). `rateLimit` counts per family, `ipRateLimit` per ip;
-   * null skips them.
+   * The refresh decision in one round trip (`refresh_session`, under the
+   * family's row lock): reuse detection first, then budgets, the proof's replay
+   * check and the rotation or grace answer. `policy` goes to the database as it is.
    */
   refreshSession(
     input: RequestFacts & {
       sessionId: string;
       generation: number;
-      idleTimeout: number;
-      reuseGrace: number;
-      theftScope: "family" | "user";
+      policy: RefreshPolicy;
+      /** The key of the request's verified DPoP proof and its `jti`, or null without one. */
       dpopJkt: string | null;
       dpopJti: string | null;
-      /** Seconds the proof's jti is remembered (only with `dpopJti`). */
-      dpopLifetime?: number;
-      rateLimit: Budget | null;
-      ipRateLimit: Budget | null;
     },
   ): Promise<{
     result: RotateResult;
@@ -136,13 +155,9 @@ export function refreshQueries(sql: Sql): RefreshQueries {
                  clerk_session_id, dpop_jkt, retry_after
           from sessionguard.refresh_session(
             p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
+            p_policy => ${sql.json(input.policy as unknown as Parameters<Sql["json"]>[0])}::jsonb,
             p_ip => ${input.ip}::inet, p_user_agent => ${input.userAgent},
-            p_idle_timeout => ${input.idleTimeout}::integer, p_reuse_grace => ${input.reuseGrace}::integer,
-            p_theft_scope => ${input.theftScope}, p_dpop_jkt => ${input.dpopJkt},
-            p_dpop_jti => ${input.dpopJti}, p_dpop_lifetime => ${input.dpopLifetime ?? 300}::integer,
-            p_rate_limit => ${input.rateLimit?.count ?? null}::integer,
-            p_rate_window => ${input.rateLimit?.seconds ?? 60}::integer,
-            p_ip_rate_limit => ${input.ipRateLimit?.count ?? null}::integer,
+            p_dpop_jkt => ${input.dpopJkt}, p_dpop_jti => ${input.dpopJti},
             p_now => ${input.now}::timestamptz)`;
         if (!row || !ROTATE_RESULTS.includes(row.result)) {
           throw new Error(`refresh_session answered ${JSON.stringify(row?.result)}`);
@@ -172,7 +187,8 @@ export function refreshQueries(sql: Sql): RefreshQueries {
           select sessionguard.count_request(
             p_route => ${request.route}, p_subject => ${request.subject}, p_ip => ${request.ip}::inet,
             p_limit => ${request.budget.count}::integer, p_ip_limit => ${request.ipCount}::integer,
-            p_window => ${request.budget.seconds}::integer, p_now => ${now}::timestamptz) as wait`;
+            p_window => ${request.budget.seconds}::integer, p_now => ${now}::timestamptz,
+            p_stranger => ${request.stranger ?? false}) as wait`;
         return Number(row.wait);
       }),
   };

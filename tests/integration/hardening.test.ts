@@ -19,7 +19,7 @@ let counter = 0;
 /** A fresh client address for each caller, so per-ip budgets never meet across tests. */
 const from = (): Record<string, string> => {
   counter++;
-  return { "x-forwarded-for": `10.${(counter >> 16) & 255}.${(counter >> 8) & 255}.${counter & 255}` };
+  return { "cf-connecting-ip": `10.${(counter >> 16) & 255}.${(counter >> 8) & 255}.${counter & 255}` };
 };
 
 describe("item 1: a thief without the device key", () => {

@@ -74,7 +74,7 @@ describe("pg_notify announcements", () => {
     await stack.call("/start", {
       method: "POST",
       token: await stack.clerk.token({ sub: userId }),
-      headers: { "user-agent": "Secret-Agent/1.0", "x-forwarded-for": "192.0.2.77" },
+      headers: { "user-agent": "Secret-Agent/1.0", "cf-connecting-ip": "192.0.2.77" },
     });
     const [announcement] = await heardFor(userId, 1);
     const text = JSON.stringify(announcement);

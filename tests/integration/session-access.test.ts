@@ -92,7 +92,7 @@ describe("access tokens (ES256)", () => {
 
   it("lists the caller's live sessions with the current one marked", async () => {
     const first = await stack.start(undefined, {
-      "x-forwarded-for": "198.51.100.7",
+      "cf-connecting-ip": "198.51.100.7",
       "user-agent": "Phone/1",
     });
     const second = await stack.call("/start", {

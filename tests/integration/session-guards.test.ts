@@ -9,7 +9,7 @@ import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
 import { family } from "../support/database-rows.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 
-const ip = (n: number) => ({ "x-forwarded-for": `198.51.100.${n}` });
+const ip = (n: number) => ({ "cf-connecting-ip": `198.51.100.${n}` });
 
 describe("rate limits", () => {
   let stack: Stack;

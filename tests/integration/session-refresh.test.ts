@@ -61,7 +61,7 @@ describe("rotation (grace 10 s, family scope)", () => {
     await rotate(stack, t1.refresh_token);
 
     const replay = await stack.refresh(first.refresh_token, {
-      "x-forwarded-for": "203.0.113.9, 10.0.0.1",
+      "cf-connecting-ip": "203.0.113.9",
       "user-agent": "ThiefBrowser/1.0",
     });
     expect(replay.status).toBe(401);

@@ -14,7 +14,7 @@ import { eventsOf, familiesOf } from "../support/database-rows.ts";
 import { type Stack, startStack, type TokenResponse } from "../support/stack.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
 
-const THIEF = { "x-forwarded-for": "203.0.113.66", "user-agent": "ThiefBrowser/2.0" };
+const THIEF = { "cf-connecting-ip": "203.0.113.66", "user-agent": "ThiefBrowser/2.0" };
 
 /** Starts a family, rotates it twice, and replays its first token as a thief. */
 async function steal(

@@ -172,6 +172,7 @@ describe("request reading: properties", () => {
           new Request("http://localhost/", {
             headers: { "x-forwarded-for": forwarded, "cf-connecting-ip": cloudflare },
           }),
+          { kind: "forwarded", pick: "first" },
         );
         if (ip !== null) expect(isIP(ip)).not.toBe(0);
       }),
@@ -189,7 +190,8 @@ describe("request reading: properties", () => {
           // Whatever invalid entries come first, the first valid address is the one taken.
           const junk = noise.filter((entry) => normalizeIp(entry.trim()) === null);
           const header = [...junk, ip, "203.0.113.1"].join(",");
-          expect(clientIp(new Request("http://localhost/", { headers: { "x-forwarded-for": header } })))
+          const first = { kind: "forwarded", pick: "first" } as const;
+          expect(clientIp(new Request("http://localhost/", { headers: { "x-forwarded-for": header } }), first))
             .toBe(normalized);
         },
       ),

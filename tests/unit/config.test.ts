@@ -97,7 +97,9 @@ describe("parseConfig", () => {
     expect(config.clerk.jwtKey).toBe("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----");
     expect(parseConfig({ ...base, SESSION_RATE_LIMITS: "off" }).rateLimits).toBeNull();
     expect(parseConfig({ ...base, ALLOWED_ORIGINS: "*" }).allowedOrigins).toBe("*");
-    expect(parseConfig(base).clientIp).toEqual({ kind: "forwarded", pick: "first" });
+    expect(parseConfig(base).clientIp).toEqual({ kind: "header", name: "cf-connecting-ip" });
+    expect(parseConfig({ ...base, SESSION_CLIENT_IP: "forwarded-first" }).clientIp)
+      .toEqual({ kind: "forwarded", pick: "first" });
     expect(parseConfig({ ...base, SESSION_CLIENT_IP: "forwarded-last" }).clientIp)
       .toEqual({ kind: "forwarded", pick: "last" });
     expect(parseConfig({ ...base, SESSION_CLIENT_IP: "header:CF-Connecting-IP" }).clientIp)

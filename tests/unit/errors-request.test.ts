@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, ERROR_CODES, errorResponse, toApiError } from "../../functions/errors.ts";
 import { clientIp, MAX_USER_AGENT_LENGTH, normalizeIp, userAgent } from "../../functions/request.ts";
+import { parseClientIp } from "../../functions/config/limits.ts";
 import { SPEC_STATUS } from "../support/spec.ts";
 
 describe("errors", () => {
@@ -37,12 +38,20 @@ describe("errors", () => {
 
 describe("request facts", () => {
   const request = (headers: Record<string, string>) => new Request("http://localhost/", { headers });
+  const first = { kind: "forwarded", pick: "first" } as const;
 
-  it("takes the first valid forwarded address, else cf-connecting-ip", () => {
-    expect(clientIp(request({ "x-forwarded-for": "203.0.113.5, 10.0.0.1" }))).toBe("203.0.113.5");
-    expect(clientIp(request({ "x-forwarded-for": "2001:DB8::0:1" }))).toBe("2001:db8::1");
-    expect(clientIp(request({ "cf-connecting-ip": "198.51.100.2" }))).toBe("198.51.100.2");
-    expect(clientIp(request({}))).toBeNull();
+  it("by default reads only cf-connecting-ip: a forged X-Forwarded-For names nobody", () => {
+    const byDefault = parseClientIp(undefined);
+    const forged = request({ "x-forwarded-for": "198.51.100.66", "cf-connecting-ip": "203.0.113.5" });
+    expect(clientIp(forged, byDefault)).toBe("203.0.113.5");
+    expect(clientIp(request({ "x-forwarded-for": "198.51.100.66" }), byDefault)).toBeNull();
+  });
+
+  it("forwarded-first takes the first valid forwarded address, else cf-connecting-ip", () => {
+    expect(clientIp(request({ "x-forwarded-for": "203.0.113.5, 10.0.0.1" }), first)).toBe("203.0.113.5");
+    expect(clientIp(request({ "x-forwarded-for": "2001:DB8::0:1" }), first)).toBe("2001:db8::1");
+    expect(clientIp(request({ "cf-connecting-ip": "198.51.100.2" }), first)).toBe("198.51.100.2");
+    expect(clientIp(request({}), first)).toBeNull();
   });
 
   it("reads the address the nearest proxy appended, or one trusted header, when told to", () => {
@@ -77,8 +86,8 @@ describe("request facts", () => {
     ) {
       expect(normalizeIp(value), value).toBeNull();
     }
-    expect(clientIp(request({ "x-forwarded-for": "unknown, 203.0.113.5" }))).toBe("203.0.113.5");
-    expect(clientIp(request({ "x-forwarded-for": "unknown", "cf-connecting-ip": "bad" }))).toBeNull();
+    expect(clientIp(request({ "x-forwarded-for": "unknown, 203.0.113.5" }), first)).toBe("203.0.113.5");
+    expect(clientIp(request({ "x-forwarded-for": "unknown", "cf-connecting-ip": "bad" }), first)).toBeNull();
   });
 
   it("cleans and cuts the user agent", () => {

@@ -3,7 +3,7 @@
 -- search_path; the edge function's role can run the API.
 begin;
 set local search_path = extensions, public;
-select plan(17);
+select plan(18);
 
 select is(
   array(select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
@@ -38,8 +38,10 @@ select is(
   '{}'::text[], 'every function pins its search_path');
 
 select ok(has_function_privilege('service_role',
-  'sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz)', 'execute'),
-  'service_role can rotate');
+  'sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz)', 'execute'),
+  'service_role can refresh');
+select ok(not has_function_privilege('service_role', 'sessionguard.revoke_clerk_session(text, text, timestamptz)', 'execute'),
+  'no route revokes a Clerk session through service_role: it cannot');
 select ok(has_function_privilege('service_role',
   'sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text)', 'execute'),
   'service_role can start sessions');
@@ -67,8 +69,8 @@ select ok(not has_table_privilege('service_role', 'sessionguard.families', 'sele
 set local role authenticated;
 select throws_ok($$ select generation from sessionguard.families $$, '42501', null,
   'authenticated reading the generation is refused');
-select throws_ok($$ select sessionguard.rotate_session(gen_random_uuid(), 0, null, null, 60, 10, 'family') $$,
-  '42501', null, 'authenticated calling rotate_session is refused');
+select throws_ok($$ select sessionguard.refresh_session(gen_random_uuid(), 0, '{}') $$,
+  '42501', null, 'authenticated calling refresh_session is refused');
 reset role;
 
 select * from finish();

@@ -7,14 +7,18 @@ select plan(36);
 
 create temp table t0 as select timestamptz '2026-01-01 00:00:00+00' as t;
 
--- rotate(family, generation, at +seconds, grace, scope) -> result row
+-- rotate(family, generation, at +seconds, grace, scope, proof key) -> result row, through
+-- refresh_session with no budgets (a proof key comes with a fresh proof id)
 create function pg_temp.rot(p_id text, p_gen bigint, p_secs int, p_grace int default 10,
                             p_scope text default 'family', p_jkt text default null)
 returns table (result text, generation bigint)
 language sql as $$
   select r.result, r.generation
-  from sessionguard.rotate_session(p_id::uuid, p_gen, '203.0.113.7', 'thief-agent/1.0', 3600, p_grace,
-                                   p_scope, p_jkt, (select t from t0) + make_interval(secs => p_secs)) r;
+  from sessionguard.refresh_session(p_id::uuid, p_gen,
+    jsonb_build_object('idle_timeout', 3600, 'reuse_grace', p_grace, 'theft_scope', p_scope,
+                       'dpop_lifetime', 300, 'dpop_mismatch', 'refuse', 'rate_limit', null, 'ip_rate_limit', null),
+    '203.0.113.7', 'thief-agent/1.0', p_jkt, case when p_jkt is not null then gen_random_uuid()::text end,
+    (select t from t0) + make_interval(secs => p_secs)) r;
 $$;
 create function pg_temp.start(p_user text, p_idle int default 3600, p_abs int default 86400,
                               p_jkt text default null)

@@ -2,7 +2,7 @@
 -- SQLSTATE 22023 (or Postgres's own 22P02 for a malformed uuid) and writes nothing.
 begin;
 set local search_path = extensions, public;
-select plan(25);
+select plan(28);
 
 create temp table before as
   select (select count(*) from sessionguard.families) as families, (select count(*) from sessionguard.events) as events;
@@ -33,20 +33,31 @@ select throws_ok($$ select sessionguard.start_session('user_bad', null, null, nu
 select throws_ok($$ select sessionguard.start_session('user_bad', null, null, null, 'not an ip', 60, 60) $$,
   '22P02', null, 'start: malformed ip');
 
-select throws_ok($$ select sessionguard.rotate_session(null, 0, null, null, 60, 10, 'family') $$,
-  '22023', null, 'rotate: null session id');
-select throws_ok($$ select sessionguard.rotate_session('nope', 0, null, null, 60, 10, 'family') $$,
-  '22P02', null, 'rotate: malformed session id');
-select throws_ok(format($$ select sessionguard.rotate_session(%L, -1, null, null, 60, 10, 'family') $$, current_setting('t.f')),
-  '22023', null, 'rotate: negative generation');
-select throws_ok(format($$ select sessionguard.rotate_session(%L, null, null, null, 60, 10, 'family') $$, current_setting('t.f')),
-  '22023', null, 'rotate: null generation');
-select throws_ok(format($$ select sessionguard.rotate_session(%L, 0, null, null, 60, 61, 'family') $$, current_setting('t.f')),
-  '22023', null, 'rotate: grace above 60 s');
-select throws_ok(format($$ select sessionguard.rotate_session(%L, 0, null, null, 60, 10, 'everyone') $$, current_setting('t.f')),
-  '22023', null, 'rotate: unknown theft scope');
-select throws_ok(format($$ select sessionguard.rotate_session(%L, 0, null, null, 0, 10, 'family') $$, current_setting('t.f')),
-  '22023', null, 'rotate: zero idle timeout');
+create function pg_temp.policy(p_patch jsonb default '{}') returns jsonb language sql as $$
+  select jsonb_build_object('idle_timeout', 60, 'reuse_grace', 10, 'theft_scope', 'family', 'dpop_lifetime', 300,
+                            'dpop_mismatch', 'refuse', 'rate_limit', null, 'ip_rate_limit', null) || p_patch;
+$$;
+select throws_ok($$ select sessionguard.refresh_session(null, 0, pg_temp.policy()) $$,
+  '22023', null, 'refresh: null session id');
+select throws_ok($$ select sessionguard.refresh_session('nope', 0, pg_temp.policy()) $$,
+  '22P02', null, 'refresh: malformed session id');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, -1, pg_temp.policy()) $$, current_setting('t.f')),
+  '22023', null, 'refresh: negative generation');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, null, pg_temp.policy()) $$, current_setting('t.f')),
+  '22023', null, 'refresh: null generation');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, 0, pg_temp.policy('{"reuse_grace": 61}')) $$, current_setting('t.f')),
+  '22023', 'p_policy.reuse_grace must be 0 to 60 seconds', 'refresh: grace above 60 s');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, 0, pg_temp.policy('{"theft_scope": "everyone"}')) $$, current_setting('t.f')),
+  '22023', null, 'refresh: unknown theft scope');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, 0, pg_temp.policy('{"idle_timeout": 0}')) $$, current_setting('t.f')),
+  '22023', null, 'refresh: zero idle timeout');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, 0, pg_temp.policy() - 'rate_limit') $$, current_setting('t.f')),
+  '22023', null, 'refresh: a policy without rate_limit names it');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, 0, pg_temp.policy('{"rate_limit": {"count": 0, "seconds": 60}}')) $$, current_setting('t.f')),
+  '22023', null, 'refresh: a zero budget is refused');
+select throws_ok(format($$ select sessionguard.refresh_session(%L, 0, null) $$, current_setting('t.f')),
+  '22023', null, 'refresh: a null policy is refused');
+
 
 select throws_ok($$ select sessionguard.revoke_session('user_bad', null) $$, '22023', null, 'revoke: null session');
 select throws_ok(format($$ select sessionguard.revoke_session('user_bad', %L, 'refresh_token_reused') $$, current_setting('t.f')),

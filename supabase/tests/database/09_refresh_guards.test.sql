@@ -28,8 +28,12 @@ create function pg_temp.refresh(p_gen bigint, p_secs numeric, p_limit int defaul
                                 p_jkt text default null, p_jti text default null)
 returns table (result text, generation bigint, retry_after int) language sql as $$
   select r.result, r.generation, r.retry_after from sessionguard.refresh_session(
-    current_setting('t.f')::uuid, p_gen, '198.51.100.5', 'agent', 3600, 10, 'family',
-    p_jkt, p_jti, 300, p_limit, 60, p_limit * 10, pg_temp.at(p_secs)) r;
+    current_setting('t.f')::uuid, p_gen,
+    jsonb_build_object('idle_timeout', 3600, 'reuse_grace', 10, 'theft_scope', 'family', 'dpop_lifetime', 300,
+      'dpop_mismatch', 'refuse',
+      'rate_limit', case when p_limit is not null then jsonb_build_object('count', p_limit, 'seconds', 60) end,
+      'ip_rate_limit', p_limit * 10),
+    '198.51.100.5', 'agent', p_jkt, p_jti, pg_temp.at(p_secs)) r;
 $$;
 select results_eq($$ select * from pg_temp.refresh(0, 1) $$, $$ values ('rotated', 1::bigint, 0) $$, 'refresh 1 rotates');
 select results_eq($$ select * from pg_temp.refresh(1, 2) $$, $$ values ('rotated', 2::bigint, 0) $$, 'refresh 2 rotates');

@@ -39,8 +39,10 @@ select set_config('t.f', (select session_id::text from sessionguard.start_sessio
 create function pg_temp.refresh(p_gen bigint, p_secs numeric, p_jkt text, p_jti text, p_ip inet)
 returns table (result text, generation bigint) language sql as $$
   select r.result, r.generation from sessionguard.refresh_session(
-    current_setting('t.f')::uuid, p_gen, p_ip, 'agent', 3600, 10, 'family',
-    p_jkt, p_jti, 300, 3, 60, 30, pg_temp.at(p_secs)) r;
+    current_setting('t.f')::uuid, p_gen,
+    '{"idle_timeout": 3600, "reuse_grace": 10, "theft_scope": "family", "dpop_lifetime": 300,
+      "dpop_mismatch": "refuse", "rate_limit": {"count": 3, "seconds": 60}, "ip_rate_limit": 30}',
+    p_ip, 'agent', p_jkt, p_jti, pg_temp.at(p_secs)) r;
 $$;
 select results_eq($$ select * from pg_temp.refresh(0, 1, repeat('A', 43), 'own-1', '198.51.100.9') $$,
   $$ values ('rotated', 1::bigint) $$, 'the owner rotates with its key');

@@ -61,7 +61,7 @@ select is(
   array(select (sessionguard.purge_expired(now(), interval '1 day', 1)).expired from generate_series(1, 4) g),
   array[0, 0, 0, 1], 'purge: each call sweeps a bounded range of ids and continues where the last stopped');
 
--- The lookups of a rotation and of the RLS helper use the index of live families.
+-- The RLS helper's lookup uses the index of live families; a refresh's, an index too.
 select has_index('sessionguard', 'families', 'families_live_id_idx', 'index of live families by id');
 select ok(
   (select count(*) from pg_index i where i.indexrelid = 'sessionguard.families_live_id_idx'::regclass
@@ -87,20 +87,21 @@ from generate_series(1, 2000) g;
 analyze sessionguard.families;
 select matches(
   pg_temp.plan_of(format(
-    $q$ update sessionguard.families f set generation = f.generation + 1
-        where f.id = %L and f.generation = 0 and f.revoked_at is null
-          and f.expires_at > now() and f.idle_expires_at > now() $q$, current_setting('t.live1'))),
-  'families_live_id_idx', 'the rotation''s compare-and-set looks the family up in the live index');
+    $q$ select * from sessionguard.families f where f.id = %L for update $q$, current_setting('t.live1'))),
+  'Index Scan using families_(pkey|live_id_idx)',
+  'a refresh locks its family by an index lookup, however many ended families there are');
 
 -- P2 and P4 with many ended families around: a token of an ended family answers
 -- revoked, an unknown family not_found.
 select sessionguard.revoke_session('user_live', current_setting('t.live2')::uuid, 'signed_out');
+select set_config('t.policy', '{"idle_timeout": 3600, "reuse_grace": 10, "theft_scope": "family", "dpop_lifetime": 300,
+  "dpop_mismatch": "refuse", "rate_limit": null, "ip_rate_limit": null}', true);
 select results_eq(
-  format($$ select result from sessionguard.rotate_session(%L, 0, null, null, 3600, 10, 'family') $$,
-         current_setting('t.live2')),
+  format($$ select result from sessionguard.refresh_session(%L, 0, %L) $$,
+         current_setting('t.live2'), current_setting('t.policy')),
   $$ values ('revoked') $$, 'P2: the token of an ended family still answers revoked');
 select results_eq(
-  $$ select result from sessionguard.rotate_session(gen_random_uuid(), 0, null, null, 3600, 10, 'family') $$,
+  format($$ select result from sessionguard.refresh_session(gen_random_uuid(), 0, %L) $$, current_setting('t.policy')),
   $$ values ('not_found') $$, 'P4: an unknown family answers not_found and nothing is revoked');
 
 select * from finish();
