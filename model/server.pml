@@ -125,6 +125,14 @@ inline judge(g, key, res, ans, gb, rb, revb, pb) {
 #endif
 #define grace_ok(g) (window_ok(g) || (g + 1 == gen && bound && !presented))
 
+/* The family is live for this request (MUTANT_REVOKED_ROTATES: also a revoked one's current token). */
+#ifdef MUTANT_REVOKED_ROTATES
+#define REVOKED_ROTATES(g) (g == gen)
+#else
+#define REVOKED_ROTATES(g) false
+#endif
+#define LIVE(g) (!revoked || REVOKED_ROTATES(g))
+
 /*
  * decide(g, key, res, ans): refresh_session's decision for a request presenting generation
  * g (with or without the bound key), in one atomic step (the row lock). With MUTANT_SPLIT
@@ -133,19 +141,20 @@ inline judge(g, key, res, ans, gb, rb, revb, pb) {
 inline decide(g, key, res, ans) {
   ans = 0;
   if
-#ifdef MUTANT_REVOKED_ROTATES
-  :: revoked && g != gen -> res = R_REVOKED
-#else
-  :: revoked -> res = R_REVOKED
-#endif
+  :: revoked && !REVOKED_ROTATES(g) -> res = R_REVOKED
+  /* A generation never issued: nothing else is looked at (in the SQL it comes before the
+   * key check; the MAC check of the route refuses such a token before the SQL anyway). */
+  :: LIVE(g) && g > gen -> res = R_NOTFOUND
 #ifndef MUTANT_KEY_LATE
-  :: !revoked && bound && !key -> res = R_MISMATCH;
+  :: LIVE(g) && g <= gen && bound && !key -> res = R_MISMATCH;
      if
      :: g == gen -> presented = true
      :: else -> skip
      fi
+  :: LIVE(g) && g <= gen && !(bound && !key) ->
+#else
+  :: LIVE(g) && g <= gen ->
 #endif
-  :: else ->
      if
      :: g == gen && bound && !key -> res = R_MISMATCH; presented = true
      :: g == gen && !(bound && !key) ->

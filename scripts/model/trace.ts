@@ -23,6 +23,11 @@ export interface Step {
   g: number;
   /** Carries a proof from the device key the family is bound to. */
   key: boolean;
+  /**
+   * Without the bound key: whether the request carries a proof from a key of its own (a
+   * stranger's). Unset: the replay alternates (scripts/model/replay.ts).
+   */
+  ownKey?: boolean;
   result: Result;
   /** Generation of the successor handed out (rotated, grace), else null. */
   answer: number | null;

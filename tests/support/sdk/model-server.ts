@@ -46,6 +46,7 @@ export class ModelServer {
     let result: Result;
     let answer: number | null = null;
     if (this.revoked) result = "revoked";
+    else if (g > this.gen) result = "not_found";
     else if (bound && !key) {
       result = "dpop_mismatch";
       if (g === this.gen) this.presented = true;
