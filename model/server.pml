@@ -17,6 +17,7 @@
  *   MUTANT_GRACE_ANY      grace for any older generation, not only the previous one
  *   MUTANT_GRACE_FOREVER  grace for the previous generation without the time check
  *                         (unbound families too: supabase/auth's "one step behind" rule)
+ *   MUTANT_NO_P14         a bound family's lost answer gets only the grace window (0.1.0's rule)
  *   MUTANT_REVOKED_ROTATES the current token of a revoked family still rotates
  *   MUTANT_KEY_LATE       the device-key check comes after the grace branch
  *   MUTANT_SPLIT          rotation reads and writes in two steps (no row lock, no CAS);
@@ -123,7 +124,11 @@ inline judge(g, key, res, ans, gb, rb, revb, pb) {
 #else
 #define window_ok(g) (g + 1 == gen && GRACE > 0 && now < rot_t + GRACE)
 #endif
+#ifdef MUTANT_NO_P14
+#define grace_ok(g) window_ok(g)
+#else
 #define grace_ok(g) (window_ok(g) || (g + 1 == gen && bound && !presented))
+#endif
 
 /* The family is live for this request (MUTANT_REVOKED_ROTATES: also a revoked one's current token). */
 #ifdef MUTANT_REVOKED_ROTATES

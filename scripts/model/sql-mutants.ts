@@ -55,6 +55,12 @@ export const SQL_MUTANTS: readonly SqlMutant[] = [
     mutate: (def) => swap(def, GRACE_TEST, "then"),
   },
   {
+    model: "mutant_no_p14.pml",
+    property: "honest",
+    // A bound family's lost answer gets only the window, as in 0.1.0.
+    mutate: (def) => swap(def, `\n                   or ${LOST_ANSWER}`, ""),
+  },
+  {
     model: "mutant_grace_any_older.pml",
     property: "p1p2",
     // The window covers any older generation; P14 still only the previous one.
