@@ -205,7 +205,16 @@ export async function replayOnSdk(trace: Trace, sdk: SdkModule): Promise<ReplayO
           if (!tab?.open) break;
           if (tab.flight) flags.lost = true;
           locks.closeTab(ev.tab);
-          for (const r of net.requests) if (r.tab === ev.tab) r.waiting = false;
+          for (const r of net.requests) {
+            if (r.tab !== ev.tab) continue;
+            r.waiting = false;
+            // A request the model's tab had not sent yet (the SDK's retry timer fired first)
+            // dies with the tab; it must not stand in for the reopened tab's requests.
+            if (!r.matched) {
+              r.matched = true;
+              r.onWire = false;
+            }
+          }
           tab.client.close();
           tab.open = false;
           await settle();
