@@ -1,27 +1,27 @@
 /**
- * `npm run bench`: every benchmark of issue 6 in one run, each figure a ratio
- * against a baseline measured in the same run on the same machine.
+ * `npm run bench`: every benchmark in one run, each figure a ratio against a baseline
+ * measured in the same run on the same machine.
  *
  *   npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only a,b] [--out DIR] [--pg 15|17] [--shared-buffers 1GB]
  *
- * Writes <out>/bench/results/<date>.json, <date>-throughput.svg and
- * regenerates <out>/BENCHMARKS.md below its hand-written introduction.
- * The default out is the repository (a --quick run: .local/bench-quick).
- * `--render <results.json>` only regenerates BENCHMARKS.md and the plot from a
- * results file (after editing the introduction or the report layout).
+ * Writes <out>/bench/results/<date>.json and regenerates <out>/BENCHMARKS.md below its
+ * hand-written introduction. The default out is the repository (a --quick run:
+ * .local/bench-quick). `--render <results.json>` only regenerates BENCHMARKS.md from a
+ * results file. oidc-provider runs only in the peers scenario: `--only peers`, or all.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { type Context, FULL, QUICK } from "./lib/context.ts";
 import { type BenchDatabase, startBenchDatabase } from "./lib/database.ts";
 import { elapsedSeconds, progress, sleep } from "./lib/log.ts";
 import { describeMachine, type Machine } from "./lib/machine.ts";
 import { findPgbench } from "./lib/pgbench.ts";
-import { repoRoot } from "./lib/proc.ts";
-import { GENERATED_MARKER, renderMarkdown, type Results, type Scenarios } from "./lib/report.ts";
-import { renderPlot } from "./lib/report-plot.ts";
+import { repoRoot } from "../scripts/lib/process.ts";
+import { GENERATED_MARKER, renderMarkdown } from "./lib/report.ts";
 import { judge } from "./lib/report-targets.ts";
+import type { Results, Scenarios } from "./lib/results.ts";
 import { runCosts } from "./scenarios/costs.ts";
 import { runDatabase } from "./scenarios/database.ts";
 import { runGrowth } from "./scenarios/growth.ts";
@@ -32,77 +32,65 @@ import { runRls } from "./scenarios/rls.ts";
 import { runStorage } from "./scenarios/storage.ts";
 
 /** Run order: small and quiet first, the 11-million-row growth load last. */
-const SCENARIOS = ["storage", "database", "rls", "http", "peers", "costs", "overhead", "growth"] as const;
-type Name = typeof SCENARIOS[number];
+const RUNNERS = {
+  storage: runStorage,
+  database: runDatabase,
+  rls: runRls,
+  http: runHttp,
+  peers: runPeers,
+  costs: runCosts,
+  overhead: runOverhead,
+  growth: runGrowth,
+} satisfies { [name in keyof Scenarios]-?: (ctx: Context) => Promise<Scenarios[name]> };
+type Name = keyof typeof RUNNERS;
+const SCENARIOS = Object.keys(RUNNERS) as Name[];
 
 interface Options {
   quick: boolean;
   /** Wait (up to 15 min) for the 1-minute load average to drop below 0.7 before starting. */
   waitQuiet: boolean;
-  /** Only regenerate BENCHMARKS.md and the plot from this results file. */
+  /** Only regenerate BENCHMARKS.md from this results file. */
   render: string;
   only: Name[];
   out: string;
   pg: 15 | 17;
   /**
-   * shared_buffers of the bench's server, default 1GB: what Supabase gives a 4 GB Medium
-   * (about a quarter of memory: the per-instance settings a Supabase engineer published
-   * with the 2023 pgvector benchmarks, gist egor-romanov/323e2847851bbd758081511785573c08),
-   * the size BENCHMARKS.md's sizing guide names for a million live sessions. PostgreSQL's
-   * own default, 128MB, is smaller than the growth scenario's 1M live families (about
-   * 370 MB): `--shared-buffers 128MB` measures that case.
+   * shared_buffers, default 1GB: what Supabase gives a 4 GB Medium (about a quarter of
+   * memory: gist egor-romanov/323e2847851bbd758081511785573c08, Supabase's 2023 pgvector
+   * benchmarks). `--shared-buffers 128MB` measures PostgreSQL's own default.
    */
   sharedBuffers: string;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = {
-    quick: false,
-    waitQuiet: false,
-    render: "",
-    only: [...SCENARIOS],
-    out: "",
-    pg: 17,
-    sharedBuffers: "1GB",
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === "--quick") options.quick = true;
-    else if (arg === "--wait-quiet") options.waitQuiet = true;
-    else if (arg === "--shared-buffers") {
-      options.sharedBuffers = value();
-      if (!/^[0-9]+(kB|MB|GB)$/.test(options.sharedBuffers)) {
-        throw new Error(`--shared-buffers: a size such as 128MB or 1GB, not "${options.sharedBuffers}"`);
-      }
-    }
-    else if (arg === "--render") options.render = path.resolve(value());
-    else if (arg === "--only") {
-      const names = value().split(",").map((name) => name.trim()).filter(Boolean);
-      for (const name of names) {
-        if (!(SCENARIOS as readonly string[]).includes(name)) {
-          throw new Error(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(", ")})`);
-        }
-      }
-      options.only = SCENARIOS.filter((name) => names.includes(name));
-    } else if (arg === "--out") options.out = path.resolve(value());
-    else if (arg === "--pg") {
-      const version = Number(value());
-      if (version !== 15 && version !== 17) throw new Error("--pg must be 15 or 17");
-      options.pg = version;
-    } else if (arg === "--help" || arg === "-h") {
-      console.log(
-        "usage: npm run bench [-- --quick] [--wait-quiet] [--render results.json] [--only storage,database,rls,http,peers,costs,overhead,growth] [--out DIR] [--pg 15|17] [--shared-buffers 1GB]",
-      );
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}`);
+function optionsFrom(args: string[]): Options {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      "wait-quiet": { type: "boolean", default: false },
+      render: { type: "string", default: "" },
+      only: { type: "string", default: SCENARIOS.join(",") },
+      out: { type: "string", default: "" },
+      pg: { type: "string", default: "17" },
+      "shared-buffers": { type: "string", default: "1GB" },
+    },
+  });
+  const only = v.only.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = only.find((name) => !(SCENARIOS as string[]).includes(name));
+  if (unknown) throw new Error(`--only: unknown scenario "${unknown}" (known: ${SCENARIOS.join(", ")})`);
+  if (v.pg !== "15" && v.pg !== "17") throw new Error("--pg must be 15 or 17");
+  if (!/^[0-9]+(kB|MB|GB)$/.test(v["shared-buffers"])) {
+    throw new Error(`--shared-buffers: a size such as 128MB or 1GB, not "${v["shared-buffers"]}"`);
   }
-  options.out ||= options.quick ? path.join(repoRoot, ".local", "bench-quick") : repoRoot;
-  return options;
+  return {
+    quick: v.quick,
+    waitQuiet: v["wait-quiet"],
+    render: v.render && path.resolve(v.render),
+    only: SCENARIOS.filter((name) => only.includes(name)),
+    out: v.out ? path.resolve(v.out) : v.quick ? path.join(repoRoot, ".local", "bench-quick") : repoRoot,
+    pg: Number(v.pg) as 15 | 17,
+    sharedBuffers: v["shared-buffers"],
+  };
 }
 
 /** Other work on the machine skews every figure: wait for it to calm down. */
@@ -120,8 +108,6 @@ function today(): string {
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 
-const DEFAULT_INTRO = "# Benchmarks\n\nSee bench/run.ts.\n";
-
 /** The hand-written part of BENCHMARKS.md: from the output's own file, else the repository's. */
 async function intro(out: string): Promise<string> {
   for (const file of [path.join(out, "BENCHMARKS.md"), path.join(repoRoot, "BENCHMARKS.md")]) {
@@ -130,35 +116,26 @@ async function intro(out: string): Promise<string> {
     const at = text.indexOf(GENERATED_MARKER);
     return (at >= 0 ? text.slice(0, at) : text).trimEnd() + "\n\n";
   }
-  return DEFAULT_INTRO + "\n";
+  return "# Benchmarks\n\n";
 }
 
-/** Writes the results file (unless rendering an existing one), the plot and BENCHMARKS.md. */
-async function writeReport(
-  results: Results,
-  out: string,
-  writeJson: boolean,
-): Promise<{ jsonPath: string; markdownPath: string }> {
-  const suffix = results.quick ? "-quick" : "";
+/** Writes the results file (unless rendering an existing one) and BENCHMARKS.md. */
+async function writeReport(results: Results, out: string, writeJson: boolean) {
   const resultsDir = path.join(out, "bench", "results");
   await mkdir(resultsDir, { recursive: true });
-  const jsonPath = path.join(resultsDir, `${results.date}${suffix}.json`);
+  const jsonPath = path.join(resultsDir, `${results.date}${results.quick ? "-quick" : ""}.json`);
   if (writeJson) await writeFile(jsonPath, JSON.stringify(results, null, 2) + "\n");
-  const plot = renderPlot(results.scenarios);
-  const plotPath = plot ? path.join(resultsDir, `${results.date}${suffix}-throughput.svg`) : null;
-  if (plot && plotPath) await writeFile(plotPath, plot);
   const markdownPath = path.join(out, "BENCHMARKS.md");
-  const relative = (file: string) => path.relative(out, file).split(path.sep).join("/");
-  const markdown = (await intro(out)) +
-    renderMarkdown(results, { plot: plotPath ? relative(plotPath) : null, json: relative(jsonPath) });
-  await writeFile(markdownPath, markdown);
+  const json = path.relative(out, jsonPath).split(path.sep).join("/");
+  await writeFile(markdownPath, (await intro(out)) + renderMarkdown(results, json));
   return { jsonPath, markdownPath };
 }
 
 async function main(): Promise<number> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = optionsFrom(process.argv.slice(2));
   if (options.render) {
     const results = JSON.parse(await readFile(options.render, "utf8")) as Results;
+    if (results.format !== 2) throw new Error(`${options.render}: results format ${results.format}; this report reads 2`);
     const { markdownPath } = await writeReport(results, options.out, false);
     progress("report", `rendered ${path.relative(process.cwd(), markdownPath)} from ${options.render}`);
     return 0;
@@ -188,25 +165,12 @@ async function main(): Promise<number> {
   let machine: Machine | undefined;
   try {
     machine = await describeMachine(pgbench, db);
-    progress(
-      "setup",
-      `PostgreSQL ${db.version}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`,
-    );
+    progress("setup", `PostgreSQL ${db.version}, ${Object.entries(db.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`);
     const ctx: Context = { quick: options.quick, scale, db, pgbench };
-    const runners: Record<Name, () => Promise<void>> = {
-      storage: async () => void (scenarios.storage = await runStorage(ctx)),
-      database: async () => void (scenarios.database = await runDatabase(ctx)),
-      rls: async () => void (scenarios.rls = await runRls(ctx)),
-      http: async () => void (scenarios.http = await runHttp(ctx)),
-      peers: async () => void (scenarios.peers = await runPeers(ctx)),
-      costs: async () => void (scenarios.costs = await runCosts(ctx)),
-      overhead: async () => void (scenarios.overhead = await runOverhead(ctx)),
-      growth: async () => void (scenarios.growth = await runGrowth(ctx)),
-    };
     for (const name of options.only) {
       const started = elapsedSeconds();
       try {
-        await runners[name]();
+        (scenarios as Record<Name, unknown>)[name] = await RUNNERS[name](ctx);
         progress(name, `done in ${Math.round(elapsedSeconds() - started)} s`);
       } catch (error) {
         failures[name] = error instanceof Error ? error.stack ?? error.message : String(error);
@@ -220,7 +184,7 @@ async function main(): Promise<number> {
   if (!machine) throw new Error("no machine description");
   const date = today();
   const results: Results = {
-    format: 1,
+    format: 2,
     date,
     startedAt: startedAt.toISOString(),
     quick: options.quick,
@@ -233,17 +197,9 @@ async function main(): Promise<number> {
   };
   const { jsonPath, markdownPath } = await writeReport(results, options.out, true);
 
-  progress(
-    "report",
-    `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), markdownPath)}`,
-  );
-  for (const target of results.targets) {
-    progress(
-      "report",
-      `${target.met ? "met   " : "MISSED"} ${target.scenario}: ${target.figure} = ${
-        target.value.toFixed(2)
-      } (${target.target})`,
-    );
+  progress("report", `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), markdownPath)}`);
+  for (const t of results.targets) {
+    progress("report", `${t.met ? "met   " : "MISSED"} ${t.scenario}: ${t.figure} = ${t.value.toFixed(2)} (${t.target})`);
   }
   return Object.keys(failures).length ? 1 : 0;
 }

@@ -4,7 +4,8 @@
  * `npm start` runs it when no `CLERK_ISSUER` is configured, so the whole flow can be
  * tried offline: it signs Clerk-shaped v2 session tokens (RS256, `azp`, `sid`, `sts`,
  * `v: 2`, `nbf = iat - 10`, 60 s life) for demo users with a key generated on the
- * developer's machine, and publishes that key as a JWKS.
+ * developer's machine (the token maker tests use too, scripts/lib/clerk-token.ts), and
+ * publishes that key as a JWKS.
  *
  * It lives in dev/, outside supabase/functions/, and no deployed function imports it:
  * a deployment has no way to turn it on. Web-standard code (jose, `Request`,
@@ -14,8 +15,10 @@
  *   GET <base>/clerk/.well-known/jwks.json            the public key
  *   GET <base>/clerk/.well-known/openid-configuration issuer and jwks_uri
  *   GET <base>/clerk-token[?user=<name>&sid=sess_...] {"token": "<Clerk-shaped token>"}
+ *       [&org=org_...&role=<role>]                    with an active organization (v2 `o`)
  */
-import { importJWK, type JWK, SignJWT } from "jose";
+import { importJWK, type JWK } from "jose";
+import { clerkId, publicJwks, signClerkToken } from "../scripts/lib/clerk-token.ts";
 
 /** How the issuer introduces itself in logs, answers and the page. */
 export const DEV_ISSUER_LABEL = "LOCAL DEVELOPMENT ISSUER — not Clerk";
@@ -23,10 +26,10 @@ export const DEV_ISSUER_LABEL = "LOCAL DEVELOPMENT ISSUER — not Clerk";
 /** `sub` of the default demo user; `?user=alice` gives `user_demo_alice`. */
 export const DEMO_USER_ID = "user_demo";
 
-const TOKEN_LIFETIME_SECONDS = 60;
-const NOT_BEFORE_SKEW_SECONDS = 10;
 const USER_PARAM = /^[A-Za-z0-9_-]{1,64}$/;
 const SID_PARAM = /^sess_[A-Za-z0-9_]{1,64}$/;
+const ORG_PARAM = /^org_[A-Za-z0-9_]{1,64}$/;
+const ROLE_PARAM = /^[a-z_]{1,32}$/;
 
 export interface DevIssuerOptions {
   /** Origin the issuer is served on, e.g. http://127.0.0.1:54321 */
@@ -47,7 +50,7 @@ export interface DevIssuer {
   readonly jwksUrl: string;
   readonly tokenUrl: string;
   /** Signs a token for `userId` (default {@link DEMO_USER_ID}). */
-  token(options?: { userId?: string; sessionId?: string; azp?: string }): Promise<string>;
+  token(options?: { userId?: string; sessionId?: string; azp?: string; org?: { id: string; role: string } }): Promise<string>;
   /** Answers `/dev/...` requests; null for any other path. */
   handle(request: Request): Promise<Response | null>;
 }
@@ -63,27 +66,26 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
   const log = options.log ?? ((line: string) => console.log(line));
   const { kid } = options.privateJwk;
   const key = await importJWK({ ...options.privateJwk, alg: "RS256" }, "RS256");
-  const { kty, n, e } = options.privateJwk;
-  const jwks = { keys: [{ kty, n, e, kid, alg: "RS256", use: "sig" }] };
+  const jwks = publicJwks(options.privateJwk, kid);
   const parties = options.authorizedParties.map((party) => party.replace(/\/+$/, ""));
   const defaultParty = parties[0] ?? origin;
 
-  async function token(claims: { userId?: string; sessionId?: string; azp?: string } = {}): Promise<string> {
-    const iat = Math.floor(now().getTime() / 1000);
-    return await new SignJWT({
+  function token(
+    claims: { userId?: string; sessionId?: string; azp?: string; org?: { id: string; role: string } } = {},
+  ): Promise<string> {
+    return signClerkToken({
+      issuer,
       azp: claims.azp ?? defaultParty,
-      fva: [0, -1],
-      sid: claims.sessionId ?? randomId("sess"),
-      sts: "active",
-      v: 2,
-    })
-      .setProtectedHeader({ alg: "RS256", kid, typ: "JWT" })
-      .setIssuer(issuer)
-      .setSubject(claims.userId ?? DEMO_USER_ID)
-      .setIssuedAt(iat)
-      .setNotBefore(iat - NOT_BEFORE_SKEW_SECONDS)
-      .setExpirationTime(iat + TOKEN_LIFETIME_SECONDS)
-      .sign(key);
+      key,
+      kid,
+      now: now(),
+      claims: {
+        sub: claims.userId ?? DEMO_USER_ID,
+        sid: claims.sessionId ?? clerkId("sess"),
+        // Clerk's v2 organization claim: role without the org: prefix (clerk-docs session-tokens.mdx).
+        ...(claims.org ? { o: { id: claims.org.id, rol: claims.org.role, slg: claims.org.id.slice(4) } } : {}),
+      },
+    });
   }
 
   async function handle(request: Request): Promise<Response | null> {
@@ -98,11 +100,17 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
       "/dev/clerk-token": async () => {
         const user = searchParams.get("user");
         const sid = searchParams.get("sid");
-        if ((user !== null && !USER_PARAM.test(user)) || (sid !== null && !SID_PARAM.test(sid))) {
+        const org = searchParams.get("org");
+        const role = searchParams.get("role") ?? "member";
+        if (
+          (user !== null && !USER_PARAM.test(user)) || (sid !== null && !SID_PARAM.test(sid)) ||
+          (org !== null && !ORG_PARAM.test(org)) || !ROLE_PARAM.test(role)
+        ) {
           return json(
             {
               error: "invalid_request",
-              error_description: "user must be 1-64 letters, digits, _ or -; sid must look like sess_...",
+              error_description:
+                "user must be 1-64 letters, digits, _ or -; sid must look like sess_...; org like org_...; role a-z or _",
             },
             {},
             400,
@@ -116,8 +124,8 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
         // Clerk names the page's origin in azp; mirror that for the origins this stack allows.
         const requestOrigin = request.headers.get("origin");
         const azp = requestOrigin !== null && parties.includes(requestOrigin) ? requestOrigin : defaultParty;
-        const sessionId = sid ?? randomId("sess");
-        const signed = await token({ userId, sessionId, azp });
+        const sessionId = sid ?? clerkId("sess");
+        const signed = await token({ userId, sessionId, azp, ...(org === null ? {} : { org: { id: org, role } }) });
         log(`${DEV_ISSUER_LABEL}: signed a session token for ${userId} (${sessionId})`);
         return json({ token: signed }, { "cache-control": "no-store" });
       },
@@ -145,11 +153,4 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
 
 function json(body: unknown, headers: Record<string, string> = {}, status = 200): Response {
   return Response.json(body, { status, headers: { ...headers, "x-sessionguard-dev-issuer": "local" } });
-}
-
-/** A Clerk-looking id: `sess_` and 27 letters and digits. */
-function randomId(prefix: string): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  const bytes = crypto.getRandomValues(new Uint8Array(27));
-  return `${prefix}_${Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join("")}`;
 }

@@ -6,6 +6,8 @@
  *   /functions/v1/session/...       the real session function (createSessionFunction)
  *   /functions/v1/clerk-webhook/... the clerk-webhook function (createClerkWebhookFunction)
  *   /dev/...                        the LOCAL DEVELOPMENT ISSUER — only with SG_DEV_ISSUER_JWK
+ *   /rest/v1/...                    the LOCAL DATA API STAND-IN (dev/data-api/), or a real
+ *                                   Data API (SG_DATA_API_UPSTREAM); SG_DATA_API=off: none
  *   /...                            the devices page from web/
  *
  * Never deployed: it lives in dev/, and nothing under supabase/functions imports it.
@@ -31,6 +33,7 @@ import { createSessionFunction } from "../supabase/functions/session/index.ts";
 import { createWebHandler } from "../web/server.ts";
 import { createDevIssuer, DEV_ISSUER_LABEL, type DevIssuer } from "./dev-issuer.ts";
 import { foreignHostResponse, hasLoopbackHost, isLocalDatabaseUrl } from "./loopback.ts";
+import { mountDataApi } from "./data-api/mount.ts";
 
 if ("EdgeRuntime" in globalThis) {
   // Belt and braces: this file is never deployed, and must not run if it ever were.
@@ -56,6 +59,9 @@ const session = await createSessionFunction(functionEnv).catch((error) => fail(`
 const webhook = mountClerkWebhook();
 const devIssuer = await mountDevIssuer();
 const web = mountWeb(devIssuer);
+const dataApi = await mountDataApi(env, (line) => console.log(`gateway: ${line}`))
+  .catch((error) => fail(`data api: ${error.message}`));
+if (dataApi) console.log(`gateway: ${dataApi.label} is on at ${publicUrl}/rest/v1`);
 
 function mountClerkWebhook(): ReturnType<typeof createClerkWebhookFunction> {
   try {
@@ -125,6 +131,7 @@ async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Res
   if (under(pathname, "/functions/v1/session")) return await session.handler(forwarded(request, info));
   if (under(pathname, "/functions/v1/clerk-webhook")) return await webhook.handler(forwarded(request, info));
   if (under(pathname, "/functions/v1")) return notFound();
+  if (under(pathname, "/rest/v1")) return (dataApi && (await dataApi.handle(request))) ?? notFound();
   if (under(pathname, "/dev")) return (devIssuer && (await devIssuer.handle(request))) ?? notFound();
   return (await web(request)) ?? notFound();
 }
@@ -160,7 +167,7 @@ function stop(): Promise<void> {
     // In-flight requests finish; a stuck one does not hold the stack up.
     const deadline = setTimeout(() => Deno.exit(0), 3_000);
     await server.shutdown();
-    await Promise.allSettled([session.close(), webhook.close()]);
+    await Promise.allSettled([session.close(), webhook.close(), dataApi?.close()]);
     clearTimeout(deadline);
     Deno.exit(0);
   })();

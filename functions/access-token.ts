@@ -12,12 +12,22 @@
  * PostgREST 13+ refuses a token whose `kid` matches no configured key (401
  * PGRST301), and a legacy secret configured without a `kid` matches only tokens
  * that have none (PostgREST `docs/references/auth.rst`, "JWT kid").
+ *
+ * Claims that policies written for Supabase Auth read are carried too, as
+ * Supabase Auth writes them (supabase/auth `internal/tokens/service.go`,
+ * `AccessTokenClaims`, at commit 058836f4): `session_id` (the same id as `sid`),
+ * `is_anonymous` (false: a Clerk user signed in) and `aal`. `aal` is always
+ * "aal1": a token cannot prove that a second factor is still fresh, and claiming
+ * "aal2" would open a policy that asks for it; Clerk's factor ages are read from
+ * the session instead. `amr` is left out: Auth fills it with its own method
+ * names, which a Clerk sign-in has no honest equivalent for.
  */
 import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { Config } from "./config.ts";
 import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
-import { createEs256Signer, type JwsSigner } from "./signer.ts";
+import { isThumbprint, isUuid } from "./formats.ts";
+import { createEs256Signer, fullLengthJwk, type JwsSigner } from "./signer.ts";
 
 /** The claims sessionguard puts in every access token. */
 export interface AccessTokenClaims {
@@ -30,10 +40,32 @@ export interface AccessTokenClaims {
    * RLS helper `sessionguard.session_id()` read it under that name: it is wire format.
    */
   readonly sid: string;
+  /** `sid` again, under the name Supabase Auth's tokens use (`auth.jwt() ->> 'session_id'`). */
+  readonly session_id: string;
+  /** Always false: the user signed in with Clerk (Supabase Auth's `is_anonymous`). */
+  readonly is_anonymous: false;
+  /** Always "aal1" (see the header). */
+  readonly aal: "aal1";
   readonly iat: number;
   readonly exp: number;
   /** Present when the session is bound to a device key (DPoP): that key's RFC 7638 thumbprint. */
   readonly cnf?: { readonly jkt: string };
+  /**
+   * The session's active Clerk organization when it was signed (P15), under the names of
+   * Clerk's v1 claims so a policy reads `auth.jwt() ->> 'org_id'`. What a policy must
+   * trust is the live value: `sessionguard.org_id()` and friends read the session row.
+   */
+  readonly org_id?: string;
+  readonly org_role?: string;
+  readonly org_permissions?: readonly string[];
+  /** Impersonation (Clerk's `act`): `act.sub` is the impersonator, so policies can restrict them. */
+  readonly act?: { readonly sub: string };
+}
+
+/** The Clerk claims an access token carries (see {@link AccessTokenClaims}). */
+export interface SessionClaimsInput {
+  readonly org?: { readonly id: string; readonly role: string | null; readonly permissions: readonly string[] } | null;
+  readonly actorId?: string | null;
 }
 
 /** A freshly signed access token. */
@@ -50,7 +82,14 @@ export interface AccessTokens {
    * carries `cnf.jkt`: the session is bound to that device key (RFC 9449 §6).
    */
   sign(
-    input: { userId: string; sessionId: string; now: Date; notAfter?: Date; jkt?: string | null },
+    input: {
+      userId: string;
+      sessionId: string;
+      now: Date;
+      notAfter?: Date;
+      jkt?: string | null;
+      claims?: SessionClaimsInput;
+    },
   ): Promise<SignedAccessToken>;
   /** Verifies signature, issuer, audience and lifetime; throws `invalid_token`. */
   verify(token: string, now: Date): Promise<AccessTokenClaims>;
@@ -68,8 +107,6 @@ interface Key {
 }
 
 const CLOCK_TOLERANCE_SECONDS = 5;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 /** Imports the configured keys; throws when a key cannot be imported. */
 export async function createAccessTokens(config: Config): Promise<AccessTokens> {
@@ -79,7 +116,8 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   let signer: { kid: string | null; alg: "ES256" | "HS256"; key: JwsSigner | Uint8Array } | undefined;
 
   for (const jwk of config.signingJwks) {
-    const { d: _private, ...publicPart } = jwk;
+    // Full-length coordinates: a CLI-made key may have a 31-byte one (functions/signer.ts).
+    const { d: _private, ...publicPart } = fullLengthJwk(jwk);
     const verifyKey = await importJWK({ ...publicPart, alg: "ES256" }, "ES256") as CryptoKey;
     keys.push({ kid: jwk.kid, alg: "ES256", verifyKey });
     publicJwks.push({ ...publicPart, alg: "ES256", use: "sig" });
@@ -104,7 +142,7 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
   });
 
   return {
-    async sign({ userId, sessionId, now, notAfter, jkt }) {
+    async sign({ userId, sessionId, now, notAfter, jkt, claims: session }) {
       const iat = Math.floor(now.getTime() / 1000);
       const end = notAfter ? Math.floor(notAfter.getTime() / 1000) : Infinity;
       const exp = Math.max(iat + 1, Math.min(iat + accessTtl, end));
@@ -114,9 +152,13 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         aud: "authenticated",
         role: "authenticated",
         sid: sessionId,
+        session_id: sessionId,
+        is_anonymous: false,
+        aal: "aal1",
         iat,
         exp,
         ...(jkt ? { cnf: { jkt } } : {}),
+        ...clerkClaims(session),
       };
       const token = signWith.key instanceof Uint8Array
         ? await new SignJWT({ ...claims }).setProtectedHeader({ ...header }).sign(signWith.key)
@@ -150,14 +192,14 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         throw new ApiError("invalid_token", { detail: `access token: ${describe(error)}` });
       }
       const { sub, sid, role, iat, exp, cnf } = payload;
-      if (typeof sub !== "string" || sub === "" || typeof sid !== "string" || !UUID.test(sid)) {
+      if (typeof sub !== "string" || sub === "" || !isUuid(sid)) {
         throw new ApiError("invalid_token", { detail: "access token: bad sub or sid" });
       }
       if (role !== "authenticated") throw new ApiError("invalid_token", { detail: "access token: bad role" });
       let bound: { jkt: string } | undefined;
       if (cnf !== undefined) {
         const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
-        if (typeof jkt !== "string" || !JKT.test(jkt)) {
+        if (!isThumbprint(jkt)) {
           throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
         }
         bound = { jkt };
@@ -168,6 +210,9 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
         aud: "authenticated",
         role,
         sid,
+        session_id: sid,
+        is_anonymous: false,
+        aal: "aal1",
         iat: iat!,
         exp: exp!,
         ...(bound && { cnf: bound }),
@@ -182,7 +227,38 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
       response_types_supported: ["id_token"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: algorithms,
-      claims_supported: ["iss", "sub", "aud", "role", "sid", "iat", "exp", "cnf"],
+      claims_supported: [
+        "iss",
+        "sub",
+        "aud",
+        "role",
+        "sid",
+        "session_id",
+        "is_anonymous",
+        "aal",
+        "iat",
+        "exp",
+        "cnf",
+        "org_id",
+        "org_role",
+        "org_permissions",
+        "act",
+      ],
     }),
+  };
+}
+
+/** The organization and impersonator claims of a session, omitted when it has none. */
+function clerkClaims(session: SessionClaimsInput | undefined): Partial<AccessTokenClaims> {
+  const org = session?.org;
+  return {
+    ...(org
+      ? {
+        org_id: org.id,
+        ...(org.role === null ? {} : { org_role: org.role }),
+        org_permissions: [...org.permissions],
+      }
+      : {}),
+    ...(session?.actorId ? { act: { sub: session.actorId } } : {}),
   };
 }

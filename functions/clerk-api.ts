@@ -10,6 +10,7 @@
  * outcome says what happened, for the caller to record.
  */
 import { describe } from "./describe-error.ts";
+import { type Attempted, maxDurationMs, retryPolicy, withRetries } from "./outbound-retry.ts";
 
 /** Clerk's Backend API origin. */
 export const CLERK_API_URL = "https://api.clerk.com";
@@ -56,19 +57,15 @@ export interface ClerkApi {
 /** Builds the client. */
 export function createClerkApi(options: ClerkApiOptions): ClerkApi {
   const apiUrl = (options.apiUrl ?? CLERK_API_URL).replace(/\/+$/, "");
-  const timeoutMs = options.timeoutMs ?? 2000;
-  const attempts = Math.max(1, Math.floor(options.attempts ?? 3));
-  const backoffMs = options.backoffMs ?? 200;
+  const policy = retryPolicy(options, { timeoutMs: 2000, attempts: 3, backoffMs: 200 });
   const doFetch = options.fetch ?? fetch;
-  let backoffTotal = 0;
-  for (let i = 1; i < attempts; i++) backoffTotal += backoffMs * 2 ** (i - 1);
 
   async function attempt(
     url: string,
+    combined: AbortSignal,
+    timedOut: () => boolean,
     signal: AbortSignal | undefined,
-  ): Promise<RevokeOutcome & { retry: boolean }> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  ): Promise<Attempted<Failed | { ok: true; status: number }>> {
     try {
       const response = await doFetch(url, {
         method: "POST",
@@ -82,54 +79,46 @@ export function createClerkApi(options: ClerkApiOptions): ClerkApi {
       });
       if (response.ok) {
         await response.body?.cancel().catch(() => {});
-        return { ok: true, status: response.status, attempts: 0, retry: false };
+        return { outcome: { ok: true, status: response.status }, retry: false };
       }
       const detail = await clerkErrorCode(response);
       const transient = response.status >= 500 || response.status === 408 || response.status === 429;
       return {
-        ok: false,
-        reason: transient ? "unavailable" : "rejected",
-        status: response.status,
-        attempts: 0,
-        detail: `HTTP ${response.status}${detail ? ` ${detail}` : ""}`,
+        outcome: {
+          ok: false,
+          reason: transient ? "unavailable" : "rejected",
+          status: response.status,
+          detail: `HTTP ${response.status}${detail ? ` ${detail}` : ""}`,
+        },
         retry: transient,
       };
     } catch (error) {
-      if (signal?.aborted) return failure("aborted", null, "aborted by the caller", false);
-      if (timeout.aborted) return failure("timeout", null, `no answer within ${timeoutMs} ms`, true);
-      return failure("network", null, describe(error), true);
+      if (signal?.aborted) return failure("aborted", "aborted by the caller", false);
+      if (timedOut()) return failure("timeout", `no answer within ${policy.timeoutMs} ms`, true);
+      return failure("network", describe(error), true);
     }
   }
 
   return {
-    maxDurationMs: attempts * timeoutMs + backoffTotal,
-    timeoutMs,
+    maxDurationMs: maxDurationMs(policy),
+    timeoutMs: policy.timeoutMs,
     async revokeSession(clerkSessionId, signal) {
       const url = `${apiUrl}/v1/sessions/${encodeURIComponent(clerkSessionId)}/revoke`;
-      for (let n = 1;; n++) {
-        const { retry, ...outcome } = await attempt(url, signal);
-        if (!retry || n >= attempts) return { ...outcome, attempts: n };
-        if (!(await pause(backoffMs * 2 ** (n - 1), signal))) {
-          return {
-            ok: false,
-            reason: "aborted",
-            status: outcome.status,
-            attempts: n,
-            detail: "aborted by the caller",
-          };
-        }
-      }
+      const { outcome, attempts, aborted } = await withRetries(
+        policy,
+        (combined, timedOut) => attempt(url, combined, timedOut, signal),
+        signal,
+      );
+      if (aborted) return { ok: false, reason: "aborted", status: outcome.status, attempts, detail: "aborted by the caller" };
+      return { ...outcome, attempts };
     },
   };
 }
 
-function failure(
-  reason: "rejected" | "unavailable" | "timeout" | "network" | "aborted",
-  status: number | null,
-  detail: string,
-  retry: boolean,
-): RevokeOutcome & { retry: boolean } {
-  return { ok: false, reason, status, attempts: 0, detail, retry };
+type Failed = Omit<Extract<RevokeOutcome, { ok: false }>, "attempts">;
+
+function failure(reason: Failed["reason"], detail: string, retry: boolean): Attempted<Failed> {
+  return { outcome: { ok: false, reason, status: null, detail }, retry };
 }
 
 /** Clerk's error code from an error answer (`{"errors": [{"code"}]}`), read from at most 4 KiB. */
@@ -141,20 +130,4 @@ async function clerkErrorCode(response: Response): Promise<string> {
   } catch {
     return "";
   }
-}
-
-/** Waits `ms`; false when `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -19,10 +19,12 @@
  * pair, a `v` that is absent (v1, deprecated) or an integer of at least 2, and
  * `exp - iat` of at most 60 s. An `act` claim (impersonation: `act.sub` is the
  * impersonator) is returned as the actor, so the session can record it and live
- * shorter.
+ * shorter. The active organization (v2 `o`, v1 `org_*`) and the verification
+ * age (`fva`) are read by clerk-claims.ts; a malformed one refuses the token.
  */
 import { createRemoteJWKSet, importSPKI, type JWTPayload, jwtVerify } from "jose";
 import type { Config } from "./config.ts";
+import { type ClerkSessionClaims, parseClerkClaims } from "./clerk-claims.ts";
 import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
 
@@ -34,6 +36,10 @@ export interface ClerkIdentity {
   readonly clerkSessionId: string;
   /** Clerk user id of an impersonator (`act.sub`), or null for the user's own session. */
   readonly actorId: string | null;
+  /** The token's `iat`: a claims update with an older token is stale. */
+  readonly issuedAt: Date;
+  /** The active organization and the latest factor verification. */
+  readonly claims: ClerkSessionClaims;
 }
 
 /** Verifies a Clerk session token at `now`; throws `invalid_token`. */
@@ -112,7 +118,13 @@ export async function createClerkVerifier(clerk: Config["clerk"]): Promise<Clerk
     }
     // A pending session has signed in but still owes a step (e.g. choosing an organization).
     if (sts === "pending") throw refused("session status is pending");
-    return { userId: sub, clerkSessionId: sid, actorId };
+    let claims: ClerkSessionClaims;
+    try {
+      claims = parseClerkClaims(payload);
+    } catch (error) {
+      throw refused(describe(error));
+    }
+    return { userId: sub, clerkSessionId: sid, actorId, issuedAt: new Date((iat as number) * 1000), claims };
   };
 }
 

@@ -9,16 +9,27 @@
  * `sessionguard.apply_clerk_event`, which acts on a `svix-id` once:
  * `session.revoked`, `session.ended` and `session.removed` revoke every session
  * started from that Clerk session, `user.deleted` every session of the user;
- * other types are acknowledged and ignored. A refused delivery never reaches
- * the database.
+ * `organizationMembership.updated` changes the role and permissions on the
+ * user's live sessions in that organization, `organizationMembership.deleted`
+ * and `organization.deleted` clear the organization from its sessions or end
+ * them (`SESSION_ORG_REMOVED`, P15). Other types are acknowledged and ignored.
+ * A refused delivery never reaches the database; the queries are in
+ * store/clerk-events.ts.
  */
 import { Hono } from "hono";
-import postgres from "postgres";
 import { Webhook } from "standardwebhooks";
 import { describe } from "./describe-error.ts";
 import { answerErrors, ApiError } from "./errors.ts";
 import { readBodyBytes } from "./request.ts";
 import { methodNotAllowed } from "./routes/method-not-allowed.ts";
+import { type ApplyClerkEvent, type ClerkEvent, ORG_EVENTS } from "./store/clerk-events.ts";
+
+export {
+  type ApplyClerkEvent,
+  type ClerkEvent,
+  type ClerkEventOutcome,
+  createApplyClerkEvent,
+} from "./store/clerk-events.ts";
 
 /** Largest delivery accepted, in bytes; Clerk's session and user.deleted events are far smaller. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
@@ -27,39 +38,6 @@ const MOUNTS = ["/functions/v1/clerk-webhook", "/clerk-webhook"];
 const SESSION_EVENTS = new Set(["session.revoked", "session.ended", "session.removed"]);
 /** The limit of the ids `apply_clerk_event` stores. */
 const MAX_ID_LENGTH = 255;
-
-/** What `apply_clerk_event` decided about a delivery. */
-export interface ClerkEventOutcome {
-  readonly result: "applied" | "ignored" | "duplicate";
-  /** How many sessions it revoked. */
-  readonly revoked: number;
-}
-
-/** One verified Clerk event, as the database takes it. */
-export interface ClerkEvent {
-  /** The `svix-id` header: the same for every retry of one delivery. */
-  readonly deliveryId: string;
-  readonly type: string;
-  readonly clerkSessionId: string | null;
-  readonly userId: string | null;
-}
-
-/** Applies a verified event once per delivery id. */
-export type ApplyClerkEvent = (event: ClerkEvent) => Promise<ClerkEventOutcome>;
-
-/** {@link ApplyClerkEvent} over a postgres.js client: one call of `sessionguard.apply_clerk_event`. */
-export function createApplyClerkEvent(sql: postgres.Sql<Record<string, never>>): ApplyClerkEvent {
-  return async (event) => {
-    const [row] = await sql<{ result: ClerkEventOutcome["result"]; revoked: number }[]>`
-      select result, revoked from sessionguard.apply_clerk_event(
-        p_delivery_id => ${event.deliveryId}, p_event_type => ${event.type},
-        p_clerk_session_id => ${event.clerkSessionId}, p_user_id => ${event.userId})`;
-    if (!row || !["applied", "ignored", "duplicate"].includes(row.result)) {
-      throw new Error(`apply_clerk_event answered ${JSON.stringify(row)}`);
-    }
-    return { result: row.result, revoked: row.revoked };
-  };
-}
 
 /** One line of the function's log. */
 export interface WebhookLogEntry {
@@ -119,7 +97,7 @@ export function createClerkWebhookHandler(deps: ClerkWebhookDeps): (request: Req
       code: outcome.result,
       deliveryId,
       type: event.type,
-      detail: `revoked ${outcome.revoked}`,
+      detail: outcome.changed === undefined ? `revoked ${outcome.revoked}` : `changed ${outcome.changed}`,
     });
     return new Response(JSON.stringify(outcome), {
       status: 200,
@@ -187,7 +165,53 @@ function parseEvent(deliveryId: string, body: string): ClerkEvent {
     if (!isObject(data) || !isId(data.id)) throw malformed("user.deleted without a user id in data.id");
     return { deliveryId, type, clerkSessionId: null, userId: data.id };
   }
+  if (ORG_EVENTS.has(type)) return parseOrgEvent(deliveryId, type, envelope, malformed);
   return { deliveryId, type, clerkSessionId: null, userId: null };
+}
+
+/**
+ * An organization event. Clerk's payloads (clerk/javascript
+ * `packages/backend/src/api/resources/JSON.ts`, `OrganizationMembershipJSON` and
+ * `DeletedObjectJSON`; `Webhooks.ts` for the envelope): a membership event's `data` is the
+ * membership, with `organization.id`, `public_user_data.user_id`, `role`
+ * (`org:admin`) and `permissions` (a list); `organization.deleted`'s `data.id` is
+ * the organization. The envelope's `timestamp` is milliseconds since the epoch.
+ */
+function parseOrgEvent(
+  deliveryId: string,
+  type: string,
+  envelope: Record<string, unknown>,
+  malformed: (detail: string) => ApiError,
+): ClerkEvent {
+  const { data, timestamp } = envelope;
+  if (!isObject(data)) throw malformed(`${type} without data`);
+  const occurredAt = typeof timestamp === "number" && Number.isSafeInteger(timestamp) && timestamp > 0
+    ? new Date(timestamp)
+    : null;
+  if (type === "organization.deleted") {
+    if (!isId(data.id)) throw malformed("organization.deleted without an organization id in data.id");
+    return { deliveryId, type, clerkSessionId: null, userId: null, orgId: data.id, occurredAt };
+  }
+  const org = data.organization;
+  const user = data.public_user_data;
+  if (!isObject(org) || !isId(org.id)) throw malformed(`${type} without data.organization.id`);
+  if (!isObject(user) || !isId(user.user_id)) throw malformed(`${type} without data.public_user_data.user_id`);
+  const { role, permissions } = data;
+  if (type === "organizationMembership.updated" && !isId(role)) throw malformed(`${type} without data.role`);
+  if (permissions !== undefined && permissions !== null &&
+    !(Array.isArray(permissions) && permissions.length <= 500 && permissions.every(isId))) {
+    throw malformed(`${type} with malformed data.permissions`);
+  }
+  return {
+    deliveryId,
+    type,
+    clerkSessionId: null,
+    userId: user.user_id,
+    orgId: org.id,
+    orgRole: isId(role) ? role : null,
+    orgPermissions: (permissions as string[] | null | undefined) ?? null,
+    occurredAt,
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

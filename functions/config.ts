@@ -1,11 +1,10 @@
 /**
- * The one settings parser of both functions (SPEC, "Configuration"): every
- * setting is read here or in `config/` (split by concern), through one getter,
- * parsed once from an environment record into frozen values. The session
- * function's core settings are a {@link Config}; {@link parseSessionSettings}
- * adds its DPoP and theft-response settings, and {@link parseClerkWebhookConfig}
- * reads the `clerk-webhook` function's. README's settings table lists them all
- * (tests/unit/config-readme.test.ts keeps the two in step).
+ * Where settings are read: the one settings parser of both functions. Every
+ * setting of the session function is read by {@link parseConfig}, here or in a
+ * `config/` module it calls (split by concern), through one getter over the
+ * environment, into one frozen {@link Config}; {@link parseClerkWebhookConfig}
+ * reads the `clerk-webhook` function's. docs/contract.md lists every setting
+ * (tests/unit/config-docs.test.ts keeps the two in step).
  *
  * A missing or invalid setting throws a {@link ConfigError} naming it, so the
  * entrypoint can stop at start-up instead of failing on the first request.
@@ -25,6 +24,7 @@ import {
 } from "./config/read.ts";
 import { preparedStatements } from "./config/database.ts";
 import { type DpopSettings, parseDpopSettings } from "./config/dpop.ts";
+import { parseSessionLimit, type SessionLimit } from "./config/organizations.ts";
 import {
   MIN_SECRET_BYTES,
   parseRefreshSecrets,
@@ -44,8 +44,7 @@ export {
   type RateLimits,
 } from "./config/limits.ts";
 export type { SigningJwk } from "./config/signing-keys.ts";
-export type { DpopSettings, TheftResponseSettings };
-export { parseDpopSettings, parseTheftResponseSettings };
+export type { DpopSettings, SessionLimit, TheftResponseSettings };
 export { type ClerkWebhookConfig, parseClerkWebhookConfig } from "./config/clerk-webhook.ts";
 
 /** The parsed, validated and frozen settings. */
@@ -68,8 +67,13 @@ export interface Config {
     readonly reuseGrace: number;
     /** `SESSION_THEFT_SCOPE`: "family" (a documented value) ends the one session, "user" all the user's. */
     readonly theftScope: "family" | "user";
-    readonly dpop: "off" | "optional" | "required";
   };
+  /** `SESSION_DPOP` and the settings beside it. */
+  readonly dpop: DpopSettings;
+  /** What else happens when a stolen refresh token is caught (Clerk, the security webhook). */
+  readonly theftResponse: TheftResponseSettings;
+  /** `SESSION_MAX_PER_USER` and its mode; null when off. */
+  readonly sessionLimit: SessionLimit | null;
   /** ES256 keys, newest (the signer) first; empty when only HS256 is configured. */
   readonly signingJwks: readonly SigningJwk[];
   /** Supabase's legacy HS256 JWT secret, or null. */
@@ -169,8 +173,10 @@ export function parseConfig(env: Env): Config {
       ),
       reuseGrace: integer("SESSION_REUSE_GRACE", get("SESSION_REUSE_GRACE"), 10, 0, 60),
       theftScope: oneOf("SESSION_THEFT_SCOPE", get("SESSION_THEFT_SCOPE"), ["family", "user"], "family"),
-      dpop: oneOf("SESSION_DPOP", get("SESSION_DPOP"), ["off", "optional", "required"], "optional"),
     },
+    dpop: parseDpopSettings(get, sessionIssuer),
+    theftResponse: parseTheftResponseSettings(get),
+    sessionLimit: parseSessionLimit(get),
     signingJwks,
     jwtSecret,
     jwtKid,
@@ -181,25 +187,8 @@ export function parseConfig(env: Env): Config {
     clientIp: parseClientIp(get("SESSION_CLIENT_IP")),
     signer: oneOf("SESSION_SIGNER", get("SESSION_SIGNER"), ["auto", "webcrypto", "noble"], "auto"),
     databasePrepare: preparedStatements(
-      oneOf("SESSION_DB_PREPARE", get("SESSION_DB_PREPARE"), ["auto", "on", "off"], "auto"),
+      oneOf("SESSION_DB_PREPARE", get("SESSION_DB_PREPARE"), ["auto", "on", "off"], "off"),
       databaseUrl,
     ),
-  });
-}
-
-/** Every setting of the session function. */
-export interface SessionSettings {
-  readonly config: Config;
-  readonly dpop: DpopSettings;
-  readonly theftResponse: TheftResponseSettings;
-}
-
-/** Parses every setting of the session function; throws {@link ConfigError} on the first bad one. */
-export function parseSessionSettings(env: Env): SessionSettings {
-  const config = parseConfig(env);
-  return Object.freeze({
-    config,
-    dpop: parseDpopSettings(env, config.session.issuer),
-    theftResponse: parseTheftResponseSettings(env),
   });
 }

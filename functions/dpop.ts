@@ -20,6 +20,7 @@ import { base64url } from "./base64url.ts";
 import { timingSafeEqual } from "./constant-time.ts";
 import { describe } from "./describe-error.ts";
 import { ApiError } from "./errors.ts";
+import { type KeyedMac, keyedMac } from "./hmac.ts";
 
 /** What a verified proof tells the caller. */
 export interface VerifiedProof {
@@ -86,28 +87,20 @@ const NONCE = /^([0-9a-z]{1,12})\.([A-Za-z0-9_-]{22})$/;
 const encoder = new TextEncoder();
 
 /** Builds the verifier; `secrets` are the refresh MAC secrets (non-empty). */
-export async function createDpopVerifier(options: DpopVerifierOptions): Promise<DpopVerifier> {
+export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   if (options.secrets.length === 0) throw new Error("createDpopVerifier: no secret");
   const iatWindow = options.iatWindow ?? DEFAULT_IAT_WINDOW;
-  const nonceKeys = await Promise.all(
-    options.secrets.map((secret) =>
-      crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-        "sign",
-      ])
-    ),
-  );
+  const nonceKeys = options.secrets.map(keyedMac);
   const publicUrls = options.publicUrls.map((url) => url.replace(/\/+$/, ""));
 
-  const nonceMac = async (key: CryptoKey, bucket: number): Promise<string> => {
-    const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`sessionguard dpop nonce\0${bucket}`));
-    return base64url(new Uint8Array(mac).slice(0, 16));
-  };
-  const issueNonce = async (now: Date): Promise<string> => {
+  const nonceMac = (key: KeyedMac, bucket: number): string =>
+    base64url(key(`sessionguard dpop nonce\0${bucket}`).slice(0, 16));
+  const issueNonce = (now: Date): string => {
     const bucket = Math.floor(now.getTime() / 1000 / NONCE_BUCKET_SECONDS);
-    return `${bucket.toString(36)}.${await nonceMac(nonceKeys[0], bucket)}`;
+    return `${bucket.toString(36)}.${nonceMac(nonceKeys[0], bucket)}`;
   };
   /** A nonce of this bucket or a neighbour (instances' clocks differ a little), under any secret. */
-  const nonceIsCurrent = async (nonce: unknown, now: Date): Promise<boolean> => {
+  const nonceIsCurrent = (nonce: unknown, now: Date): boolean => {
     if (typeof nonce !== "string") return false;
     const match = NONCE.exec(nonce);
     if (!match) return false;
@@ -115,7 +108,7 @@ export async function createDpopVerifier(options: DpopVerifierOptions): Promise<
     const current = Math.floor(now.getTime() / 1000 / NONCE_BUCKET_SECONDS);
     if (!(bucket >= current - 1 && bucket <= current + 1)) return false;
     for (const key of nonceKeys) {
-      if (timingSafeEqual(await nonceMac(key, bucket), match[2])) return true;
+      if (timingSafeEqual(nonceMac(key, bucket), match[2])) return true;
     }
     return false;
   };
@@ -127,7 +120,7 @@ export async function createDpopVerifier(options: DpopVerifierOptions): Promise<
   return {
     replayWindow: replayWindow(iatWindow),
 
-    nonce: (now) => options.requireNonce ? issueNonce(now) : Promise.resolve(null),
+    nonce: (now) => Promise.resolve(options.requireNonce ? issueNonce(now) : null),
 
     async verify(request, { now, accessToken }) {
       const header = request.headers.get("dpop");
@@ -190,10 +183,10 @@ export async function createDpopVerifier(options: DpopVerifierOptions): Promise<
           refuse("ath missing or not the access token's");
         }
       }
-      if (options.requireNonce && !(await nonceIsCurrent(nonce, now))) {
+      if (options.requireNonce && !nonceIsCurrent(nonce, now)) {
         throw new ApiError("use_dpop_nonce", {
           detail: nonce === undefined ? "dpop: no nonce" : "dpop: stale or foreign nonce",
-          headers: { "dpop-nonce": await issueNonce(now) },
+          headers: { "dpop-nonce": issueNonce(now) },
         });
       }
       return { jkt, jti: jti as string, iat: iat as number };

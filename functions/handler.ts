@@ -14,13 +14,14 @@
 import { Hono } from "hono";
 import type { AccessTokens } from "./access-token.ts";
 import type { ClerkVerifier } from "./clerk-session-token.ts";
-import { type Config, type DpopSettings, parseDpopSettings } from "./config.ts";
+import type { Config } from "./config.ts";
 import { corsMiddleware } from "./cors.ts";
 import { answerErrors } from "./errors.ts";
 import type { RefreshTokens } from "./refresh-token.ts";
 import { accountRoutes } from "./routes/account.ts";
+import { claimsRoute } from "./routes/claims.ts";
 import type { RouteDeps } from "./routes/deps.ts";
-import { createDpopProofs } from "./routes/dpop-proofs.ts";
+import type { DpopProofs } from "./routes/dpop-proofs.ts";
 import { refreshRoute } from "./routes/refresh.ts";
 import { startRoute } from "./routes/start.ts";
 import { createTokenResponder } from "./routes/token-response.ts";
@@ -41,8 +42,8 @@ export interface HandlerDeps {
   readonly log?: (entry: LogEntry) => void;
   /** What else to do when a reused refresh token is caught (Clerk revocation, webhook). */
   readonly onTheft?: TheftResponder;
-  /** DPoP settings beyond `SESSION_DPOP`; default: parseDpopSettings's (issuer as public URL, no nonces, refuse only). */
-  readonly dpop?: DpopSettings;
+  /** The DPoP proof checks, built from `config.dpop` (createDpopProofs, with {@link MOUNTS}). */
+  readonly proofs: DpopProofs;
 }
 
 /** One line of the function's log. */
@@ -55,36 +56,40 @@ export interface LogEntry {
   readonly detail?: string;
 }
 
-const MOUNTS = ["/functions/v1/session", "/session"];
+/** The paths the function answers under: the public one, and what Supabase's Edge Runtime passes on. */
+export const MOUNTS: readonly string[] = ["/functions/v1/session", "/session"];
 
 /** Builds the request handler. */
 export function createHandler(deps: HandlerDeps): (request: Request) => Promise<Response> {
   const { config, store, accessTokens, refreshTokens } = deps;
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? ((entry: LogEntry) => console.warn(JSON.stringify(entry)));
-  const dpop = deps.dpop ?? parseDpopSettings({}, config.session.issuer);
   const routeDeps: RouteDeps = {
     config,
     store,
     verifyClerkToken: deps.verifyClerkToken,
     accessTokens,
     refreshTokens,
-    proofs: createDpopProofs(config, dpop, store, MOUNTS),
+    proofs: deps.proofs,
     now,
     onTheft: deps.onTheft,
   };
   const tokenResponse = createTokenResponder(accessTokens, refreshTokens);
 
+  const account = accountRoutes(routeDeps);
   const api = new Hono()
-    .route("/", startRoute(routeDeps, tokenResponse))
-    .route("/", refreshRoute(routeDeps, tokenResponse))
-    .route("/", accountRoutes(routeDeps))
-    .route("/", wellKnownRoutes(accessTokens));
+    .route("/start", startRoute(routeDeps, tokenResponse))
+    .route("/refresh", refreshRoute(routeDeps, tokenResponse))
+    .route("/claims", claimsRoute(routeDeps))
+    .route("/signout", account.signout)
+    .route("/sessions", account.sessions)
+    .route("/events", account.events)
+    .route("/.well-known", wellKnownRoutes(accessTokens));
 
   const app = new Hono();
   // CORS for the ALLOWED_ORIGINS allowlist, errors included (functions/cors.ts).
   app.use("*", corsMiddleware(config.allowedOrigins));
-  if (dpop.nonce && config.session.dpop !== "off") {
+  if (config.dpop.nonce && config.dpop.mode !== "off") {
     // Every answer to a request with a proof carries a current nonce, so a client
     // meets the use_dpop_nonce challenge once, not once per nonce period.
     app.use("*", async (c, next) => {

@@ -33,10 +33,10 @@
  * Key ids are hashes of the secret, so adding a newer secret in front of the list
  * changes nothing for tokens minted with an older one.
  */
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { base64url } from "./base64url.ts";
 import { timingSafeEqual } from "./constant-time.ts";
+import { SHA256_BASE64URL_PATTERN, UUID_PATTERN } from "./formats.ts";
+import { type KeyedMac, keyedMac } from "./hmac.ts";
 
 /** What a verified refresh token names. */
 export interface RefreshTokenClaims {
@@ -59,8 +59,9 @@ export interface RefreshTokens {
 /** Longest string worth parsing; real tokens are 12 + 36 + ≤16 + 43 + 3 characters. */
 export const MAX_REFRESH_TOKEN_LENGTH = 128;
 
-const TOKEN_PATTERN =
-  /^([A-Za-z0-9_-]{8}|[A-Za-z0-9_-]{12})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,15})\.([A-Za-z0-9_-]{43})$/;
+const TOKEN_PATTERN = new RegExp(
+  `^([A-Za-z0-9_-]{8}|[A-Za-z0-9_-]{12})\\.(${UUID_PATTERN})\\.(0|[1-9][0-9]{0,15})\\.(${SHA256_BASE64URL_PATTERN})$`,
+);
 const encoder = new TextEncoder();
 
 /**
@@ -78,12 +79,9 @@ export function parseRefreshToken(
   return { kid: match[1], family: match[2], generation, mac: match[4] };
 }
 
-/** A secret's HMAC-SHA-256, keyed once (the padded key already hashed in); cloned for every MAC. */
-type KeyedHmac = ReturnType<typeof hmac.create>;
-
 /** One verifying key: the secret's keyed HMAC and the MAC input prefix of its version. */
 interface VersionedKey {
-  readonly key: KeyedHmac;
+  readonly key: KeyedMac;
   readonly prefix: string;
 }
 
@@ -104,19 +102,15 @@ export async function createRefreshTokens(
   };
   let newestKid: string | undefined;
   for (const secret of secrets) {
-    const key = hmac.create(sha256, encoder.encode(secret));
+    const key = keyedMac(secret);
     const kid = await keyId(`sessionguard refresh key id v2\0${issuer}\0${secret}`, 12);
     add(kid, { key, prefix: `sessionguard refresh v2\0${issuer}\0` });
     add(await keyId(`sessionguard refresh key id\0${secret}`, 8), { key, prefix: "" });
     newestKid ??= kid;
   }
 
-  // HMAC by @noble/hashes (audited, pure JavaScript, constant-time SHA-256), on the calling
-  // thread, from a state keyed once per secret: crypto.subtle.sign hands every MAC to a
-  // worker thread and back, and node:crypto's Hmac in Deno re-pads the key and allocates
-  // buffers and a stream per call, each costing more CPU than the hash (bench scenario 11).
   const macOf = ({ key, prefix }: VersionedKey, family: string, generation: number): string =>
-    base64url(key.clone().update(encoder.encode(`${prefix}${family}.${generation}`)).digest());
+    base64url(key(`${prefix}${family}.${generation}`));
 
   const mint = (family: string, generation: number): string => {
     if (!Number.isSafeInteger(generation) || generation < 0) throw new Error("mint: bad generation");

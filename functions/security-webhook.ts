@@ -13,6 +13,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { describe } from "./describe-error.ts";
+import { type Attempted, maxDurationMs, retryPolicy, withRetries } from "./outbound-retry.ts";
 
 /** Where and how messages are delivered. */
 export interface SecurityWebhookOptions {
@@ -53,17 +54,17 @@ export interface SecurityWebhook {
 /** Builds the sender. */
 export function createSecurityWebhook(options: SecurityWebhookOptions): SecurityWebhook {
   const signer = new Webhook(options.secret);
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const attempts = Math.max(1, Math.floor(options.attempts ?? 4));
-  const backoffMs = options.backoffMs ?? 1000;
+  const policy = retryPolicy(options, { timeoutMs: 5000, attempts: 4, backoffMs: 1000 });
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? (() => new Date());
-  let backoffTotal = 0;
-  for (let i = 1; i < attempts; i++) backoffTotal += backoffMs * 2 ** (i - 1);
 
-  async function attempt(id: string, body: string): Promise<{ status: number | null; detail: string }> {
+  async function attempt(
+    id: string,
+    body: string,
+    signal: AbortSignal,
+    timedOut: () => boolean,
+  ): Promise<Attempted<{ status: number | null; detail: string }>> {
     const at = now();
-    const timeout = AbortSignal.timeout(timeoutMs);
     try {
       const response = await doFetch(options.url, {
         method: "POST",
@@ -76,27 +77,24 @@ export function createSecurityWebhook(options: SecurityWebhookOptions): Security
         },
         body,
         redirect: "manual",
-        signal: timeout,
+        signal,
       });
       await response.body?.cancel().catch(() => {});
-      return { status: response.status, detail: response.ok ? "" : `HTTP ${response.status}` };
+      return { outcome: { status: response.status, detail: response.ok ? "" : `HTTP ${response.status}` }, retry: !response.ok };
     } catch (error) {
-      if (timeout.aborted) return { status: null, detail: `no answer within ${timeoutMs} ms` };
-      return { status: null, detail: describe(error) };
+      const detail = timedOut() ? `no answer within ${policy.timeoutMs} ms` : describe(error);
+      return { outcome: { status: null, detail }, retry: true };
     }
   }
 
   return {
-    maxDurationMs: attempts * timeoutMs + backoffTotal,
+    maxDurationMs: maxDurationMs(policy),
     async send(type, data) {
       const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
       const body = JSON.stringify({ type, timestamp: now().toISOString(), data });
-      for (let n = 1;; n++) {
-        const { status, detail } = await attempt(id, body);
-        const ok = status !== null && status >= 200 && status < 300;
-        if (ok || n >= attempts) return { ok, id, attempts: n, status, detail };
-        await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (n - 1)));
-      }
+      const { outcome, attempts } = await withRetries(policy, (signal, timedOut) => attempt(id, body, signal, timedOut));
+      const ok = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
+      return { ok, id, attempts, ...outcome };
     },
   };
 }

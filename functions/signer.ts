@@ -16,6 +16,13 @@
  * `r || s` (not DER). noble normalises to low-S (s ≤ n/2); JOSE does not
  * require it and every verifier (WebCrypto, jose, PostgREST's jose-jwt) accepts
  * either half. Keys are imported once, by {@link createEs256Signer}, at start-up.
+ *
+ * Coordinates shorter than 32 bytes are left-padded ({@link fullLengthJwk}):
+ * `supabase gen signing-key` encodes x, y and d with Go's `big.Int.Bytes()`,
+ * which drops leading zero bytes (supabase/cli `internal/gen/signingkeys/signingkeys.go`,
+ * `generateECDSAKeyPair`, at commit 038cb984), so about 1 key in 85 has a 31-byte
+ * coordinate. RFC 7518 §6.2.1.2 and §6.2.2.1 require the full length, and Deno's
+ * WebCrypto refuses a short one; the padded value is the same number.
  */
 import { p256 } from "@noble/curves/nist.js";
 import { base64url } from "jose";
@@ -67,10 +74,11 @@ export async function createEs256Signer(jwk: Es256PrivateJwk, choice: SignerChoi
     return `${encodedHeader}.${base64url.encode(JSON.stringify(payload))}`;
   };
 
+  const full = fullLengthJwk(jwk);
   if (implementation === "webcrypto") {
     const key = await crypto.subtle.importKey(
       "jwk",
-      { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, d: jwk.d, ext: false },
+      { kty: "EC", crv: "P-256", x: full.x, y: full.y, d: full.d, ext: false },
       { name: "ECDSA", namedCurve: "P-256" },
       false,
       ["sign"],
@@ -117,6 +125,21 @@ export async function createEs256Signer(jwk: Es256PrivateJwk, choice: SignerChoi
   };
 }
 
+/**
+ * `jwk` with x, y and d (when present) at their full 32 bytes, left-padded with
+ * zero bytes as RFC 7518 §6.2.1.2 prescribes; other members kept. Throws when a
+ * coordinate is not base64url, is empty, or is longer than 32 bytes.
+ */
+export function fullLengthJwk<T extends { x: string; y: string; d?: string }>(jwk: T): T {
+  const encode = (name: string, value: string) => base64url.encode(decodeCoordinate(value, name));
+  return {
+    ...jwk,
+    x: encode("x", jwk.x),
+    y: encode("y", jwk.y),
+    ...(jwk.d === undefined ? {} : { d: encode("d", jwk.d) }),
+  };
+}
+
 function decodeCoordinate(value: string, name: string): Uint8Array {
   let bytes: Uint8Array;
   try {
@@ -124,8 +147,12 @@ function decodeCoordinate(value: string, name: string): Uint8Array {
   } catch {
     throw new Error(`ES256 key: ${name} is not base64url`);
   }
-  if (bytes.length !== 32) throw new Error(`ES256 key: ${name} must be 32 bytes`);
-  return bytes;
+  if (bytes.length === 0 || bytes.length > 32) throw new Error(`ES256 key: ${name} must be at most 32 bytes`);
+  if (bytes.length === 32) return bytes;
+  // A leading zero byte dropped by the encoder (see the header): the same number.
+  const padded = new Uint8Array(32);
+  padded.set(bytes, 32 - bytes.length);
+  return padded;
 }
 
 /** Compares public values (not secret: timing does not matter here). */

@@ -50,11 +50,12 @@ function expect(ok: boolean, what: string): void {
   }
 }
 
-async function call(base: string, method: string, route: string, options: {
-  token?: string;
-  json?: unknown;
-  userAgent?: string;
-} = {}): Promise<Answer> {
+async function call(
+  base: string,
+  method: string,
+  route: string,
+  options: { token?: string; json?: unknown; userAgent?: string } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { "user-agent": options.userAgent ?? LAPTOP };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.json !== undefined) headers["content-type"] = "application/json";
@@ -83,10 +84,7 @@ async function reachable(origin: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const origin = (process.env.SG_URL ?? `http://127.0.0.1:${process.env.SG_PORT ?? DEFAULT_PORT}`).replace(
-    /\/+$/,
-    "",
-  );
+  const origin = (process.env.SG_URL ?? `http://127.0.0.1:${process.env.SG_PORT ?? DEFAULT_PORT}`).replace(/\/+$/, "");
   let stack: LocalStack | undefined;
   if (!(await reachable(origin))) {
     say(`No local stack answers at ${origin}; starting one for this demo (it stops at the end)…`);
@@ -123,11 +121,7 @@ async function walkthrough(base: string, api: string): Promise<void> {
     clerkToken = answer.body.token as string;
     const claims = JSON.parse(Buffer.from(clerkToken.split(".")[1]!, "base64url").toString());
     detail(`GET /dev/clerk-token → ${DEV_ISSUER_LABEL}`);
-    detail(
-      `Clerk-shaped token for ${claims.sub} (Clerk session ${claims.sid}, valid ${
-        claims.exp - claims.iat
-      } s)`,
-    );
+    detail(`Clerk-shaped token for ${claims.sub} (Clerk session ${claims.sid}, valid ${claims.exp - claims.iat} s)`);
   }
 
   step(2, "Start a sessionguard session on the laptop, and one on the phone");
@@ -138,56 +132,34 @@ async function walkthrough(base: string, api: string): Promise<void> {
   detail(`session ${laptop.session.id} for ${laptop.user_id}`);
   detail(`access token ${short(laptop.access_token)} (expires in ${laptop.expires_in} s)`);
   detail(`refresh token #1 ${tail(laptop.refresh_token)}`);
-  const phoneStart = await call(api, "POST", "/start", {
-    token: clerkToken,
-    json: { device_name: "Phone" },
-    userAgent: PHONE,
-  });
+  const phoneStart = await call(api, "POST", "/start", { token: clerkToken, json: { device_name: "Phone" }, userAgent: PHONE });
   expect(phoneStart.status === 200, `POST /start (phone) → ${outcome(phoneStart)}`);
   const phone = phoneStart.body as Tokens;
 
   step(3, "Refresh twice: every refresh returns a new one-time refresh token");
   const first = laptop.refresh_token;
   const r2 = await call(api, "POST", "/refresh", { json: { refresh_token: first } });
-  expect(
-    r2.status === 200 && r2.body.refresh_token !== first,
-    `POST /refresh with #1 → ${outcome(r2)}, got #2`,
-  );
+  expect(r2.status === 200 && r2.body.refresh_token !== first, `POST /refresh with #1 → ${outcome(r2)}, got #2`);
   const second = r2.body.refresh_token as string;
   const r3 = await call(api, "POST", "/refresh", { json: { refresh_token: second } });
-  expect(
-    r3.status === 200 && r3.body.refresh_token !== second,
-    `POST /refresh with #2 → ${outcome(r3)}, got #3`,
-  );
+  expect(r3.status === 200 && r3.body.refresh_token !== second, `POST /refresh with #2 → ${outcome(r3)}, got #3`);
   const third = r3.body.refresh_token as string;
   detail(`refresh token #3 ${tail(third)}; #1 and #2 are spent`);
 
   step(4, "A lost answer is not theft: #2 again, moments later, gets the same #3");
   const retry = await call(api, "POST", "/refresh", { json: { refresh_token: second } });
   if (retry.status === 200) {
-    expect(
-      retry.body.refresh_token === third,
-      `POST /refresh with #2 → 200, the identical #3 (reuse grace window)`,
-    );
+    expect(retry.body.refresh_token === third, `POST /refresh with #2 → 200, the identical #3 (reuse grace window)`);
   } else {
-    detail(
-      `POST /refresh with #2 → ${outcome(retry)}: SESSION_REUSE_GRACE is 0 here, so any repeat is reuse`,
-    );
+    detail(`POST /refresh with #2 → ${outcome(retry)}: SESSION_REUSE_GRACE is 0 here, so any repeat is reuse`);
   }
 
   step(5, "Sessions of this user, as the laptop sees them");
   const accessToken = (retry.status === 200 ? retry.body : r3.body).access_token as string;
   const listed = await call(api, "GET", "/sessions", { token: accessToken });
-  expect(
-    listed.status === 200 && listed.body.sessions.length === 2,
-    `GET /sessions → ${outcome(listed)}, 2 sessions`,
-  );
+  expect(listed.status === 200 && listed.body.sessions.length === 2, `GET /sessions → ${outcome(listed)}, 2 sessions`);
   for (const s of listed.body?.sessions ?? []) {
-    detail(
-      `  ${s.current ? "→" : " "} ${String(s.device_name).padEnd(8)} ${s.id}  ip ${s.ip ?? "-"}${
-        s.current ? "  (this device)" : ""
-      }`,
-    );
+    detail(`  ${s.current ? "→" : " "} ${String(s.device_name).padEnd(8)} ${s.id}  ip ${s.ip ?? "-"}${s.current ? "  (this device)" : ""}`);
   }
 
   step(6, "An attacker replays the stolen refresh token #1");
@@ -202,10 +174,7 @@ async function walkthrough(base: string, api: string): Promise<void> {
     `POST /refresh with #3 (the laptop's own) → ${outcome(after)}: the whole session is gone`,
   );
   const stale = await call(api, "GET", "/sessions", { token: accessToken });
-  expect(
-    stale.status === 401 && stale.body.error === "session_revoked",
-    `GET /sessions with the laptop's unexpired access token → ${outcome(stale)}`,
-  );
+  expect(stale.status === 401 && stale.body.error === "session_revoked", `GET /sessions with the laptop's unexpired access token → ${outcome(stale)}`);
 
   step(7, "The phone is still signed in and sees what happened");
   const phoneSessions = await call(api, "GET", "/sessions", { token: phone.access_token, userAgent: PHONE });
@@ -216,11 +185,7 @@ async function walkthrough(base: string, api: string): Promise<void> {
   const events = await call(api, "GET", "/events", { token: phone.access_token, userAgent: PHONE });
   expect(events.status === 200, `GET /events (phone) → ${outcome(events)}, newest first:`);
   for (const e of events.body?.events ?? []) {
-    detail(
-      `  ${new Date(e.created_at * 1000).toISOString().slice(11, 19)}  ${
-        String(e.type).padEnd(21)
-      } ${e.description}`,
-    );
+    detail(`  ${new Date(e.created_at * 1000).toISOString().slice(11, 19)}  ${String(e.type).padEnd(21)} ${e.description}`);
   }
   expect(
     (events.body?.events ?? []).some((e: { type: string }) => e.type === "refresh_token_reused"),

@@ -9,8 +9,9 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { DATA_API_LABEL } from "../dev/data-api/handler.ts";
 import { DEV_ISSUER_LABEL } from "../dev/dev-issuer.ts";
-import { type LocalStack, redactUrl, startLocalStack, Stoppers } from "./stack/stack.ts";
+import { DEFAULT_PORT, type LocalStack, redactUrl, startLocalStack, Stoppers } from "./stack/stack.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = `usage: npm start [-- --reset]
@@ -18,7 +19,8 @@ const USAGE = `usage: npm start [-- --reset]
   --reset   wipe the local database before starting (keys in .local/ are kept)
 
 Environment (or .env): every function setting (CLERK_ISSUER, SESSION_*, DATABASE_URL, ...),
-and SG_PORT (54321), SG_DB_PORT (54322), SG_DATA_NAME (dev). See docs/local-stack.md.`;
+and SG_PORT (54321), SG_DB_PORT (54322), SG_DATA_NAME (dev); SG_SUPABASE_LOCAL=1 to use a running
+\`supabase start\`'s database and PostgREST instead of the local ones. See docs/local-stack.md.`;
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
@@ -40,13 +42,20 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.removeAll
 const stoppers = new Stoppers();
 let stack: LocalStack | undefined;
 let shuttingDown = false;
-async function shutdown(reason: string, code: number): Promise<never> {
-  if (!shuttingDown) {
-    shuttingDown = true;
-    console.log(`\nsessionguard: ${reason}; stopping…`);
-    await stoppers.stopAll();
-    console.log("sessionguard: stopped");
-  }
+async function shutdown(reason: string, code: number): Promise<void> {
+  // One Ctrl-C in a terminal arrives twice: the terminal signals the whole process group,
+  // and npm passes its own SIGINT on to us as well. A repeat must not exit halfway
+  // through stopping (that left running.json behind and never said "stopped").
+  if (shuttingDown) return;
+  shuttingDown = true;
+  console.log(`\nsessionguard: ${reason}; stopping…`);
+  const stuck = setTimeout(() => {
+    console.error("sessionguard: still stopping after 30 s; exiting anyway");
+    process.exit(1);
+  }, 30_000);
+  stuck.unref();
+  await stoppers.stopAll();
+  console.log("sessionguard: stopped");
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -78,6 +87,13 @@ void live.gatewayExited.then((code) => {
 });
 printBanner(live, performance.now() - t0);
 
+function dataApiLine(s: LocalStack): string {
+  const at = `${s.urls.origin}/rest/v1`;
+  if (s.dataApi.kind === "off") return "off (SG_DATA_API=off)";
+  if (s.dataApi.kind === "upstream") return `${at}  (passed on to ${s.dataApi.upstream})`;
+  return `${at}  (${DATA_API_LABEL})`;
+}
+
 function printBanner(s: LocalStack, ms: number): void {
   const rel = (file: string) => path.relative(root, file);
   const row = (label: string, value: string) => `  ${label.padEnd(15)}${value}`;
@@ -89,22 +105,11 @@ function printBanner(s: LocalStack, ms: number): void {
     row("Session API", s.urls.session),
     row("JWKS", s.urls.jwks),
     row("OpenID config", s.urls.openidConfiguration),
-    row(
-      "Clerk webhook",
-      s.webhook ? s.urls.clerkWebhook : "not mounted (no supabase/functions/clerk-webhook/index.ts)",
-    ),
-    row(
-      "Database",
-      s.ownDatabase
-        ? `${s.databaseUrl}  (PostgreSQL 17, data .local/pg17-${s.name})`
-        : redactUrl(s.databaseUrl),
-    ),
-    row(
-      "Keys",
-      `${rel(s.keysFile)}  (${
-        s.keysCreated ? "generated now" : "kept from an earlier run"
-      }; local only, never commit)`,
-    ),
+    row("Clerk webhook", s.webhook ? s.urls.clerkWebhook : "not mounted (no supabase/functions/clerk-webhook/index.ts)"),
+    row("Data API", dataApiLine(s)),
+    row("", `key     ${s.dataApi.apiKey}   (supabase-js's anon key here; local only)`),
+    row("Database", s.ownDatabase ? `${s.databaseUrl}  (PostgreSQL 17, data .local/pg17-${s.name})` : redactUrl(s.databaseUrl)),
+    row("Keys", `${rel(s.keysFile)}  (${s.keysCreated ? "generated now" : "kept from an earlier run"}; local only, never commit)`),
   ];
   if (s.overridden.length > 0) lines.push(row("From env/.env", s.overridden.join(", ")));
   lines.push("");
@@ -124,6 +129,9 @@ function printBanner(s: LocalStack, ms: number): void {
   } else {
     lines.push(row("Clerk", `${s.clerkIssuer}  (local development issuer off; /dev/* answers 404)`));
   }
-  lines.push("", "  Try it: npm run demo        Stop: Ctrl-C", "");
+  // The demo finds a stack on another port only when told (scripts/demo.ts reads SG_PORT).
+  const port = new URL(s.urls.origin).port;
+  const demo = port === String(DEFAULT_PORT) ? "npm run demo" : `SG_PORT=${port} npm run demo`;
+  lines.push("", `  Try it: ${demo}        Stop: Ctrl-C`, "");
   console.log(lines.join("\n"));
 }

@@ -3,8 +3,8 @@
  * `devices.js` (web/src on @sessionguard/react, bundled by web/build.ts), the identity seam
  * `clerk-token.js` (loaded by the script at run time), the SDK as browser ES modules under
  * `sdk/` (sdk/src/*.ts transpiled on first request, for tests and tinkering),
- * `config.json` telling the page where the session function is, and, for the local
- * development issuer only, `GET /dev/clerk-token`.
+ * and `config.json` telling the page where the session function is and, with the local
+ * development issuer, where its tokens come from.
  *
  * `createWebHandler(options)` is a web-standard `(Request) => Promise<Response | null>`
  * (null: not ours) for a local gateway to mount; `startWebServer` runs it on node:http.
@@ -38,11 +38,6 @@ export interface WebOptions {
   sessionUrl: string;
   /** Where the page is mounted; default "/". */
   basePath?: string;
-  /**
-   * Local development only: mints a Clerk-shaped token for the demo user (or the user named
-   * by `?user=`), served at `GET /dev/clerk-token`. Leave unset with a real Clerk instance.
-   */
-  devClerkToken?: (user: string | null) => Promise<string>;
   /** URL of the local development issuer's token endpoint when someone else serves it. */
   devTokenUrl?: string;
   /** A real Clerk instance: the page loads clerk-js from `frontendApi`. */
@@ -103,15 +98,6 @@ export function createWebHandler(
       "referrer-policy": "no-referrer",
       "cache-control": "no-cache",
     };
-    if (options.devClerkToken && url.pathname === "/dev/clerk-token") {
-      if (request.method !== "GET") {
-        return new Response(null, { status: 405, headers: { ...headers, allow: "GET" } });
-      }
-      const token = await options.devClerkToken(url.searchParams.get("user"));
-      return Response.json({ token }, {
-        headers: { ...headers, "cache-control": "no-store" },
-      });
-    }
     if (!url.pathname.startsWith(base) && url.pathname !== base.slice(0, -1)) {
       return null;
     }

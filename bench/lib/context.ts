@@ -26,40 +26,20 @@ export interface Scale {
 }
 
 export const FULL: Scale = {
-  pgbenchSeconds: 8,
-  httpSeconds: 6,
-  warmupSeconds: 3,
-  dbClients: [1, 8, 32],
-  dbFamilies: 10_000,
-  httpConnections: [1, 8, 32, 64],
-  rlsRows: 10_000,
-  rlsRounds: 300,
-  storageFamilies: 10_000,
-  storageRotations: 100,
+  pgbenchSeconds: 8, httpSeconds: 6, warmupSeconds: 3, growthSeconds: 6, growthWarmupSeconds: 20,
+  dbClients: [1, 8, 32], dbFamilies: 10_000, httpConnections: [1, 8, 32, 64],
+  rlsRows: 10_000, rlsRounds: 300, storageFamilies: 10_000, storageRotations: 100,
   growth: [{ live: 10_000, revoked: 100_000 }, { live: 1_000_000, revoked: 10_000_000 }],
-  growthSeconds: 6,
-  microIterations: 2_000,
-  peerRounds: 3,
-  growthWarmupSeconds: 20,
+  microIterations: 2_000, peerRounds: 3,
 };
 
+/** Small sizes and 1-second runs: a smoke test of the whole bench (growthSeconds 3: 32 pgbench connections can take most of a second to open). */
 export const QUICK: Scale = {
-  pgbenchSeconds: 1,
-  httpSeconds: 1,
-  warmupSeconds: 0.5,
-  dbClients: [1, 8, 32],
-  dbFamilies: 1_000,
-  httpConnections: [1, 8, 32, 64],
-  rlsRows: 10_000,
-  rlsRounds: 20,
-  storageFamilies: 1_000,
-  storageRotations: 10,
+  pgbenchSeconds: 1, httpSeconds: 1, warmupSeconds: 0.5, growthSeconds: 3, growthWarmupSeconds: 3,
+  dbClients: [1, 8, 32], dbFamilies: 1_000, httpConnections: [1, 8, 32, 64],
+  rlsRows: 10_000, rlsRounds: 20, storageFamilies: 1_000, storageRotations: 10,
   growth: [{ live: 1_000, revoked: 10_000 }, { live: 10_000, revoked: 100_000 }],
-  // pgbench's 32 connections can take most of a second to open on a busy machine.
-  growthSeconds: 3,
-  microIterations: 200,
-  peerRounds: 1,
-  growthWarmupSeconds: 3,
+  microIterations: 200, peerRounds: 1,
 };
 
 export interface Context {

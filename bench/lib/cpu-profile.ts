@@ -13,26 +13,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
-/** The parts of a refresh, in the order the report lists them. */
-export const PARTS = [
-  "signature",
-  "mac",
-  "postgres",
-  "input",
-  "dpop",
-  "route",
-  "tokenResponse",
-  "handler",
-  "hono",
-  "runtime",
-  "gc",
-  "program",
-  "other",
-] as const;
-export type Part = typeof PARTS[number];
-
-/** What each part is, for the report. */
-export const PART_LABELS: Readonly<Record<Part, string>> = {
+/** The parts of a refresh, in the order the report lists them, with what each is. */
+export const PART_LABELS = {
   signature: "access-token signature (functions/signer.ts, access-token.ts, @noble/curves, jose)",
   mac: "refresh-token MAC, verify + mint (functions/refresh-token.ts)",
   postgres: "postgres.js: `refresh_session` call, encode, socket, decode (functions/store.ts)",
@@ -46,7 +28,9 @@ export const PART_LABELS: Readonly<Record<Part, string>> = {
   gc: "garbage collection (on the JavaScript thread)",
   program: "V8 and native code outside JavaScript ((program))",
   other: "other",
-};
+} as const;
+export type Part = keyof typeof PART_LABELS;
+export const PARTS = Object.keys(PART_LABELS) as Part[];
 
 interface ProfileNode {
   readonly id: number;

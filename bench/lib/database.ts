@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import postgres from "postgres";
 import { startDatabase } from "../../scripts/lib/local-postgres.ts";
-import { parentPid, repoRoot } from "./proc.ts";
+import { repoRoot } from "../../scripts/lib/process.ts";
+import { parentPid } from "./proc.ts";
 
 export type Sql = postgres.Sql;
 

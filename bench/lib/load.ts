@@ -6,9 +6,14 @@
  * autocannon drives the sockets; latencies are recorded here per response with
  * sub-millisecond resolution (autocannon's own histogram keeps whole ms).
  * Only 200 answers count as throughput and latency; anything else is an error.
+ * `measure` samples the CPU and memory of the server, Postgres and the load
+ * generator around a run.
  */
 import autocannon from "autocannon";
+import type { BenchDatabase } from "./database.ts";
 import { percentile } from "./log.ts";
+import { cpuMs, sampleRss, treeCpuMs } from "./proc.ts";
+import type { LoadResult, MeasuredRun } from "./results.ts";
 
 /** How a target takes a token and names its successor. */
 export interface Target {
@@ -29,25 +34,6 @@ export interface Target {
 export type Tokens =
   | { readonly kind: "per-connection"; readonly tokens: readonly string[] }
   | { readonly kind: "pool"; readonly tokens: string[] };
-
-export interface LoadResult {
-  readonly target: string;
-  readonly connections: number;
-  readonly seconds: number;
-  readonly ok: number;
-  /** Non-200 answers by status, plus "error" and "timeout" for socket trouble. */
-  readonly errors: Readonly<Record<string, number>>;
-  /** The first few non-200 bodies, to tell why. */
-  readonly errorSamples: readonly string[];
-  readonly rps: number;
-  readonly latencyMs: {
-    readonly mean: number;
-    readonly p50: number;
-    readonly p90: number;
-    readonly p99: number;
-    readonly max: number;
-  };
-}
 
 interface ClientLike {
   setBody(body: string): void;
@@ -132,4 +118,53 @@ export async function runLoad(
       max: latencies.length ? latencies[latencies.length - 1] : NaN,
     },
   };
+}
+
+/** CPU ms so far of each backend the session function (or the baseline) holds open. */
+async function backendCpu(db: BenchDatabase): Promise<Map<number, number>> {
+  const rows = await db.sql<{ pid: number }[]>`
+    select pid from pg_catalog.pg_stat_activity where application_name = 'sessionguard'`;
+  return new Map(rows.map(({ pid }) => [pid, cpuMs(pid)]));
+}
+
+/** One load run of the server `pid` answers for, with CPU and memory sampled around it. */
+export async function measure(
+  server: { readonly pid: number; readonly target: Target },
+  tokens: Tokens,
+  connections: number,
+  seconds: number,
+  db: BenchDatabase,
+): Promise<MeasuredRun> {
+  const backendsBefore = await backendCpu(db);
+  const rss = sampleRss(server.pid);
+  const serverBefore = cpuMs(server.pid);
+  const postgresBefore = treeCpuMs(db.postmasterPid);
+  const loadBefore = process.cpuUsage();
+  const result = await runLoad(server.target, tokens, connections, seconds);
+  const load = process.cpuUsage(loadBefore);
+  const postgresUsed = treeCpuMs(db.postmasterPid) - postgresBefore;
+  const serverUsed = cpuMs(server.pid) - serverBefore;
+  const memory = rss.stop();
+  let backendsUsed = 0;
+  for (const [pid, ms] of await backendCpu(db)) {
+    if (Number.isFinite(ms)) backendsUsed += ms - (backendsBefore.get(pid) ?? 0);
+  }
+  const perRequest = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : NaN);
+  return {
+    ...result,
+    cpuUsPerRequest: {
+      server: perRequest(serverUsed),
+      postgres: perRequest(postgresUsed),
+      serverBackends: perRequest(backendsUsed),
+      loadGenerator: perRequest((load.user + load.system) / 1000),
+    },
+    rss: { peakKb: memory.peakKb, meanKb: memory.meanKb },
+  };
+}
+
+/** One line for the progress log: req/s, p50, p99 and errors. */
+export function describeRun(run: LoadResult): string {
+  const errors = Object.entries(run.errors).map(([code, n]) => `${n}x${code}`).join(" ");
+  return `${Math.round(run.rps)} req/s, p50 ${run.latencyMs.p50.toFixed(2)} ms, p99 ${run.latencyMs.p99.toFixed(2)} ms` +
+    (errors ? `, errors ${errors}` : "");
 }

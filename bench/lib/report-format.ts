@@ -3,7 +3,7 @@
  * number formats (a figure that is not finite prints as "–"), sizes, the
  * met/missed mark, a run's error counts and a GitHub table.
  */
-import type { MeasuredRun } from "../scenarios/http.ts";
+import type { MeasuredRun } from "./results.ts";
 
 /** 1000000 → "1M", 10000 → "10k", anything else as is. */
 export function short(n: number): string {

@@ -5,7 +5,7 @@
  * before and after).
  */
 import { fixed, int, table } from "./report-format.ts";
-import type { Scenarios } from "./report.ts";
+import type { Scenarios, SqlPerRefresh } from "./results.ts";
 
 /** Scenario 9: the four servers in alternating rounds, and the SQL per refresh. */
 export function peersSection(scenarios: Scenarios): string[] {
@@ -64,7 +64,7 @@ export function peersSection(scenarios: Scenarios): string[] {
           ["sessionguard, unprepared (transaction pooler)", peers.sql.oursUnprepared],
           ["oidc-provider, Postgres adapter", peers.sql.production],
         ].map(([label, c]) => {
-          const counts = c as typeof peers.sql.ours;
+          const counts = c as SqlPerRefresh;
           return [
             label as string,
             int(counts.refreshes),
@@ -85,7 +85,7 @@ export function signerSection(scenarios: Scenarios): string[] {
   const out: string[] = [];
   const { peers, costs } = scenarios;
   const m = costs?.micro;
-  if (m?.es256Noble && m.es256Webcrypto) {
+  if (m) {
     out.push(
       "### 10. Signer and prepared statements, before and after",
       "",
@@ -94,11 +94,9 @@ export function signerSection(scenarios: Scenarios): string[] {
         [
           [
             "ES256 signature, µs: p50 wall (mean CPU)",
-            `${int(m.es256Webcrypto.p50)} (${int(m.es256Webcrypto.cpu ?? NaN)}) WebCrypto`,
-            `${int(m.es256Noble.p50)} (${int(m.es256Noble.cpu ?? NaN)}) noble`,
-            `${fixed(m.es256Noble.p50 / m.es256Webcrypto.p50)} (${
-              fixed((m.es256Noble.cpu ?? NaN) / (m.es256Webcrypto.cpu ?? NaN))
-            })`,
+            `${int(m.es256Webcrypto.p50)} (${int(m.es256Webcrypto.cpu)}) WebCrypto`,
+            `${int(m.es256Noble.p50)} (${int(m.es256Noble.cpu)}) noble`,
+            `${fixed(m.es256Noble.p50 / m.es256Webcrypto.p50)} (${fixed(m.es256Noble.cpu / m.es256Webcrypto.cpu)})`,
           ],
           ...(peers
             ? [[
@@ -108,16 +106,14 @@ export function signerSection(scenarios: Scenarios): string[] {
               fixed(peers.medians.noble.serverCpuUs / peers.medians.webcrypto.serverCpuUs),
             ]]
             : []),
-          ...(m.rotatePrepared
-            ? [[
-              "`refresh_session` round trip, µs: p50 wall (client CPU, 64 in flight)",
-              `${int(m.rotate.p50)} (${int(m.clientCpuBusy?.rotateUnprepared ?? NaN)}) unprepared`,
-              `${int(m.rotatePrepared.p50)} (${int(m.clientCpuBusy?.rotatePrepared ?? NaN)}) prepared`,
-              `${fixed(m.rotatePrepared.p50 / m.rotate.p50)} (${
-                fixed((m.clientCpuBusy?.rotatePrepared ?? NaN) / (m.clientCpuBusy?.rotateUnprepared ?? NaN))
-              })`,
-            ]]
-            : []),
+          [
+            "`refresh_session` round trip, µs: p50 wall (client CPU, 64 in flight)",
+            `${int(m.rotate.p50)} (${int(m.clientCpuBusy.rotateUnprepared)}) unprepared`,
+            `${int(m.rotatePrepared.p50)} (${int(m.clientCpuBusy.rotatePrepared)}) prepared`,
+            `${fixed(m.rotatePrepared.p50 / m.rotate.p50)} (${
+              fixed(m.clientCpuBusy.rotatePrepared / m.clientCpuBusy.rotateUnprepared)
+            })`,
+          ],
         ],
       ),
       "",

@@ -4,7 +4,7 @@
  * compute sizes, bounded by CPU and by memory.
  */
 import { fixed, int, table } from "./report-format.ts";
-import type { Scenarios } from "./report.ts";
+import type { Scenarios } from "./results.ts";
 
 /** Supabase's compute sizes (supabase.com/docs/guides/platform/compute-and-disk, read 2026-11-30). */
 const COMPUTE = [
@@ -25,13 +25,12 @@ const ACCESS_TTL = 600;
 const ACTIVE_HOURS = 1;
 const PEAK_FACTOR = 3;
 /** Daily active users served per sustained refresh/s: R × TTL users refreshing at once at peak, DAU × h/24 × peak = that. */
-export const DAU_PER_REFRESH_PER_SECOND = (ACCESS_TTL * 24) / (ACTIVE_HOURS * PEAK_FACTOR);
+const DAU_PER_REFRESH_PER_SECOND = (ACCESS_TTL * 24) / (ACTIVE_HOURS * PEAK_FACTOR);
 
 /** Scenario 12: refreshes/s and daily active users per compute size, by CPU and by memory. */
 export function sizingSection(scenarios: Scenarios): string[] {
   const out: string[] = [];
   const { peers } = scenarios;
-  // Sizing guide: from this run's CPU per refresh.
   const postgresUs = peers?.medians.noble.postgresCpuUs;
   const storage = scenarios.storage;
   const bytesPerFamily = storage ? storage.afterMany.vacuumed.totalBytes / storage.families : 370;

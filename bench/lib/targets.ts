@@ -1,88 +1,67 @@
 /**
- * The three HTTP servers the bench loads, each started as in production:
- *  - ours: the real session function entrypoint under Deno, with freshly
- *    generated keys and a local Clerk-like issuer for /start;
- *  - baseline: bench/servers/baseline.ts under Deno (one `select 1` per request);
- *  - peer: oidc-provider under Node (bench/peer/oidc-server.ts).
+ * The HTTP servers the bench loads, each started as in production and each able to
+ * hand out the tokens its load presents:
+ *  - the real session function entrypoint under Deno, with freshly generated keys and
+ *    a local Clerk-like issuer for /start (scripts/lib/function-server.ts);
+ *  - the baseline: bench/servers/baseline.ts under Deno (one `select 1` per request);
+ *  - the peer: oidc-provider under Node (bench/peer/oidc-server.ts).
  */
-import net from "node:net";
 import path from "node:path";
-import { clerkId, type ClerkIssuer, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { clerkId, startClerkIssuer } from "../../scripts/lib/clerk-issuer.ts";
+import { startFunctionServer } from "../../scripts/lib/function-server.ts";
+import { freePort } from "../../scripts/lib/ports.ts";
+import { DENO, repoRoot, startUntil } from "../../scripts/lib/process.ts";
 import { refreshSecret, signingJwk } from "../../scripts/lib/throwaway-keys.ts";
-import type { Target } from "./load.ts";
-import { DENO, repoRoot, type Server, startServer } from "./proc.ts";
+import type { Target, Tokens } from "./load.ts";
 
 const APP_ORIGIN = "http://localhost:3000";
 const SESSION_ISSUER = "http://localhost:54321/functions/v1/session";
-/** Headers every load request carries, as Supabase's gateway would forward them. */
-const CLIENT_HEADERS = { "x-forwarded-for": "203.0.113.7", "user-agent": "sessionguard-bench/1" };
+/** Headers every load request carries, as hosted Supabase's Cloudflare front sets them (SESSION_CLIENT_IP's default). */
+const CLIENT_HEADERS = { "cf-connecting-ip": "203.0.113.7", "user-agent": "sessionguard-bench/1" };
+/** A body the baselines take: the size of a real refresh's. */
+const FILLER = "x".repeat(112);
 
-export interface SessionFunction {
-  readonly server: Server;
+/** A started server under load. */
+export interface Server {
+  readonly pid: number;
   readonly target: Target;
-  /** The settings it runs with (secrets included; never printed). */
-  readonly settings: Readonly<Record<string, string>>;
-  /** Starts `count` sessions through POST /start; resolves with their refresh tokens. */
-  startSessions(count: number): Promise<string[]>;
+  /** `n` tokens for `n` connections, one each: live refresh tokens, or filler for a baseline. */
+  tokens(n: number): Promise<Tokens>;
   stop(): Promise<void>;
 }
 
+export interface SessionFunction extends Server {
+  /** The settings it runs with (secrets included; never printed). */
+  readonly settings: Readonly<Record<string, string>>;
+}
+
 /**
- * Starts the real session function against `databaseUrl`, signing ES256 access
- * tokens, or HS256 ones (Supabase's legacy JWT secret) with `hs256`.
+ * Starts the real session function against `databaseUrl`, signing ES256 access tokens,
+ * or HS256 ones (Supabase's legacy JWT secret) with `hs256`.
  */
 export async function startSessionFunction(
   databaseUrl: string,
-  options: {
-    hs256?: boolean;
-    signer?: "webcrypto" | "noble";
-    prepare?: "on" | "off";
-    /** Extra flags for `deno run` (e.g. `--cpu-prof`). */
-    denoArgs?: readonly string[];
-    /** The checkout whose function runs (default: this one), for before/after comparisons. */
-    root?: string;
-  } = {},
+  options: { hs256?: boolean; signer?: "webcrypto" | "noble"; prepare?: "on" | "off"; denoArgs?: readonly string[] } = {},
 ): Promise<SessionFunction> {
-  const clerk: ClerkIssuer = await startClerkIssuer(APP_ORIGIN);
-  const signing: Record<string, string> = options.hs256
-    ? { SESSION_JWT_SECRET: refreshSecret() }
-    : { SESSION_SIGNING_JWK: JSON.stringify(await signingJwk()) };
+  const clerk = await startClerkIssuer(APP_ORIGIN);
   const settings: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     CLERK_ISSUER: clerk.issuer,
     CLERK_JWT_KEY: clerk.publicKeyPem,
     CLERK_AUTHORIZED_PARTIES: APP_ORIGIN,
     SESSION_ISSUER,
-    ...signing,
+    ...(options.hs256 ? { SESSION_JWT_SECRET: refreshSecret() } : { SESSION_SIGNING_JWK: JSON.stringify(await signingJwk()) }),
     SESSION_REFRESH_SECRET: refreshSecret(),
     SESSION_RATE_LIMITS: "off",
     ...(options.signer ? { SESSION_SIGNER: options.signer } : {}),
     ...(options.prepare ? { SESSION_DB_PREPARE: options.prepare } : {}),
-    HOST: "127.0.0.1",
-    PORT: "0",
   };
-  let server: Server;
-  try {
-    server = await startServer({
-      name: "session function",
-      command: DENO,
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        ...(options.denoArgs ?? []),
-        path.join(options.root ?? repoRoot, "supabase", "functions", "session", "index.ts"),
-      ],
-      env: settings,
-      ready: /listening on (http:\/\/[\d.]+:\d+)/,
-    });
-  } catch (error) {
+  const server = await startFunctionServer("session", settings, { denoArgs: options.denoArgs }).catch(async (error) => {
     await clerk.stop();
     throw error;
-  }
-  const base = `${server.origin}/functions/v1/session`;
+  });
   const startOne = async (): Promise<string> => {
-    const response = await fetch(`${base}/start`, {
+    const response = await fetch(`${server.url}/start`, {
       method: "POST",
       headers: {
         authorization: `Bearer ${await clerk.token({ sub: clerkId("user") })}`,
@@ -98,22 +77,21 @@ export async function startSessionFunction(
     return body.refresh_token;
   };
   return {
-    server,
+    pid: server.pid,
     settings,
     target: {
       name: options.hs256 ? "sessionguard (HS256)" : `sessionguard${options.signer ? ` (${options.signer})` : ""}`,
-      url: `${base}/refresh`,
+      url: `${server.url}/refresh`,
       headers: { "content-type": "application/json", ...CLIENT_HEADERS },
       body: (token) => JSON.stringify({ refresh_token: token }),
       successor: jsonField("refresh_token"),
     },
-    async startSessions(count) {
+    async tokens(count) {
       const tokens: string[] = [];
-      for (let from = 0; from < count; from += 16) {
-        const batch = Math.min(16, count - from);
-        tokens.push(...await Promise.all(Array.from({ length: batch }, startOne)));
+      while (tokens.length < count) {
+        tokens.push(...await Promise.all(Array.from({ length: Math.min(16, count - tokens.length) }, startOne)));
       }
-      return tokens;
+      return { kind: "per-connection", tokens };
     },
     async stop() {
       await Promise.allSettled([server.stop(), clerk.stop()]);
@@ -124,85 +102,58 @@ export async function startSessionFunction(
 /** Starts the `select 1` baseline (or, with `bare`, the no-database one), with extra `deno run` flags if given. */
 export async function startBaseline(
   databaseUrl: string,
-  bare = false,
-  denoArgs: readonly string[] = [],
-): Promise<{ server: Server; target: Target }> {
-  const server = await startServer({
-    name: bare ? "bare baseline" : "baseline",
+  options: { bare?: boolean; denoArgs?: readonly string[] } = {},
+): Promise<Server> {
+  const name = options.bare ? "bare baseline" : "baseline";
+  const server = await startUntil(name, {
     command: DENO,
-    args: ["run", "-A", "--quiet", ...denoArgs, path.join(repoRoot, "bench", "servers", "baseline.ts")],
-    env: { DATABASE_URL: databaseUrl, PORT: "0", ...(bare ? { BENCH_BASELINE: "bare" } : {}) },
+    args: ["run", "-A", "--quiet", ...(options.denoArgs ?? []), path.join(repoRoot, "bench", "servers", "baseline.ts")],
+    env: { DATABASE_URL: databaseUrl, PORT: "0", ...(options.bare ? { BENCH_BASELINE: "bare" } : {}) },
     ready: /listening on (http:\/\/[\d.]+:\d+)/,
   });
   return {
-    server,
+    pid: server.pid,
     target: {
-      name: bare ? "bare Deno.serve" : "Deno.serve + select 1",
-      url: `${server.origin}/refresh`,
+      name: options.bare ? "bare Deno.serve" : "Deno.serve + select 1",
+      url: `${server.ready[1]}/refresh`,
       headers: { "content-type": "application/json", ...CLIENT_HEADERS },
-      // Same body shape and size as a real refresh.
       body: (token) => JSON.stringify({ refresh_token: token }),
-      successor: () => "x".repeat(112),
+      successor: () => FILLER,
     },
+    tokens: (n) => Promise.resolve({ kind: "per-connection", tokens: Array(n).fill(FILLER) }),
+    stop: () => server.stop(),
   };
 }
 
-export interface Peer {
-  readonly server: Server;
-  readonly target: Target;
-  mint(count: number): Promise<string[]>;
-  /** SQL statements its adapter has sent so far (0 in memory). */
-  statements(): Promise<number>;
-}
-
 /**
- * Starts oidc-provider under Node: in memory with opaque access tokens (default),
- * or as in production (`store: "postgres"`): durable tokens in `databaseUrl`
- * and an ES256 JWT access token on every refresh (bench/peer/oidc-server.ts).
+ * Starts oidc-provider under Node: in memory with opaque access tokens, or as in
+ * production (`postgres`): durable tokens in `databaseUrl` and an ES256 JWT access
+ * token on every refresh (bench/peer/oidc-server.ts).
  */
-export async function startPeer(
-  options: { store?: "memory" | "postgres"; databaseUrl?: string } = {},
-): Promise<Peer> {
-  const port = await freePort();
-  const store = options.store ?? "memory";
-  const server = await startServer({
-    name: store === "postgres" ? "oidc-provider (Postgres, JWT)" : "oidc-provider",
+export async function startPeer(store: "memory" | "postgres", databaseUrl: string): Promise<Server> {
+  const name = store === "postgres" ? "oidc-provider (Postgres, JWT)" : "oidc-provider";
+  const server = await startUntil(name, {
     command: process.execPath,
     args: ["--import", "tsx", path.join(repoRoot, "bench", "peer", "oidc-server.ts")],
-    env: {
-      PORT: String(port),
-      NODE_ENV: "production",
-      PEER_STORE: store,
-      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
-    },
-    ready: /listening on (http:\/\/[\d.]+:\d+) control/,
+    env: { PORT: String(await freePort()), NODE_ENV: "production", PEER_STORE: store, DATABASE_URL: databaseUrl },
+    ready: /listening on (http:\/\/[\d.]+:\d+) control (http:\/\/[\d.]+:\d+)/,
   });
-  const control = /control (http:\/\/[\d.]+:\d+)/.exec(server.output())?.[1];
-  if (!control) {
-    await server.stop();
-    throw new Error(`oidc-provider printed no control address:\n${server.output()}`);
-  }
+  const [, origin, control] = server.ready;
   return {
-    server,
-    async statements() {
-      const response = await fetch(`${control}/stats`);
-      return ((await response.json()) as { statements: number }).statements;
-    },
+    pid: server.pid,
     target: {
-      name: store === "postgres" ? "oidc-provider (Postgres, JWT)" : "oidc-provider",
-      url: `${server.origin}/token`,
+      name,
+      url: `${origin}/token`,
       headers: { "content-type": "application/x-www-form-urlencoded", ...CLIENT_HEADERS },
       body: (token) => `grant_type=refresh_token&client_id=bench&refresh_token=${encodeURIComponent(token)}`,
       successor: jsonField("refresh_token"),
     },
-    async mint(count) {
-      const response = await fetch(`${control}/mint?n=${count}`);
-      const { tokens } = await response.json() as { tokens: string[] };
-      if (tokens.length !== count) {
-        throw new Error(`oidc-provider minted ${tokens.length} of ${count} tokens`);
-      }
-      return tokens;
+    async tokens(count) {
+      const { tokens } = await (await fetch(`${control}/mint?n=${count}`)).json() as { tokens: string[] };
+      if (tokens.length !== count) throw new Error(`oidc-provider minted ${tokens.length} of ${count} tokens`);
+      return { kind: "per-connection", tokens };
     },
+    stop: () => server.stop(),
   };
 }
 
@@ -215,16 +166,4 @@ function jsonField(name: string): (body: string) => string | null {
       return null;
     }
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

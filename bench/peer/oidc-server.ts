@@ -16,7 +16,7 @@
  * models (scope `offline_access`, plus the resource's scope in production; no
  * `openid`, so no ID token is signed) and handed to the bench through a
  * separate control listener, so the measured port serves nothing but the
- * provider. The control listener also reports the adapter's statement count.
+ * provider.
  *
  * Env: PORT (provider), PEER_STORE (`memory` default, or `postgres` with
  * DATABASE_URL); prints "peer: listening on <origin> control <origin>".
@@ -27,7 +27,7 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair } from "jose";
 import Provider from "oidc-provider";
 import { MapAdapter } from "./map-adapter.ts";
-import { counters, PgAdapter, preparePeerSchema } from "./pg-adapter.ts";
+import { PgAdapter, preparePeerSchema } from "./pg-adapter.ts";
 
 const port = Number(process.env.PORT);
 if (!Number.isInteger(port) || port <= 0) throw new Error("peer: PORT is required");
@@ -35,7 +35,7 @@ const store = process.env.PEER_STORE ?? "memory";
 if (store !== "memory" && store !== "postgres") throw new Error("peer: PEER_STORE must be memory or postgres");
 const production = store === "postgres";
 const issuer = `http://127.0.0.1:${port}`;
-export const CLIENT_ID = "bench";
+const CLIENT_ID = "bench";
 /** The resource server the production peer's JWT access tokens are for (as Supabase's Data API is ours'). */
 const RESOURCE = "https://api.bench.invalid";
 const RESOURCE_SCOPE = "api";
@@ -116,10 +116,6 @@ await new Promise<void>((resolve) => server.once("listening", () => resolve()));
 
 const control = http.createServer(async (request, response) => {
   const url = new URL(request.url ?? "/", "http://control");
-  if (url.pathname === "/stats") {
-    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(counters));
-    return;
-  }
   if (url.pathname !== "/mint") {
     response.writeHead(404).end();
     return;

@@ -12,9 +12,6 @@
  * compare-and-set, so two concurrent refreshes that both `find` the token
  * before either consumes it both rotate (oidc-provider's refresh grant checks
  * `consumed` on the row it read). sessionguard's rotation is one compare-and-set.
- *
- * Every statement sent is counted (`statements`), so the bench can report
- * statements per refresh beside the server's commit count.
  */
 import postgres from "postgres";
 
@@ -45,8 +42,6 @@ const SCHEMA = `
 `;
 
 let sql: postgres.Sql | undefined;
-/** Statements sent since start-up. */
-export const counters = { statements: 0 };
 
 /** Opens the pool (size as the session function's) and creates the table. */
 export async function preparePeerSchema(url: string): Promise<void> {
@@ -62,15 +57,7 @@ export async function preparePeerSchema(url: string): Promise<void> {
 
 function db(): postgres.Sql {
   if (!sql) throw new Error("pg-adapter: preparePeerSchema() was not called");
-  counters.statements++;
   return sql;
-}
-
-function withConsumed(row: { payload: Payload; consumed_at: Date | null } | undefined): Payload | undefined {
-  if (!row) return undefined;
-  return row.consumed_at
-    ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) }
-    : row.payload;
 }
 
 export class PgAdapter {
@@ -91,25 +78,24 @@ export class PgAdapter {
             uid = excluded.uid, expires_at = excluded.expires_at`;
   }
 
-  async find(id: string): Promise<Payload | undefined> {
-    const [row] = await db()<{ payload: Payload; consumed_at: Date | null }[]>`
-      select payload, consumed_at from oidc_peer.payloads
-      where model = ${this.#model} and id = ${id} and (expires_at is null or expires_at > now())`;
-    return withConsumed(row);
+  find(id: string): Promise<Payload | undefined> {
+    return this.#findBy("id", id);
   }
 
-  async findByUid(uid: string): Promise<Payload | undefined> {
-    const [row] = await db()<{ payload: Payload; consumed_at: Date | null }[]>`
-      select payload, consumed_at from oidc_peer.payloads
-      where model = ${this.#model} and uid = ${uid} and (expires_at is null or expires_at > now())`;
-    return withConsumed(row);
+  findByUid(uid: string): Promise<Payload | undefined> {
+    return this.#findBy("uid", uid);
   }
 
-  async findByUserCode(userCode: string): Promise<Payload | undefined> {
+  findByUserCode(userCode: string): Promise<Payload | undefined> {
+    return this.#findBy("user_code", userCode);
+  }
+
+  async #findBy(column: "id" | "uid" | "user_code", value: string): Promise<Payload | undefined> {
     const [row] = await db()<{ payload: Payload; consumed_at: Date | null }[]>`
       select payload, consumed_at from oidc_peer.payloads
-      where model = ${this.#model} and user_code = ${userCode} and (expires_at is null or expires_at > now())`;
-    return withConsumed(row);
+      where model = ${this.#model} and ${sql!(column)} = ${value} and (expires_at is null or expires_at > now())`;
+    if (!row) return undefined;
+    return row.consumed_at ? { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : row.payload;
   }
 
   async consume(id: string): Promise<void> {

@@ -1,47 +1,21 @@
 /**
- * Scenario 1: rotations per second through `sessionguard.rotate_session` at
- * 1, 8 and 32 pgbench clients, against pgbench's single-row-insert commit rate
- * on the same durable cluster (the durable-commit limit). Target ≥ 0.6.
- * Beside it, for information, the whole SQL side of a refresh as the function
- * sends it with the default limits (`sessionguard.refresh_session`: the family's
- * and the ip's rate limits, then the rotation).
+ * Scenario 1: rotations per second through `sessionguard.refresh_session` with rate
+ * limits off (until 2026-12-07 `rotate_session`, which the refresh decision replaced) at
+ * 1, 8 and 32 pgbench clients, against pgbench's single-row-insert commit rate on the
+ * same durable cluster (the durable-commit limit). Target ≥ 0.6. Beside it, for
+ * information, the same call with the default limits counted.
  */
 import type { Context } from "../lib/context.ts";
 import { createFamilies, resetSessions, type Sql } from "../lib/database.ts";
 import { progress, ratio } from "../lib/log.ts";
-import { type PgbenchResult, runPgbench } from "../lib/pgbench.ts";
-
-export interface DatabaseLevel {
-  readonly clients: number;
-  readonly insert: PgbenchResult;
-  readonly rotate: PgbenchResult;
-  /** Rotations the database saw (sum of generations moved), to check pgbench's count. */
-  readonly rotationsCommitted: number;
-  /** rotate tps ÷ insert tps. */
-  readonly ratio: number;
-  /** refresh_session with both rate limits counted, one per transaction. */
-  readonly refresh: PgbenchResult;
-  /** refresh tps ÷ insert tps. */
-  readonly refreshRatio: number;
-}
-
-export interface DatabaseResult {
-  readonly families: number;
-  readonly levels: readonly DatabaseLevel[];
-  /**
-   * Server time per call of each part of a rotation, µs: PL/pgSQL loops on one
-   * connection, each call committed on its own without waiting for the disk
-   * (synchronous_commit off), so `commit` alone is included in every figure.
-   */
-  readonly parts: Readonly<Record<Part, number>>;
-}
+import { runPgbench } from "../lib/pgbench.ts";
+import type { DatabaseResult, RotationPart } from "../lib/results.ts";
 
 /** Loop bodies; `r` is (id, generation) of one bench family. */
-const PARTS = {
+const PARTS: Readonly<Record<RotationPart, string>> = {
   commit: "",
   insert: "insert into bench.commit_probe (client) values (0);",
-  rotateSession:
-    `perform sessionguard.rotate_session(r.id, r.generation, '127.0.0.1'::inet, 'bench', 604800, 10, 'family');`,
+  rotateSession: `perform sessionguard.refresh_session(r.id, r.generation, bench.policy(), '127.0.0.1'::inet, 'bench');`,
   argumentChecks:
     `perform sessionguard.require(r.id is not null, 'x'); perform sessionguard.require(r.generation >= 0, 'x');
     perform sessionguard.require_user_agent('bench'); perform sessionguard.require(604800 > 0, 'x');
@@ -54,8 +28,8 @@ const PARTS = {
     idle_expires_at = least(now() + interval '604800 seconds', f.expires_at), ip = '127.0.0.1', user_agent = 'bench'
     where f.id = r.id;`,
   updateRowNoTrigger: "", // the same update with triggers off (session_replication_role = replica)
-} as const;
-export type Part = keyof typeof PARTS;
+};
+type Part = RotationPart;
 
 async function measureParts(sql: Sql, families: number): Promise<Record<Part, number>> {
   const parts = {} as Record<Part, number>;
@@ -95,69 +69,31 @@ export async function runDatabase(ctx: Context): Promise<DatabaseResult> {
 
   progress("database", "timing the parts of a rotation inside the server");
   const parts = await measureParts(sql, families);
-  progress(
-    "database",
-    Object.entries(parts).map(([part, us]) => `${part} ${us.toFixed(1)} µs`).join(", "),
-  );
+  progress("database", Object.entries(parts).map(([part, us]) => `${part} ${us.toFixed(1)} µs`).join(", "));
 
-  const levels: DatabaseLevel[] = [];
-  for (const clients of dbClients) {
-    await sql`checkpoint`;
-    const insert = await runPgbench({
-      binary: ctx.pgbench,
-      url,
-      script: "insert.sql",
-      clients,
-      seconds,
-      label: `insert c=${clients}`,
-    });
+  /** A pgbench run after a checkpoint; for rotations, checked against the generations the database moved. */
+  const pgbench = async (script: "insert" | "rotate" | "refresh", clients: number) => {
     await sql`checkpoint`;
     const before = await generations();
-    const rotate = await runPgbench({
-      binary: ctx.pgbench,
-      url,
-      script: "rotate.sql",
-      clients,
-      seconds,
-      defines: { clients, per: Math.floor(families / clients) },
-      label: `rotate c=${clients}`,
-    });
-    const rotationsCommitted = (await generations()) - before;
-    if (rotationsCommitted !== rotate.transactions) {
-      throw new Error(
-        `pgbench counted ${rotate.transactions} rotations but the database moved ${rotationsCommitted}`,
-      );
+    const defines = script === "insert" ? undefined : { clients, per: Math.floor(families / clients) };
+    const run = await runPgbench({ binary: ctx.pgbench, url, script: `${script}.sql`, clients, seconds, defines, label: `${script} c=${clients}` });
+    const moved = (await generations()) - before;
+    if (script !== "insert" && moved !== run.transactions) {
+      throw new Error(`pgbench counted ${run.transactions} ${script} transactions but the database moved ${moved} generations`);
     }
-    await sql`checkpoint`;
-    const beforeRefresh = await generations();
-    const refresh = await runPgbench({
-      binary: ctx.pgbench,
-      url,
-      script: "refresh.sql",
-      clients,
-      seconds,
-      defines: { clients, per: Math.floor(families / clients) },
-      label: `refresh c=${clients}`,
-    });
-    const refreshed = (await generations()) - beforeRefresh;
-    if (refreshed !== refresh.transactions) {
-      throw new Error(`pgbench counted ${refresh.transactions} refreshes but the database moved ${refreshed}`);
-    }
-    const level = {
-      clients,
-      insert,
-      rotate,
-      rotationsCommitted,
-      ratio: ratio(rotate.tps, insert.tps),
-      refresh,
-      refreshRatio: ratio(refresh.tps, insert.tps),
-    };
+    return { run, moved };
+  };
+  const levels: DatabaseResult["levels"][number][] = [];
+  for (const clients of dbClients) {
+    const { run: insert } = await pgbench("insert", clients);
+    const { run: rotate, moved: rotationsCommitted } = await pgbench("rotate", clients);
+    const { run: refresh } = await pgbench("refresh", clients);
+    const level = { clients, insert, rotate, rotationsCommitted, ratio: ratio(rotate.tps, insert.tps), refresh, refreshRatio: ratio(refresh.tps, insert.tps) };
     levels.push(level);
     progress(
       "database",
-      `c=${clients}: insert ${Math.round(insert.tps)} tps, rotate ${Math.round(rotate.tps)} tps, ratio ${
-        level.ratio.toFixed(2)
-      }; refresh_session ${Math.round(refresh.tps)} tps, ratio ${level.refreshRatio.toFixed(2)}`,
+      `c=${clients}: insert ${Math.round(insert.tps)} tps, rotate ${Math.round(rotate.tps)} tps, ratio ${level.ratio.toFixed(2)}; ` +
+        `refresh_session ${Math.round(refresh.tps)} tps, ratio ${level.refreshRatio.toFixed(2)}`,
     );
   }
   return { families, levels, parts };

@@ -8,17 +8,12 @@ import type { RefreshTokens } from "../../functions/refresh-token.ts";
 import type { Context } from "../lib/context.ts";
 import type { Sql } from "../lib/database.ts";
 import { percentile, progress } from "../lib/log.ts";
+import { measure } from "../lib/load.ts";
+import type { GrowthPhase, MeasuredRun } from "../lib/results.ts";
 import type { SessionFunction } from "../lib/targets.ts";
 import { CLIENTS } from "./growth-rotate.ts";
-import { measure, type MeasuredRun } from "./http.ts";
 
-/** What purge did during the second refresh run. */
-export interface PurgeStats {
-  readonly batches: number;
-  readonly deleted: number;
-  readonly batchMs: { readonly p50: number; readonly max: number };
-  readonly rowsPerSecond: number;
-}
+type PurgeStats = GrowthPhase["purge"];
 
 /** Calls purge_expired back to back until stopped; what it did and how long each batch took. */
 function purgeLoop(sql: Sql): { stop(): Promise<PurgeStats> } {
@@ -76,20 +71,13 @@ export async function refreshRuns(
     [pool[i], pool[j]] = [pool[j], pool[i]];
   }
   const tokens = { kind: "pool" as const, tokens: pool };
-  const refresh = await measure(ours.server, ours.target, tokens, CLIENTS, seconds, db);
+  const refresh = await measure(ours, tokens, CLIENTS, seconds, db);
   progress(
     "growth",
     `refresh: ${Math.round(refresh.rps)} req/s, p99 ${refresh.latencyMs.p99.toFixed(1)} ms`,
   );
   const purging = purgeLoop(sql);
-  const refreshWithPurge = await measure(
-    ours.server,
-    ours.target,
-    tokens,
-    CLIENTS,
-    seconds,
-    db,
-  );
+  const refreshWithPurge = await measure(ours, tokens, CLIENTS, seconds, db);
   const purge = await purging.stop();
   progress(
     "growth",

@@ -1,72 +1,38 @@
 /**
- * Scenario 7's pgbench rotations at one table size, cold and in steady state.
- * Cold: right after the bulk load and a CHECKPOINT (every page's first change
- * after a checkpoint writes a full-page image to WAL, every tuple's first read
- * sets hint bits, and no bulk-loaded page has room for a HOT update). Steady:
- * after a VACUUM, a CHECKPOINT and a warm-up of rotations with no checkpoint
- * between warm-up and measurement. WAL records, full-page images, WAL bytes,
- * buffer misses and HOT updates per rotation are read from pg_stat_wal,
+ * Scenario 7's pgbench rotations at one table size, cold and in steady state (7b).
+ * Cold: right after the bulk load and a CHECKPOINT (every page's first change after a
+ * checkpoint writes a full-page image to WAL, every tuple's first read sets hint bits,
+ * and no bulk-loaded page has room for a HOT update). Steady: after a VACUUM, a
+ * CHECKPOINT and a warm-up of rotations with no checkpoint between warm-up and
+ * measurement. WAL, buffer and HOT-update counters per rotation come from pg_stat_wal,
  * pg_stat_database and pg_stat_user_tables around each run.
  */
 import type { Context } from "../lib/context.ts";
 import type { Sql } from "../lib/database.ts";
 import { progress } from "../lib/log.ts";
-import { type PgbenchResult, runPgbench } from "../lib/pgbench.ts";
+import { runPgbench } from "../lib/pgbench.ts";
+import type { PgbenchResult, WalStats } from "../lib/results.ts";
 
 /** pgbench clients, and HTTP connections of the refresh runs. */
 export const CLIENTS = 32;
 
-/** Per rotation, from the server's statistics around one pgbench run. */
-export interface WalStats {
-  readonly walRecords: number;
-  readonly fullPageImages: number;
-  readonly walBytes: number;
-  /** Shared-buffer misses (reads from the OS) per rotation, and their share of all block accesses. */
-  readonly blocksRead: number;
-  readonly missRatio: number;
-  /** Share of the family-row updates that were HOT (no index entries written). */
-  readonly hotShare?: number;
-}
-
-interface Counters {
-  walRecords: number;
-  fpi: number;
-  walBytes: number;
-  blksRead: number;
-  blksHit: number;
-  updates: number;
-  hotUpdates: number;
-}
+type Counters = Record<"wal_records" | "fpi" | "wal_bytes" | "blks_read" | "blks_hit" | "updates" | "hot_updates", number>;
 
 async function counters(sql: Sql): Promise<Counters> {
   await sql`select pg_catalog.pg_stat_force_next_flush()`;
   await sql`select pg_catalog.pg_stat_clear_snapshot()`;
-  const [row] = await sql`
+  const [row] = await sql<Counters[]>`
     select w.wal_records::float8 as wal_records, w.wal_fpi::float8 as fpi, w.wal_bytes::float8 as wal_bytes,
       d.blks_read::float8 as blks_read, d.blks_hit::float8 as blks_hit,
       t.n_tup_upd::float8 as updates, t.n_tup_hot_upd::float8 as hot_updates
     from pg_catalog.pg_stat_wal w, pg_catalog.pg_stat_database d, pg_catalog.pg_stat_user_tables t
     where d.datname = current_database() and t.relid = 'sessionguard.families'::regclass`;
-  return {
-    walRecords: row.wal_records,
-    fpi: row.fpi,
-    walBytes: row.wal_bytes,
-    blksRead: row.blks_read,
-    blksHit: row.blks_hit,
-    updates: row.updates,
-    hotUpdates: row.hot_updates,
-  };
+  return row;
 }
 
-/** Runs pgbench rotations and reads WAL and buffer statistics around them. */
-async function rotateWithStats(
-  ctx: Context,
-  live: number,
-  seconds: number,
-  label: string,
-): Promise<{ result: PgbenchResult; stats: WalStats }> {
-  const before = await counters(ctx.db.sql);
-  const result = await runPgbench({
+/** pgbench rotations of `live` random live families for `seconds`. */
+const rotate = (ctx: Context, live: number, seconds: number, label: string) =>
+  runPgbench({
     binary: ctx.pgbench,
     url: ctx.db.url,
     script: "rotate.sql",
@@ -75,58 +41,40 @@ async function rotateWithStats(
     defines: { clients: CLIENTS, per: Math.floor(live / CLIENTS) },
     label,
   });
+
+/** Runs pgbench rotations and reads WAL and buffer statistics around them. */
+async function rotateWithStats(ctx: Context, live: number, seconds: number, state: string) {
+  const before = await counters(ctx.db.sql);
+  const result = await rotate(ctx, live, seconds, `rotate ${live.toLocaleString("en")} live (${state})`);
   // pgbench's backends have exited, so their statistics are flushed.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const after = await counters(ctx.db.sql);
+  const d = (name: keyof Counters) => after[name] - before[name];
   const n = Math.max(1, result.transactions);
-  const read = after.blksRead - before.blksRead;
-  const hit = after.blksHit - before.blksHit;
-  return {
-    result,
-    stats: {
-      walRecords: (after.walRecords - before.walRecords) / n,
-      fullPageImages: (after.fpi - before.fpi) / n,
-      walBytes: (after.walBytes - before.walBytes) / n,
-      blocksRead: read / n,
-      missRatio: read + hit > 0 ? read / (read + hit) : NaN,
-      hotShare: (after.hotUpdates - before.hotUpdates) / Math.max(1, after.updates - before.updates),
-    },
+  const stats: WalStats = {
+    walRecords: d("wal_records") / n,
+    fullPageImages: d("fpi") / n,
+    walBytes: d("wal_bytes") / n,
+    blocksRead: d("blks_read") / n,
+    missRatio: d("blks_read") + d("blks_hit") > 0 ? d("blks_read") / (d("blks_read") + d("blks_hit")) : NaN,
+    hotShare: d("hot_updates") / Math.max(1, d("updates")),
   };
+  progress(
+    "growth",
+    `${state} rotations: ${Math.round(result.tps)}/s, ${stats.fullPageImages.toFixed(2)} full-page images ` +
+      `and ${Math.round(stats.walBytes)} WAL bytes per rotation`,
+  );
+  return { result, stats };
 }
 
+type Measured = { result: PgbenchResult; stats: WalStats };
+
 /** Rotations at one size: cold, then (after VACUUM, CHECKPOINT and a warm-up) steady. */
-export async function rotateColdAndSteady(
-  ctx: Context,
-  live: number,
-  seconds: number,
-): Promise<{ cold: { result: PgbenchResult; stats: WalStats }; steady: { result: PgbenchResult; stats: WalStats } }> {
-  const { db, scale } = ctx;
-  const { sql } = db;
-  const size = live.toLocaleString("en");
-  const cold = await rotateWithStats(ctx, live, seconds, `rotate ${size} live (cold)`);
-  progress(
-    "growth",
-    `cold rotations: ${Math.round(cold.result.tps)}/s, ${cold.stats.fullPageImages.toFixed(2)} full-page images ` +
-      `and ${Math.round(cold.stats.walBytes)} WAL bytes per rotation`,
-  );
+export async function rotateColdAndSteady(ctx: Context, live: number, seconds: number): Promise<{ cold: Measured; steady: Measured }> {
+  const cold = await rotateWithStats(ctx, live, seconds, "cold");
   // Steady state: what autovacuum would have done, a checkpoint, then a warm-up without one.
-  await sql`vacuum (analyze) sessionguard.families`;
-  await sql`checkpoint`;
-  await runPgbench({
-    binary: ctx.pgbench,
-    url: db.url,
-    script: "rotate.sql",
-    clients: CLIENTS,
-    seconds: scale.growthWarmupSeconds,
-    defines: { clients: CLIENTS, per: Math.floor(live / CLIENTS) },
-    label: `warm-up ${size} live`,
-  });
-  const steady = await rotateWithStats(ctx, live, seconds, `rotate ${size} live (steady)`);
-  const rotate = steady.result;
-  progress(
-    "growth",
-    `steady rotations: ${Math.round(rotate.tps)}/s, ${steady.stats.fullPageImages.toFixed(2)} full-page images ` +
-      `and ${Math.round(steady.stats.walBytes)} WAL bytes per rotation`,
-  );
-  return { cold, steady };
+  await ctx.db.sql`vacuum (analyze) sessionguard.families`;
+  await ctx.db.sql`checkpoint`;
+  await rotate(ctx, live, ctx.scale.growthWarmupSeconds, `warm-up ${live.toLocaleString("en")} live`);
+  return { cold, steady: await rotateWithStats(ctx, live, seconds, "steady") };
 }

@@ -1,95 +1,45 @@
 /**
- * Scenario 7: does a refresh cost more when the table is big? Rotations per
- * second (pgbench, 32 clients, random live families) and refresh latency (HTTP,
- * 32 connections, each request a different random live family) with a small
- * and a large table: 10,000 and 1,000,000 live families, each with ten times
- * as many revoked ones past retention, awaiting purge. The refresh load runs
- * once alone and once while `sessionguard.purge_expired` deletes in bounded
- * batches, back to back, on its own connection.
+ * Scenario 7: does a refresh cost more when the table is big? Rotations per second
+ * (pgbench, 32 clients, random live families) and refresh latency (HTTP, 32
+ * connections, each request a different random live family) with a small and a large
+ * table: 10,000 and 1,000,000 live families, each with ten times as many revoked ones
+ * past retention, awaiting purge. The refresh load runs once alone and once while
+ * `sessionguard.purge_expired` deletes in bounded batches (growth-refresh.ts).
  *
- * Families are bulk-loaded straight into the table (triggers off, so no start
- * events), at generation 0, and their refresh tokens minted here with the
- * function's own code and secret.
- *
- * Each size is measured twice with pgbench: cold, right after the bulk load
- * and a CHECKPOINT (every page's first change after a checkpoint writes a
- * full-page image to WAL, every tuple's first read sets hint bits, and no
- * bulk-loaded page has room for a HOT update), and in steady state, after a
- * VACUUM, a CHECKPOINT and a warm-up of rotations with no checkpoint between
- * warm-up and measurement (what a table that grew over months looks like
- * between checkpoints). WAL records, full-page images, WAL bytes and buffer
- * misses per rotation are read from pg_stat_wal and pg_stat_database around
- * each run, to tell the bulk load's aftermath from the design's own cost. The
- * targets and the HTTP refresh runs use the steady state.
- *
- * The bulk load is in growth-load.ts, the pgbench runs in growth-rotate.ts,
- * the refresh and purge runs in growth-refresh.ts.
+ * Families are bulk-loaded straight into the table (triggers off, so no start events),
+ * at generation 0, and their refresh tokens minted with the function's own code and
+ * secret. Each size is measured cold and in steady state (growth-rotate.ts, 7b), to
+ * tell the bulk load's aftermath from the design's own cost.
  */
 import { createRefreshTokens } from "../../functions/refresh-token.ts";
 import type { Context } from "../lib/context.ts";
-import { resetSessions } from "../lib/database.ts";
+import { resetSessions, type Sql } from "../lib/database.ts";
 import { progress, ratio } from "../lib/log.ts";
-import type { PgbenchResult } from "../lib/pgbench.ts";
+import type { GrowthPhase, GrowthResult } from "../lib/results.ts";
 import { startSessionFunction } from "../lib/targets.ts";
-import { load } from "./growth-load.ts";
-import { type PurgeStats, refreshRuns } from "./growth-refresh.ts";
-import { rotateColdAndSteady, type WalStats } from "./growth-rotate.ts";
-import type { MeasuredRun } from "./http.ts";
+import { refreshRuns } from "./growth-refresh.ts";
+import { rotateColdAndSteady } from "./growth-rotate.ts";
 
-/** One table size: its load, rotations cold and steady, refresh alone and with purge. */
-export interface GrowthPhase {
-  readonly live: number;
-  readonly revoked: number;
-  readonly tableBytes: number;
-  readonly loadSeconds: number;
-  /** Right after the load and a CHECKPOINT (absent in results before 2026-11-30). */
-  readonly rotateCold?: PgbenchResult;
-  readonly coldStats?: WalStats;
-  /** Steady state: after VACUUM, CHECKPOINT and a warm-up. */
-  readonly rotate: PgbenchResult;
-  readonly steadyStats?: WalStats;
-  readonly refresh: MeasuredRun;
-  readonly refreshWithPurge: MeasuredRun;
-  readonly purge: PurgeStats;
-}
-
-/** Every size, and the large size's figures against the small one's. */
-export interface GrowthResult {
-  readonly phases: readonly GrowthPhase[];
-  /** Large-table value ÷ small-table value. */
-  readonly rotateRatio: number;
-  readonly p99Ratio: number;
-  /** Refresh p99 with purge running ÷ without, per phase. */
-  readonly purgeP99Ratios: readonly number[];
-}
+/** Families per insert statement. */
+const CHUNK = 1_000_000;
 
 /** Scenario 7 at each size of the scale, small first; the table only grows between sizes. */
 export async function runGrowth(ctx: Context): Promise<GrowthResult> {
   const { db, scale } = ctx;
   const { sql } = db;
-  const seconds = scale.growthSeconds;
   await resetSessions(sql);
   const ours = await startSessionFunction(db.url);
   try {
-    const refreshTokens = await createRefreshTokens(
-      [ours.settings.SESSION_REFRESH_SECRET],
-      ours.settings.SESSION_ISSUER,
-    );
-    const have = { live: 0, revoked: 0 };
+    const refreshTokens = await createRefreshTokens([ours.settings.SESSION_REFRESH_SECRET], ours.settings.SESSION_ISSUER);
     const phases: GrowthPhase[] = [];
     for (const { live, revoked } of scale.growth) {
-      progress(
-        "growth",
-        `loading ${live.toLocaleString("en")} live and ${revoked.toLocaleString("en")} revoked families`,
-      );
+      progress("growth", `loading ${live.toLocaleString("en")} live and ${revoked.toLocaleString("en")} revoked families`);
       const loadStarted = performance.now();
-      await load(sql, live, revoked, have);
       // Purging during the previous phase removed some revoked families: top them up.
-      const [{ revoked: nowRevoked }] = await sql`
-        select count(*)::int as revoked from sessionguard.families where revoked_at is not null`;
-      if (nowRevoked < revoked) await load(sql, live, revoked, { live, revoked: nowRevoked });
-      have.live = live;
-      have.revoked = revoked;
+      const [have] = await sql`
+        select count(*) filter (where revoked_at is null)::int as live, count(*) filter (where revoked_at is not null)::int as revoked
+        from sessionguard.families`;
+      await load(sql, live, revoked, have as { live: number; revoked: number });
       await sql`truncate bench.fam`;
       await sql`
         insert into bench.fam (n, id)
@@ -99,15 +49,10 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
       await sql`checkpoint`;
       const loadSeconds = (performance.now() - loadStarted) / 1000;
       const [{ bytes }] = await sql`select pg_total_relation_size('sessionguard.families') as bytes`;
-      progress(
-        "growth",
-        `table and indexes: ${(Number(bytes) / 2 ** 20).toFixed(0)} MiB (${
-          loadSeconds.toFixed(0)
-        } s to load)`,
-      );
+      progress("growth", `table and indexes: ${(Number(bytes) / 2 ** 20).toFixed(0)} MiB (${loadSeconds.toFixed(0)} s to load)`);
 
-      const { cold, steady } = await rotateColdAndSteady(ctx, live, seconds);
-      const { refresh, refreshWithPurge, purge } = await refreshRuns(ctx, ours, refreshTokens, live, seconds);
+      const { cold, steady } = await rotateColdAndSteady(ctx, live, scale.growthSeconds);
+      const runs = await refreshRuns(ctx, ours, refreshTokens, live, scale.growthSeconds);
       phases.push({
         live,
         revoked,
@@ -117,9 +62,7 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
         coldStats: cold.stats,
         rotate: steady.result,
         steadyStats: steady.stats,
-        refresh,
-        refreshWithPurge,
-        purge,
+        ...runs,
       });
     }
     const [small, large] = [phases[0], phases[phases.length - 1]];
@@ -127,11 +70,46 @@ export async function runGrowth(ctx: Context): Promise<GrowthResult> {
       phases,
       rotateRatio: ratio(large.rotate.tps, small.rotate.tps),
       p99Ratio: ratio(large.refresh.latencyMs.p99, small.refresh.latencyMs.p99),
-      purgeP99Ratios: phases.map((phase) =>
-        ratio(phase.refreshWithPurge.latencyMs.p99, phase.refresh.latencyMs.p99)
-      ),
     };
   } finally {
     await ours.stop();
   }
+}
+
+/**
+ * Adds live families (idle and absolute expiry ahead) and revoked ones (2 days past
+ * revocation, so past the 1-day retention) until the table holds `live` and `revoked`.
+ */
+async function load(sql: Sql, live: number, revoked: number, have: { live: number; revoked: number }) {
+  const chunks: { kind: "live" | "revoked"; from: number; to: number }[] = [];
+  for (const [kind, want, from0] of [["live", live, have.live], ["revoked", revoked, have.revoked]] as const) {
+    for (let from = from0 + 1; from <= want; from += CHUNK) chunks.push({ kind, from, to: Math.min(want, from + CHUNK - 1) });
+  }
+  let done = 0;
+  const total = Math.max(0, live - have.live) + Math.max(0, revoked - have.revoked);
+  // Two loaders at once: one per core. Each chunk is inserted in id order, which
+  // keeps index insertion local without making ids any less random.
+  const worker = async () => {
+    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+      const { kind, from, to } = chunk;
+      await sql.begin(async (tx) => {
+        await tx`set local session_replication_role = replica`;
+        await tx`set local synchronous_commit = off`;
+        await tx`set local work_mem = '256MB'`;
+        const ended = kind === "revoked";
+        await tx`
+          insert into sessionguard.families (id, user_id, device_name, user_agent, ip,
+            created_at, last_active_at, idle_expires_at, expires_at, revoked_at, revoked_reason)
+          select id, ${ended ? "user_gone_" : "user_live_"} || g, 'bench', 'bench', '203.0.113.7',
+            now() - ${ended ? "10 days" : "0"}::interval, now() - ${ended ? "3 days" : "0"}::interval,
+            now() + ${ended ? "-3 days" : "7 days"}::interval, now() + ${ended ? "20 days" : "30 days"}::interval,
+            now() - ${ended ? "2 days" : null}::interval, ${ended ? "signed_out" : null}
+          from (select gen_random_uuid() as id, g from generate_series(${from}::int, ${to}::int) g) s
+          order by id`;
+      });
+      done += to - from + 1;
+      progress("growth", `loaded ${done.toLocaleString("en")} of ${total.toLocaleString("en")} families`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
 }

@@ -1,99 +1,39 @@
 /**
- * Scenario 11: the session function's CPU per refresh against a bare
- * `Deno.serve` that answers after one `select 1` (bench/servers/baseline.ts),
- * and where the difference goes.
+ * Scenario 11: the session function's CPU per refresh against a bare `Deno.serve` that
+ * answers after one `select 1` (bench/servers/baseline.ts), and where the difference goes.
  *
- * 1. Alternating rounds at 32 keep-alive connections, the order swapped every
- *    round: CPU per request of each process, and of its JavaScript thread alone
- *    (the rest is Deno's other threads: V8's background garbage collection
- *    and compiler, the blocking pool WebCrypto hands its work to).
- * 2. One more run of each under V8's sampling profiler (`deno run --cpu-prof`):
- *    the samples of the loaded window, charged to the parts of a refresh
- *    (bench/lib/cpu-profile.ts), times the JavaScript thread's CPU per request
- *    measured in that run, give µs per part.
+ * 1. Alternating rounds at 32 keep-alive connections: CPU per request of each process,
+ *    and of its JavaScript thread alone (the rest is V8's background GC and compiler,
+ *    and the blocking pool WebCrypto hands its work to).
+ * 2. One more run of each under V8's sampling profiler (`deno run --cpu-prof`): the
+ *    samples of the loaded window, charged to the parts of a refresh
+ *    (bench/lib/cpu-profile.ts), times the thread's CPU per request, give µs per part.
  *
- * The figure of issue 17: CPU per refresh without the signature (the rounds'
- * median minus the signature's share of the JavaScript thread) ÷ the
- * baseline's CPU per request, target ≤ 1.5.
+ * The figure: CPU per refresh without the signature (the rounds' median minus the
+ * signature's share of the JavaScript thread) ÷ the baseline's, target ≤ 1.5.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { monotonicUs, type Part, PARTS, profileShares, readProfile } from "../lib/cpu-profile.ts";
 import type { Context } from "../lib/context.ts";
-import type { Target, Tokens } from "../lib/load.ts";
+import { monotonicUs, type Part, PARTS, profileShares, readProfile } from "../lib/cpu-profile.ts";
 import { runLoad } from "../lib/load.ts";
 import { median, progress } from "../lib/log.ts";
-import { cpuMs, type Server, threadCpuMs } from "../lib/proc.ts";
-import { startBaseline, startSessionFunction } from "../lib/targets.ts";
+import { cpuMs, threadCpuMs } from "../lib/proc.ts";
+import type { CpuPerRequest, OverheadResult, ProfiledRun } from "../lib/results.ts";
+import { type Server, startBaseline, startSessionFunction } from "../lib/targets.ts";
 
 const CONNECTIONS = 32;
-
-/** CPU per successful request of one loaded run, µs. */
-export interface CpuPerRequest {
-  readonly rps: number;
-  /** The whole process. */
-  readonly process: number;
-  /** Its JavaScript (main) thread. */
-  readonly mainThread: number;
-}
-
-/** µs of JavaScript-thread CPU per request, by part, from one profiled run. */
-export interface ProfiledRun extends CpuPerRequest {
-  readonly busySamples: number;
-  readonly parts: Readonly<Record<Part, number>>;
-}
-
-export interface OverheadResult {
-  readonly connections: number;
-  readonly seconds: number;
-  readonly rounds: readonly { readonly baseline: CpuPerRequest; readonly refresh: CpuPerRequest }[];
-  /** Medians over rounds. */
-  readonly baseline: CpuPerRequest;
-  readonly refresh: CpuPerRequest;
-  readonly profiled: { readonly baseline: ProfiledRun; readonly refresh: ProfiledRun };
-  /** The signature's µs per refresh: its share of the profile times the rounds' JavaScript-thread median. */
-  readonly signatureUs: number;
-  /** `refresh.process − signatureUs`. */
-  readonly withoutSignatureUs: number;
-  /** `withoutSignatureUs ÷ baseline.process`, target ≤ 1.5. */
-  readonly ratio: number;
-}
-
-/** A started server and the tokens its load presents. */
-export interface Loaded {
-  readonly server: Server;
-  readonly target: Target;
-  tokens(n: number): Promise<Tokens>;
-  stop(): Promise<void>;
-}
-
-/** The session function of this checkout (or of `root`), loaded with live refresh tokens. */
-export async function startRefresh(db: string, denoArgs: string[] = [], root?: string): Promise<Loaded> {
-  const fn = await startSessionFunction(db, { denoArgs, root });
-  return {
-    server: fn.server,
-    target: fn.target,
-    tokens: async (n) => ({ kind: "per-connection", tokens: await fn.startSessions(n) }),
-    stop: () => fn.stop(),
-  };
-}
-
-/** The select-1 baseline. */
-export async function startSelectOne(db: string, denoArgs: string[] = []): Promise<Loaded> {
-  const { server, target } = await startBaseline(db, false, denoArgs);
-  return {
-    server,
-    target,
-    tokens: (n) => Promise.resolve({ kind: "per-connection", tokens: Array(n).fill("x".repeat(112)) }),
-    stop: () => server.stop(),
-  };
-}
+/** The two servers, by name; `denoArgs` for the profiled runs. */
+const START = {
+  refresh: (db: string, denoArgs: string[] = []) => startSessionFunction(db, { denoArgs }),
+  baseline: (db: string, denoArgs: string[] = []) => startBaseline(db, { denoArgs }),
+};
 
 /** One loaded run: CPU per request of the process and its main thread, and the monotonic window. */
-export async function load(s: Loaded, seconds: number): Promise<CpuPerRequest & { fromUs: number; toUs: number }> {
+async function load(s: Server, seconds: number): Promise<CpuPerRequest & { fromUs: number; toUs: number }> {
   const tokens = await s.tokens(CONNECTIONS);
-  const pid = s.server.pid;
+  const { pid } = s;
   const [process0, main0, fromUs] = [cpuMs(pid), threadCpuMs(pid), monotonicUs()];
   const run = await runLoad(s.target, tokens, CONNECTIONS, seconds);
   const [process1, main1, toUs] = [cpuMs(pid), threadCpuMs(pid), monotonicUs()];
@@ -105,21 +45,17 @@ export async function load(s: Loaded, seconds: number): Promise<CpuPerRequest & 
   return { rps: run.rps, process: per(process1 - process0), mainThread: per(main1 - main0), fromUs, toUs };
 }
 
-export const medianOf = (runs: readonly CpuPerRequest[]): CpuPerRequest => ({
+const medianOf = (runs: readonly CpuPerRequest[]): CpuPerRequest => ({
   rps: median(runs.map((r) => r.rps)),
   process: median(runs.map((r) => r.process)),
   mainThread: median(runs.map((r) => r.mainThread)),
 });
 
 /** A profiled run of a server started with `--cpu-prof`: stopped afterwards so that Deno writes the profile. */
-async function profiled(
-  start: (denoArgs: string[]) => Promise<Loaded>,
-  seconds: number,
-  warmup: number,
-): Promise<ProfiledRun> {
+async function profile(name: keyof typeof START, db: string, seconds: number, warmup: number): Promise<ProfiledRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "sessionguard-cpu-prof-"));
   try {
-    const s = await start(["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    const s = await START[name](db, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
     let run: Awaited<ReturnType<typeof load>>;
     try {
       await runLoad(s.target, await s.tokens(8), 8, warmup);
@@ -137,64 +73,45 @@ async function profiled(
   }
 }
 
-export async function runOverhead(ctx: Context): Promise<OverheadResult> {
-  const { db, scale } = ctx;
+export async function runOverhead({ db, scale }: Context): Promise<OverheadResult> {
   const seconds = scale.httpSeconds;
   progress("overhead", `session function and select-1 baseline, ${scale.peerRounds} alternating rounds at 32 conn.`);
-  const refresh = await startRefresh(db.url);
-  const baseline = await startSelectOne(db.url).catch(async (error) => {
-    await refresh.stop();
-    throw error;
-  });
+  const servers = { refresh: await START.refresh(db.url), baseline: undefined as Server | undefined };
   const rounds: { baseline: CpuPerRequest; refresh: CpuPerRequest }[] = [];
   try {
-    for (const s of [refresh, baseline]) await runLoad(s.target, await s.tokens(8), 8, scale.warmupSeconds);
+    servers.baseline = await START.baseline(db.url);
+    for (const s of [servers.refresh, servers.baseline]) await runLoad(s.target, await s.tokens(8), 8, scale.warmupSeconds);
     for (let round = 0; round < scale.peerRounds; round++) {
-      const order = round % 2 === 0 ? ["refresh", "baseline"] as const : ["baseline", "refresh"] as const;
-      const measured: Partial<Record<"refresh" | "baseline", CpuPerRequest>> = {};
-      for (const name of order) {
-        const { fromUs: _from, toUs: _to, ...cpu } = await load(name === "refresh" ? refresh : baseline, seconds);
+      const measured = {} as Record<"refresh" | "baseline", CpuPerRequest>;
+      for (const name of round % 2 === 0 ? ["refresh", "baseline"] as const : ["baseline", "refresh"] as const) {
+        const { fromUs: _from, toUs: _to, ...cpu } = await load(servers[name]!, seconds);
         measured[name] = cpu;
       }
-      rounds.push({ baseline: measured.baseline!, refresh: measured.refresh! });
+      rounds.push(measured);
+      const { refresh: r, baseline: b } = measured;
       progress(
         "overhead",
-        `round ${round + 1}: refresh ${measured.refresh!.process.toFixed(0)} µs CPU per request (JavaScript thread ${
-          measured.refresh!.mainThread.toFixed(0)
-        }), baseline ${measured.baseline!.process.toFixed(0)} (${measured.baseline!.mainThread.toFixed(0)})`,
+        `round ${round + 1}: refresh ${r.process.toFixed(0)} µs CPU per request (JavaScript thread ${r.mainThread.toFixed(0)}), ` +
+          `baseline ${b.process.toFixed(0)} (${b.mainThread.toFixed(0)})`,
       );
     }
   } finally {
-    await Promise.allSettled([refresh.stop(), baseline.stop()]);
+    await Promise.allSettled([servers.refresh.stop(), servers.baseline?.stop()]);
   }
 
   progress("overhead", "one profiled run of each (deno run --cpu-prof)");
-  const profiledRefresh = await profiled((args) => startRefresh(db.url, args), seconds, scale.warmupSeconds);
-  const profiledBaseline = await profiled((args) => startSelectOne(db.url, args), seconds, scale.warmupSeconds);
-
-  const refreshMedian = medianOf(rounds.map((r) => r.refresh));
-  const baselineMedian = medianOf(rounds.map((r) => r.baseline));
-  const signatureShare = profiledRefresh.parts.signature / profiledRefresh.mainThread;
-  const signatureUs = signatureShare * refreshMedian.mainThread;
-  const withoutSignatureUs = refreshMedian.process - signatureUs;
-  const ratio = withoutSignatureUs / baselineMedian.process;
+  const profiledRefresh = await profile("refresh", db.url, seconds, scale.warmupSeconds);
+  const profiledBaseline = await profile("baseline", db.url, seconds, scale.warmupSeconds);
+  const refresh = medianOf(rounds.map((r) => r.refresh));
+  const baseline = medianOf(rounds.map((r) => r.baseline));
+  const signatureUs = (profiledRefresh.parts.signature / profiledRefresh.mainThread) * refresh.mainThread;
+  const withoutSignatureUs = refresh.process - signatureUs;
+  const ratio = withoutSignatureUs / baseline.process;
   progress(
     "overhead",
-    `without the signature ${withoutSignatureUs.toFixed(0)} µs per refresh, ${ratio.toFixed(2)}× the baseline's ${
-      baselineMedian.process.toFixed(0)
-    } µs; profile: ${
-      PARTS.map((part) => `${part} ${profiledRefresh.parts[part].toFixed(0)}`).join(", ")
-    }`,
+    `without the signature ${withoutSignatureUs.toFixed(0)} µs per refresh, ${ratio.toFixed(2)}× the baseline's ` +
+      `${baseline.process.toFixed(0)} µs; profile: ${PARTS.map((part) => `${part} ${profiledRefresh.parts[part].toFixed(0)}`).join(", ")}`,
   );
-  return {
-    connections: CONNECTIONS,
-    seconds,
-    rounds,
-    baseline: baselineMedian,
-    refresh: refreshMedian,
-    profiled: { baseline: profiledBaseline, refresh: profiledRefresh },
-    signatureUs,
-    withoutSignatureUs,
-    ratio,
-  };
+  const profiled = { baseline: profiledBaseline, refresh: profiledRefresh };
+  return { connections: CONNECTIONS, seconds, rounds, baseline, refresh, profiled, signatureUs, withoutSignatureUs, ratio };
 }

@@ -1,6 +1,9 @@
 /**
- * Scenario 9: sessionguard against oidc-provider configured for production, at
- * 32 connections, in alternating rounds; and the SQL each side sends per refresh.
+ * Scenarios 3, 9 and 10, the only ones that start oidc-provider (run with `--only peers`
+ * or in the full run). First the in-memory peer alone at every HTTP level (scenario 3,
+ * compared in the report with scenario 2's refresh runs); then sessionguard against
+ * oidc-provider configured for production, at 32 connections, in alternating rounds;
+ * and the SQL each side sends per refresh.
  *
  * Four servers, loaded one at a time, the order rotated every round so that
  * drift of the shared machine falls on each alike; each figure is the median
@@ -18,56 +21,15 @@
  */
 import type { Context } from "../lib/context.ts";
 import type { BenchDatabase } from "../lib/database.ts";
-import { runLoad, type Target, type Tokens } from "../lib/load.ts";
+import { describeRun, measure, runLoad } from "../lib/load.ts";
 import { median, progress, ratio, sleep } from "../lib/log.ts";
-import type { Server } from "../lib/proc.ts";
-import { startPeer, startSessionFunction } from "../lib/targets.ts";
+import { rssKb } from "../lib/proc.ts";
+import type { MeasuredRun, PeerName, PeersResult, SqlPerRefresh } from "../lib/results.ts";
+import { type Server, startPeer, startSessionFunction } from "../lib/targets.ts";
 import { startWireCounter } from "../lib/wire-count.ts";
-import { measure, type MeasuredRun } from "./http.ts";
 
 const CONNECTIONS = 32;
-const NAMES = ["noble", "webcrypto", "production", "memory"] as const;
-type Name = typeof NAMES[number];
-
-export interface SqlPerRefresh {
-  readonly refreshes: number;
-  readonly statements: number;
-  readonly parses: number;
-  readonly commits: number;
-}
-
-export interface PeersResult {
-  readonly connections: number;
-  readonly seconds: number;
-  readonly rounds: readonly Readonly<Record<Name, MeasuredRun>>[];
-  /** Median over rounds of each server's figures. */
-  readonly medians: Readonly<
-    Record<Name, { rps: number; p50: number; p99: number; serverCpuUs: number; postgresCpuUs: number }>
-  >;
-  /** Medians of per-round ratios. */
-  readonly ratios: {
-    /** sessionguard (noble) rps ÷ production peer rps. */
-    readonly rpsVsProduction: number;
-    /** sessionguard (noble) p99 ÷ production peer p99. */
-    readonly p99VsProduction: number;
-    readonly rpsVsMemory: number;
-    /** noble rps ÷ WebCrypto rps. */
-    readonly nobleVsWebcrypto: number;
-  };
-  /** SQL per refresh: sessionguard (prepared, as `auto` picks on a direct URL), unprepared, production peer. */
-  readonly sql: {
-    readonly ours: SqlPerRefresh;
-    readonly oursUnprepared: SqlPerRefresh;
-    readonly production: SqlPerRefresh;
-  };
-}
-
-interface Contender {
-  readonly server: Server;
-  readonly target: Target;
-  tokens(count: number): Promise<string[]>;
-  stop(): Promise<void>;
-}
+const NAMES: readonly PeerName[] = ["noble", "webcrypto", "production", "memory"];
 
 /** Commits so far in the bench database, after every other backend's pending stats are flushed. */
 async function commits(db: BenchDatabase): Promise<number> {
@@ -97,19 +59,18 @@ async function countSql(
   db: BenchDatabase,
   seconds: number,
   applicationName: string,
-  start: (url: string) => Promise<Contender>,
+  start: (url: string) => Promise<Server>,
 ): Promise<SqlPerRefresh> {
   const proxy = await startWireCounter(db.url);
   const contender = await start(proxy.url);
   try {
-    const tokens = await contender.tokens(4);
     // One request each opens the pool's connections and (when prepared) parses once.
-    await runLoad(contender.target, { kind: "per-connection", tokens }, 4, 0.5);
+    await runLoad(contender.target, await contender.tokens(4), 4, 0.5);
     const fresh = await contender.tokens(4);
     await endBackends(db, applicationName);
     const before = await commits(db);
     proxy.reset();
-    const run = await runLoad(contender.target, { kind: "per-connection", tokens: fresh }, 4, seconds);
+    const run = await runLoad(contender.target, fresh, 4, seconds);
     const { statements, parses } = proxy.counts;
     await endBackends(db, applicationName);
     const after = await commits(db);
@@ -118,72 +79,70 @@ async function countSql(
     await endBackends(db, applicationName);
     const idle = (await commits(db)) - idleBefore;
     const n = run.ok;
-    return {
-      refreshes: n,
-      statements: statements / n,
-      parses: parses / n,
-      commits: (after - before - idle) / n,
-    };
+    return { refreshes: n, statements: statements / n, parses: parses / n, commits: (after - before - idle) / n };
   } finally {
     await contender.stop();
     await proxy.close();
   }
 }
 
-async function ours(url: string, signer: "noble" | "webcrypto", prepare?: "on" | "off"): Promise<Contender> {
-  const fn = await startSessionFunction(url, { signer, prepare });
-  return { server: fn.server, target: fn.target, tokens: (n) => fn.startSessions(n), stop: () => fn.stop() };
-}
+const ours = (url: string, signer: "noble" | "webcrypto", prepare?: "on" | "off") =>
+  startSessionFunction(url, { signer, prepare });
 
-async function peer(store: "memory" | "postgres", url: string): Promise<Contender> {
-  const p = await startPeer({ store, databaseUrl: url });
-  return { server: p.server, target: p.target, tokens: (n) => p.mint(n), stop: () => p.server.stop() };
+/** Scenario 3: the in-memory peer alone at each HTTP level. */
+async function inMemoryLevels({ db, scale }: Context): Promise<Pick<PeersResult, "levels" | "idleRssKb">> {
+  const peer = await startPeer("memory", db.url);
+  try {
+    const idleRssKb = rssKb(peer.pid);
+    await runLoad(peer.target, await peer.tokens(8), 8, scale.warmupSeconds);
+    const levels: { connections: number; run: MeasuredRun }[] = [];
+    for (const connections of scale.httpConnections) {
+      const run = await measure(peer, await peer.tokens(connections), connections, scale.httpSeconds, db);
+      progress("peers", `c=${connections} oidc-provider in memory: ${describeRun(run)}`);
+      levels.push({ connections, run });
+    }
+    return { levels, idleRssKb };
+  } finally {
+    await peer.stop();
+  }
 }
 
 export async function runPeers(ctx: Context): Promise<PeersResult> {
   const { db, scale } = ctx;
   const seconds = scale.httpSeconds;
   const roundsCount = scale.peerRounds;
+  progress("peers", "oidc-provider in memory at each HTTP level (scenario 3)");
+  const inMemory = await inMemoryLevels(ctx);
   progress("peers", "starting sessionguard (noble, WebCrypto) and oidc-provider (Postgres + JWT, memory)");
-  const contenders = {} as Record<Name, Contender>;
+  const contenders = {} as Record<PeerName, Server>;
   try {
     contenders.noble = await ours(db.url, "noble");
     contenders.webcrypto = await ours(db.url, "webcrypto");
-    contenders.production = await peer("postgres", db.url);
-    contenders.memory = await peer("memory", db.url);
-    for (const name of NAMES) {
-      const c = contenders[name];
-      await runLoad(c.target, { kind: "per-connection", tokens: await c.tokens(8) }, 8, scale.warmupSeconds);
-    }
-    const rounds: Record<Name, MeasuredRun>[] = [];
+    contenders.production = await startPeer("postgres", db.url);
+    contenders.memory = await startPeer("memory", db.url);
+    for (const c of Object.values(contenders)) await runLoad(c.target, await c.tokens(8), 8, scale.warmupSeconds);
+    const rounds: Record<PeerName, MeasuredRun>[] = [];
     for (let r = 0; r < roundsCount; r++) {
       const order = NAMES.map((_, i) => NAMES[(i + r) % NAMES.length]);
-      const round = {} as Record<Name, MeasuredRun>;
+      const round = {} as Record<PeerName, MeasuredRun>;
       for (const name of order) {
         const c = contenders[name];
-        const tokens: Tokens = { kind: "per-connection", tokens: await c.tokens(CONNECTIONS) };
-        round[name] = await measure(c.server, c.target, tokens, CONNECTIONS, seconds, db);
-        const run = round[name];
-        progress(
-          "peers",
-          `round ${r + 1} ${name}: ${Math.round(run.rps)} req/s, p99 ${run.latencyMs.p99.toFixed(1)} ms, ` +
-            `server CPU ${Math.round(run.cpuUsPerRequest.server)} µs/req` +
-            (Object.keys(run.errors).length ? `, errors ${JSON.stringify(run.errors)}` : ""),
-        );
+        const run = round[name] = await measure(c, await c.tokens(CONNECTIONS), CONNECTIONS, seconds, db);
+        progress("peers", `round ${r + 1} ${name}: ${describeRun(run)}, server CPU ${Math.round(run.cpuUsPerRequest.server)} µs/req`);
       }
       rounds.push(round);
     }
     const medians = Object.fromEntries(NAMES.map((name) => {
-      const runs = rounds.map((round) => round[name]);
+      const of = (f: (run: MeasuredRun) => number) => median(rounds.map((round) => f(round[name])));
       return [name, {
-        rps: median(runs.map((run) => run.rps)),
-        p50: median(runs.map((run) => run.latencyMs.p50)),
-        p99: median(runs.map((run) => run.latencyMs.p99)),
-        serverCpuUs: median(runs.map((run) => run.cpuUsPerRequest.server)),
-        postgresCpuUs: median(runs.map((run) => run.cpuUsPerRequest.postgres)),
+        rps: of((run) => run.rps),
+        p50: of((run) => run.latencyMs.p50),
+        p99: of((run) => run.latencyMs.p99),
+        serverCpuUs: of((run) => run.cpuUsPerRequest.server),
+        postgresCpuUs: of((run) => run.cpuUsPerRequest.postgres),
       }];
     })) as PeersResult["medians"];
-    const perRound = (f: (round: Record<Name, MeasuredRun>) => number) => median(rounds.map(f));
+    const perRound = (f: (round: Record<PeerName, MeasuredRun>) => number) => median(rounds.map(f));
     const ratios = {
       rpsVsProduction: perRound((x) => ratio(x.noble.rps, x.production.rps)),
       p99VsProduction: perRound((x) => ratio(x.noble.latencyMs.p99, x.production.latencyMs.p99)),
@@ -198,18 +157,18 @@ export async function runPeers(ctx: Context): Promise<PeersResult> {
     for (const name of NAMES) await contenders[name].stop();
 
     progress("peers", "counting statements and commits per refresh through a wire-protocol proxy");
-    const countSeconds = Math.max(1, seconds / 2);
+    const countSeconds = Math.max(3, seconds / 2); // 3 s in a full run; a quick run needs as long to count anything
     const sql = {
       ours: await countSql(db, countSeconds, "sessionguard", (url) => ours(url, "noble", "on")),
       oursUnprepared: await countSql(db, countSeconds, "sessionguard", (url) => ours(url, "noble", "off")),
-      production: await countSql(db, countSeconds, "oidc-peer", (url) => peer("postgres", url)),
+      production: await countSql(db, countSeconds, "oidc-peer", (url) => startPeer("postgres", url)),
     };
     progress(
       "peers",
       `per refresh: ours ${sql.ours.statements.toFixed(2)} statements, ${sql.ours.commits.toFixed(2)} commits; ` +
         `oidc-provider ${sql.production.statements.toFixed(2)} statements, ${sql.production.commits.toFixed(2)} commits`,
     );
-    return { connections: CONNECTIONS, seconds, rounds, medians, ratios, sql };
+    return { connections: CONNECTIONS, seconds, ...inMemory, rounds, medians, ratios, sql };
   } finally {
     await Promise.allSettled(Object.values(contenders).map((c) => c.stop()));
   }

@@ -12,6 +12,7 @@
  */
 import type { Context } from "../lib/context.ts";
 import { percentile, progress, ratio } from "../lib/log.ts";
+import type { RlsResult, RlsVariant } from "../lib/results.ts";
 
 const VARIANTS = {
   plain: "owner_id = (select auth.jwt() ->> 'sub')",
@@ -23,27 +24,6 @@ type Variant = keyof typeof VARIANTS;
 /** Timed in every round; the unwrapped variant runs the helper per row and is timed only a few times. */
 const ROUND_VARIANTS: readonly Variant[] = ["plain", "guarded", "plpgsql"];
 const UNWRAPPED_RUNS = 3;
-
-export interface RlsVariant {
-  readonly policy: string;
-  readonly medianMs: number;
-  readonly p90Ms: number;
-  /** Rows visible while the session lives, and after it is revoked. */
-  readonly rowsLive: number;
-  readonly rowsRevoked: number;
-  /** Executions of the helper in one select (function statistics), when countable. */
-  readonly helperCalls: number | null;
-}
-
-export interface RlsResult {
-  readonly rows: number;
-  readonly rounds: number;
-  readonly variants: Readonly<Record<Variant, RlsVariant>>;
-  /** How many times the unwrapped variant was timed. */
-  readonly unwrappedRuns: number;
-  /** guarded median ÷ plain median. */
-  readonly ratio: number;
-}
 
 export async function runRls(ctx: Context): Promise<RlsResult> {
   const { sql } = ctx.db;
@@ -58,10 +38,7 @@ export async function runRls(ctx: Context): Promise<RlsResult> {
       alter table ${table} enable row level security;
       create policy items_${variant}_select on ${table} for select to authenticated using (${policy});
       grant select on ${table} to authenticated;`);
-    await sql.unsafe(
-      `insert into ${table} select g, $1, md5(g::text) from generate_series(1, ${rows}) g`,
-      [userId],
-    );
+    await sql.unsafe(`insert into ${table} select g, $1, md5(g::text) from generate_series(1, ${rows}) g`, [userId]);
     await sql.unsafe(`vacuum analyze ${table}`);
   }
   await sql`grant usage on schema bench to authenticated`;
@@ -69,12 +46,7 @@ export async function runRls(ctx: Context): Promise<RlsResult> {
     select session_id from sessionguard.start_session(
       p_user_id => ${userId}, p_clerk_session_id => 'sess_rls', p_device_name => 'bench', p_user_agent => 'bench',
       p_ip => '127.0.0.1'::inet, p_idle_timeout => 604800, p_absolute_lifetime => 2592000)`;
-  const claims = JSON.stringify({
-    sub: userId,
-    sid: family.session_id,
-    role: "authenticated",
-    aud: "authenticated",
-  });
+  const claims = JSON.stringify({ sub: userId, sid: family.session_id, role: "authenticated", aud: "authenticated" });
 
   const connection = await sql.reserve();
   try {
@@ -139,31 +111,15 @@ export async function runRls(ctx: Context): Promise<RlsResult> {
         helperCalls: calls[variant],
       };
     };
-    const summaries = {
-      plain: summary("plain"),
-      guarded: summary("guarded"),
-      plpgsql: summary("plpgsql"),
-      unwrapped: summary("unwrapped"),
-    };
+    const summaries = Object.fromEntries(variants.map((v) => [v, summary(v)])) as RlsResult["variants"];
     if (summaries.guarded.rowsLive !== rows || summaries.guarded.rowsRevoked !== 0) {
       throw new Error(`the guarded policy is broken: ${JSON.stringify(summaries.guarded)}`);
     }
     const result: RlsResult = {
-      rows,
-      rounds,
-      variants: summaries,
-      unwrappedRuns: UNWRAPPED_RUNS,
-      ratio: ratio(summaries.guarded.medianMs, summaries.plain.medianMs),
+      rows, rounds, variants: summaries, unwrappedRuns: UNWRAPPED_RUNS, ratio: ratio(summaries.guarded.medianMs, summaries.plain.medianMs),
     };
-    progress(
-      "rls",
-      `median plain ${summaries.plain.medianMs.toFixed(2)} ms, guarded ${
-        summaries.guarded.medianMs.toFixed(2)
-      } ms ` +
-        `(${result.ratio.toFixed(3)}x), PL/pgSQL twin ${
-          summaries.plpgsql.medianMs.toFixed(2)
-        } ms, unwrapped ${summaries.unwrapped.medianMs.toFixed(2)} ms`,
-    );
+    const ms = (v: Variant) => `${summaries[v].medianMs.toFixed(2)} ms`;
+    progress("rls", `median plain ${ms("plain")}, guarded ${ms("guarded")} (${result.ratio.toFixed(3)}x), PL/pgSQL twin ${ms("plpgsql")}, unwrapped ${ms("unwrapped")}`);
     return result;
   } finally {
     await connection`reset role`.catch(() => {});

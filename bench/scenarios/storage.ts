@@ -8,38 +8,9 @@
 import type { Context } from "../lib/context.ts";
 import { createFamilies, resetSessions, type Sql } from "../lib/database.ts";
 import { progress } from "../lib/log.ts";
-
-export interface Sizes {
-  readonly tableBytes: number;
-  readonly indexBytes: number;
-  readonly totalBytes: number;
-  /** Approximate (cumulative statistics). */
-  readonly deadTuples: number;
-  /** Rows in sessionguard.events: rotation must write none. */
-  readonly events: number;
-}
-
-export interface StorageResult {
-  readonly families: number;
-  readonly rotations: number;
-  readonly fresh: Sizes;
-  /** Raw sizes after 1, 2, 5, 10, 20, 50 and 100 rotations each. */
-  readonly checkpoints: readonly { readonly rotations: number; readonly raw: Sizes }[];
-  readonly afterOne: { readonly raw: Sizes; readonly vacuumed: Sizes };
-  readonly afterMany: { readonly raw: Sizes; readonly vacuumed: Sizes };
-  /** vacuumed total after R ÷ vacuumed total after 1. */
-  readonly growth: number;
-  /** Raw total after R ÷ raw total after R/10 (or the closest checkpoint): flat once steady. */
-  readonly plateau: { readonly from: number; readonly to: number; readonly ratio: number };
-}
+import type { Sizes, StorageResult } from "../lib/results.ts";
 
 const CHECKPOINTS = [1, 2, 5, 10, 20, 50, 100];
-
-function plateau(checkpoints: readonly { rotations: number; raw: Sizes }[]): StorageResult["plateau"] {
-  const last = checkpoints[checkpoints.length - 1];
-  const base = [...checkpoints].reverse().find((c) => c.rotations <= last.rotations / 10) ?? checkpoints[0];
-  return { from: base.rotations, to: last.rotations, ratio: last.raw.totalBytes / base.raw.totalBytes };
-}
 
 async function sizes(sql: Sql): Promise<Sizes> {
   const [row] = await sql`
@@ -109,6 +80,5 @@ export async function runStorage(ctx: Context): Promise<StorageResult> {
     afterOne: { raw: afterOneRaw, vacuumed: afterOneVacuumed! },
     afterMany: { raw: afterManyRaw, vacuumed: afterManyVacuumed },
     growth: afterManyVacuumed.totalBytes / afterOneVacuumed!.totalBytes,
-    plateau: plateau(checkpoints),
   };
 }

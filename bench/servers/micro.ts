@@ -1,24 +1,20 @@
 /**
- * Micro-measurements of what one refresh is made of, run by Deno with the
- * session function's own code: the refresh-token MAC (functions/refresh-token.ts),
- * the access-token signature (functions/access-token.ts, ES256 as configured,
- * plus HS256 and Ed25519 for comparison) and the SQL round trip of a rotation
- * (functions/store.ts on a durable database, one at a time: refreshSession
- * when the store has it, else rotateSession).
- *
- * Signing is measured with each ES256 implementation (functions/signer.ts) and
- * the rotation with prepared statements on and off; every operation reports
- * the process's CPU per call beside its wall time.
+ * Micro-measurements of what one refresh is made of, run by Deno with the session
+ * function's own code: the refresh-token MAC, the access-token signature (ES256 as
+ * configured and with each implementation alternated, HS256 and Ed25519 for
+ * comparison) and the store's refreshSession round trip on a durable database, with
+ * prepared statements on and off. Every operation reports CPU per call beside wall time.
  *
  * Env: the session function's settings plus BENCH_ITERATIONS; prints one line
- * `micro: <json>` with microseconds per operation.
+ * `micro: <json>` (results.ts `CostsResult["micro"]`).
  */
 import process from "node:process";
 import { SignJWT } from "jose";
 import { createAccessTokens } from "../../functions/access-token.ts";
 import { parseConfig } from "../../functions/config.ts";
 import { createRefreshTokens } from "../../functions/refresh-token.ts";
-import { createStore, openDatabase } from "../../functions/store.ts";
+import { createStore, openDatabase, type RefreshPolicy } from "../../functions/store.ts";
+import type { Timing } from "../lib/results.ts";
 
 const env = Deno.env.toObject();
 const iterations = Number(env.BENCH_ITERATIONS ?? 1000);
@@ -33,13 +29,6 @@ const hs256Tokens = await createAccessTokens(
   }),
 );
 
-interface Timing {
-  mean: number;
-  p50: number;
-  p99: number;
-  /** CPU of this process per call (user + system), µs: for SQL, the client side alone. */
-  cpu: number;
-}
 
 /** Runs `op` sequentially after a warm-up; microseconds per call. */
 async function time(op: (i: number) => Promise<unknown>, n = iterations): Promise<Timing> {
@@ -88,10 +77,7 @@ const merge = ([a, b]: Timing[]): Timing => ({
 const es256Noble = merge(signTimes.noble);
 const es256Webcrypto = merge(signTimes.webcrypto);
 const hs256 = await time(() => hs256Tokens.sign({ ...claimsInput, now: new Date() }));
-const edKey = await crypto.subtle.generateKey({ name: "Ed25519" }, false, [
-  "sign",
-  "verify",
-]) as CryptoKeyPair;
+const edKey = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]) as CryptoKeyPair;
 const ed25519 = await time(() =>
   new SignJWT({ iss: config.session.issuer, sub: claimsInput.userId, sid: family, role: "authenticated" })
     .setProtectedHeader({ alg: "EdDSA", kid: "bench", typ: "JWT" })
@@ -130,10 +116,20 @@ for (let i = 0; i < 64; i++) {
     absoluteLifetime: config.session.absoluteLifetime,
     dpopJkt: null,
   });
+  if (started.result !== "started") throw new Error(`start_session answered ${started.result}`);
   families.push({ id: started.sessionId, generation: started.generation });
 }
-const storeMethod = "refreshSession";
 let turn = 0;
+/** The refresh route's policy with the default session settings and rate limits off (SESSION_RATE_LIMITS=off). */
+const POLICY: RefreshPolicy = {
+  idle_timeout: config.session.idleTimeout,
+  reuse_grace: config.session.reuseGrace,
+  theft_scope: config.session.theftScope,
+  dpop_lifetime: 300,
+  dpop_mismatch: "refuse",
+  rate_limit: null,
+  ip_rate_limit: null,
+};
 /** Rotates one family through the chosen pool and remembers its new generation. */
 const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
   const current = families[i];
@@ -142,13 +138,9 @@ const rotateFamily = (which: keyof typeof stores) => async (i: number) => {
     now: new Date(),
     sessionId: current.id,
     generation: current.generation,
-    idleTimeout: config.session.idleTimeout,
-    reuseGrace: config.session.reuseGrace,
-    theftScope: config.session.theftScope,
+    policy: POLICY,
     dpopJkt: null,
     dpopJti: null,
-    rateLimit: null,
-    ipRateLimit: null,
   });
   if (rotated.result !== "rotated") throw new Error(`rotation answered ${rotated.result}`);
   current.generation = rotated.generation;
@@ -185,24 +177,5 @@ const selectOne = await time(() => pools.unprepared`select 1`);
 const selectOnePrepared = await time(() => pools.prepared`select 1`);
 await Promise.all([pools.prepared.end({ timeout: 5 }), pools.unprepared.end({ timeout: 5 })]);
 
-console.log(
-  `micro: ${
-    JSON.stringify({
-      iterations,
-      storeMethod,
-      macMint,
-      macVerify,
-      es256,
-      es256Noble,
-      es256Webcrypto,
-      hs256,
-      ed25519,
-      json,
-      rotate,
-      rotatePrepared,
-      selectOne,
-      selectOnePrepared,
-      clientCpuBusy,
-    })
-  }`,
-);
+const result = { iterations, storeMethod: "refreshSession", macMint, macVerify, es256, es256Noble, es256Webcrypto };
+console.log(`micro: ${JSON.stringify({ ...result, hs256, ed25519, json, rotate, rotatePrepared, selectOne, selectOnePrepared, clientCpuBusy })}`);

@@ -19,6 +19,16 @@ create table bench.commit_probe (
   constraint commit_probe_pkey primary key (id)
 );
 
+-- The refresh route's policy with the default session settings and rate limits off.
+create function bench.policy()
+returns jsonb
+language sql
+immutable
+as $$
+  select '{"idle_timeout": 604800, "reuse_grace": 10, "theft_scope": "family", "dpop_lifetime": 300,
+           "dpop_mismatch": "refuse", "rate_limit": null, "ip_rate_limit": null}'::jsonb
+$$;
+
 /*
  * One rotation of every family in bench.fam at generation p_generation, committing
  * every p_batch rotations, as refreshes arrive in production: a page's old row
@@ -38,10 +48,9 @@ declare
 begin
   for v_id in select id from bench.fam where n % p_parts = p_part order by id loop
     select r.result into v_result
-    from sessionguard.rotate_session(
-      p_session_id => v_id, p_generation => p_generation, p_ip => '127.0.0.1'::inet,
-      p_user_agent => 'bench', p_idle_timeout => 604800, p_reuse_grace => 10,
-      p_theft_scope => 'family') as r;
+    from sessionguard.refresh_session(
+      p_session_id => v_id, p_generation => p_generation, p_policy => bench.policy(),
+      p_ip => '127.0.0.1'::inet, p_user_agent => 'bench') as r;
     if v_result is distinct from 'rotated' then
       raise exception 'family % at generation % answered %', v_id, p_generation, v_result;
     end if;

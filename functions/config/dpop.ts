@@ -1,12 +1,17 @@
 /**
- * The DPoP settings beyond `SESSION_DPOP` itself: the public URLs proofs may
- * name, server nonces, and what a refresh from the wrong key does.
+ * The DPoP settings: `SESSION_DPOP` itself, the public URLs proofs may name,
+ * server nonces, and what a refresh from the wrong key does.
  */
-import { ConfigError, type Env, list, settingReader } from "./read.ts";
+import { ConfigError, list, oneOf, type SettingReader } from "./read.ts";
 import { baseUrl } from "./url.ts";
 
-/** The DPoP settings beyond `SESSION_DPOP` itself. */
+/** The DPoP settings. */
 export interface DpopSettings {
+  /**
+   * `SESSION_DPOP`: `off` binds no new session (sessions bound before keep needing
+   * their key), `optional` binds when `/start` carries a proof, `required` demands one.
+   */
+  readonly mode: "off" | "optional" | "required";
   /**
    * Public base URLs of the function (`SESSION_PUBLIC_URL`), against which `htu`
    * is also accepted; default `SESSION_ISSUER`.
@@ -19,12 +24,12 @@ export interface DpopSettings {
 }
 
 /**
- * Reads `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE` and `SESSION_DPOP_MISMATCH`;
- * throws {@link ConfigError} naming a bad one. `issuer` is `SESSION_ISSUER`, the
- * default public URL. With an empty `env`: the defaults.
+ * Reads `SESSION_DPOP`, `SESSION_PUBLIC_URL`, `SESSION_DPOP_NONCE` and
+ * `SESSION_DPOP_MISMATCH`; throws {@link ConfigError} naming a bad one. `issuer`
+ * is `SESSION_ISSUER`, the default public URL.
  */
-export function parseDpopSettings(env: Env, issuer: string): DpopSettings {
-  const get = settingReader(env);
+export function parseDpopSettings(get: SettingReader, issuer: string): DpopSettings {
+  const mode = oneOf("SESSION_DPOP", get("SESSION_DPOP"), ["off", "optional", "required"], "optional");
   const given = get("SESSION_PUBLIC_URL");
   const publicUrls = given === undefined
     ? [issuer]
@@ -35,5 +40,5 @@ export function parseDpopSettings(env: Env, issuer: string): DpopSettings {
   if (mismatch !== "refuse" && mismatch !== "revoke") {
     throw new ConfigError("SESSION_DPOP_MISMATCH", "must be refuse or revoke");
   }
-  return Object.freeze({ publicUrls: Object.freeze(publicUrls), nonce: nonce === "on", mismatch });
+  return Object.freeze({ mode, publicUrls: Object.freeze(publicUrls), nonce: nonce === "on", mismatch });
 }

@@ -85,6 +85,19 @@ export function databaseUrl(get: SettingReader): string {
   if (!/^postgres(ql)?:\/\/./.test(value)) {
     throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
   }
+  // Parsed as postgres.js will parse it (postgres 3.4.9 `src/index.js`, `parseUrl`: only
+  // the first of comma-separated hosts goes through `new URL`), so that the driver's own
+  // "Invalid URL: '<url>'", password and all, can never reach the log.
+  try {
+    const authority = value.slice(value.indexOf("://") + 3).split(/[?/]/)[0];
+    const host = decodeURIComponent(authority.slice(authority.indexOf("@") + 1));
+    new URL(value.replace(host, host.split(",")[0]));
+  } catch {
+    throw new ConfigError(
+      "DATABASE_URL",
+      "is not a valid URL (value not shown: it holds a password); percent-encode special characters in the password",
+    );
+  }
   return value;
 }
 

@@ -4,7 +4,7 @@
  * security webhook (`SECURITY_WEBHOOK_URL`, `SECURITY_WEBHOOK_SECRET`).
  */
 import { CLERK_API_URL } from "../clerk-api.ts";
-import { ConfigError, type Env, settingReader } from "./read.ts";
+import { ConfigError, type SettingReader } from "./read.ts";
 import { checkedUrl } from "./url.ts";
 import { webhookSecret } from "./webhook-secret.ts";
 
@@ -22,8 +22,7 @@ export interface TheftResponseSettings {
  * {@link ConfigError} naming a bad one. The URL and secret of the webhook come
  * together or not at all.
  */
-export function parseTheftResponseSettings(env: Env): TheftResponseSettings {
-  const get = settingReader(env);
+export function parseTheftResponseSettings(get: SettingReader): TheftResponseSettings {
 
   const secretKey = get("CLERK_SECRET_KEY");
   if (secretKey !== undefined && !/^sk_(live|test)_[A-Za-z0-9_-]{8,}$/.test(secretKey)) {

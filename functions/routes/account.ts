@@ -9,18 +9,24 @@ import { ApiError } from "../errors.ts";
 import { authenticate, type Authenticated } from "./authenticate.ts";
 import { NO_STORE, type RouteDeps, unix } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
+import { isUuid } from "../formats.ts";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const EVENTS_LIMIT = 50;
 const SIGNOUT_SCOPES = ["local", "others", "global"] as const;
 
-/** The account sub-app. */
-export function accountRoutes(deps: RouteDeps): Hono<Authenticated> {
+/** The account sub-apps, each mounted at its own prefix, behind one authentication middleware. */
+export function accountRoutes(deps: RouteDeps): {
+  signout: Hono<Authenticated>;
+  sessions: Hono<Authenticated>;
+  events: Hono<Authenticated>;
+} {
   const { store } = deps;
   const authenticated = authenticate(deps);
-  const app = new Hono<Authenticated>();
+  const signout = new Hono<Authenticated>();
+  const sessions = new Hono<Authenticated>();
+  const events = new Hono<Authenticated>();
 
-  app.post("/signout", authenticated, async (c) => {
+  signout.post("/", authenticated, async (c) => {
     const { claims, at, body } = c.var;
     // Absent means "local"; anything present must be one of the three names (null included).
     const scope = body?.scope === undefined ? "local" : body.scope;
@@ -35,7 +41,7 @@ export function accountRoutes(deps: RouteDeps): Hono<Authenticated> {
     return c.body(null, 204);
   });
 
-  app.get("/sessions", authenticated, async (c) => {
+  sessions.get("/", authenticated, async (c) => {
     const { claims, at } = c.var;
     const rows = await store.listSessions(claims.sub, at);
     const sessions = rows.map((row) => ({
@@ -51,17 +57,17 @@ export function accountRoutes(deps: RouteDeps): Hono<Authenticated> {
     return c.json({ sessions }, 200, NO_STORE);
   });
 
-  app.delete("/sessions/:id", authenticated, async (c) => {
+  sessions.delete("/:id", authenticated, async (c) => {
     const { claims, at } = c.var;
     const id = c.req.param("id");
     // Malformed and foreign ids answer alike, so ids cannot be probed.
-    if (!UUID.test(id) || !(await store.revokeSession(claims.sub, id, "session_revoked", at))) {
+    if (!isUuid(id) || !(await store.revokeSession(claims.sub, id, "session_revoked", at))) {
       throw new ApiError("not_found");
     }
     return c.body(null, 204);
   });
 
-  app.get("/events", authenticated, async (c) => {
+  events.get("/", authenticated, async (c) => {
     const rows = await store.listEvents(c.var.claims.sub, EVENTS_LIMIT);
     const events = rows.map((row) => ({
       id: row.id,
@@ -75,9 +81,9 @@ export function accountRoutes(deps: RouteDeps): Hono<Authenticated> {
     return c.json({ events }, 200, NO_STORE);
   });
 
-  methodNotAllowed(app, "/signout", "POST");
-  methodNotAllowed(app, "/sessions", "GET, HEAD");
-  methodNotAllowed(app, "/sessions/:id", "DELETE");
-  methodNotAllowed(app, "/events", "GET, HEAD");
-  return app;
+  methodNotAllowed(signout, "/", "POST");
+  methodNotAllowed(sessions, "/", "GET, HEAD");
+  methodNotAllowed(sessions, "/:id", "DELETE");
+  methodNotAllowed(events, "/", "GET, HEAD");
+  return { signout, sessions, events };
 }

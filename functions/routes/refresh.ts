@@ -21,7 +21,7 @@ import { methodNotAllowed } from "./method-not-allowed.ts";
 import { ipBudget, rateLimited } from "./rate-limits.ts";
 import type { TokenResponder } from "./token-response.ts";
 
-/** The `/refresh` sub-app. */
+/** The `/refresh` sub-app (mounted at `/refresh`). */
 export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
   const { config, store, proofs, now, refreshTokens, onTheft } = deps;
   // The policy the database decides by, built once and passed as it is.
@@ -32,13 +32,13 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
     reuse_grace: reuseGrace,
     theft_scope: theftScope,
     dpop_lifetime: proofs.replayWindow,
-    dpop_mismatch: proofs.settings.mismatch,
+    dpop_mismatch: config.dpop.mismatch,
     rate_limit: limits?.refresh ?? null,
     ip_rate_limit: limits ? ipBudget(limits.refresh).count : null,
   });
 
   const app = new Hono();
-  app.post("/refresh", async (c) => {
+  app.post("/", async (c) => {
     const body = await readJsonBody(c.req.raw);
     // The moment is taken once the body is in: a replay held back in a slow upload
     // must not fall inside a grace window that has closed.
@@ -83,6 +83,7 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
           expiresAt: rotated.expiresAt,
           at,
           jkt: rotated.dpopJkt,
+          claims: { org: rotated.org, actorId: rotated.actorId },
         });
       case "reused":
         // Reuse: the session is already revoked (committed). The responder's outside calls
@@ -117,6 +118,6 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
         throw new ApiError("invalid_refresh_token", { detail: "no such session or generation ahead" });
     }
   });
-  methodNotAllowed(app, "/refresh", "POST");
+  methodNotAllowed(app, "/", "POST");
   return app;
 }

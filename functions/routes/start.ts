@@ -18,7 +18,7 @@ import type { TokenResponder } from "./token-response.ts";
 
 const MAX_DEVICE_NAME_LENGTH = 100;
 
-/** The `/start` sub-app. */
+/** The `/start` sub-app (mounted at `/start`). */
 export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono {
   const { config, store, proofs, now, verifyClerkToken } = deps;
   // Static policy, bound once.
@@ -26,7 +26,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
   const limits = config.rateLimits;
 
   const app = new Hono();
-  app.post("/start", async (c) => {
+  app.post("/", async (c) => {
     const clerkToken = bearerToken(c.req.raw);
     const body = await readJsonBody(c.req.raw);
     // The moment is taken once the body is in: a slow upload does not choose it.
@@ -43,8 +43,8 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
     // A proof here binds the new session to its key. Its jti is remembered like any
     // other, so a captured proof cannot start (and bind) a second session.
     // With SESSION_DPOP=off nothing new is bound.
-    const proof = proofs.mode === "off" ? null : await proofs.verify(c.req.raw, at);
-    if (proof === null && proofs.mode === "required") {
+    const proof = config.dpop.mode === "off" ? null : await proofs.verify(c.req.raw, at);
+    if (proof === null && config.dpop.mode === "required") {
       throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
     }
     if (proof !== null && !(await proofs.use(proof, at))) {
@@ -64,8 +64,18 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
         : Math.min(absoluteLifetime, impersonationLifetime),
       dpopJkt: proof?.jkt ?? null,
       actorId: identity.actorId,
+      claims: identity.claims,
+      claimsIssuedAt: identity.issuedAt,
+      sessionLimit: config.sessionLimit,
       now: at,
     });
+    if (started.result === "limit_reached") {
+      // SESSION_MAX_PER_USER_MODE=refuse: nothing started; the user's event log says why.
+      throw new ApiError("invalid_request", {
+        description: "You have too many active sessions. Sign out of a session you no longer use, then try again.",
+        detail: `session limit reached for ${identity.userId}`,
+      });
+    }
     return tokenResponse(c, {
       userId: identity.userId,
       sessionId: started.sessionId,
@@ -73,8 +83,9 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       expiresAt: started.expiresAt,
       at,
       jkt: proof?.jkt ?? null,
+      claims: { org: started.claims.org, actorId: identity.actorId },
     });
   });
-  methodNotAllowed(app, "/start", "POST");
+  methodNotAllowed(app, "/", "POST");
   return app;
 }

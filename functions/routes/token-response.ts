@@ -4,7 +4,7 @@
  * generation, minted from the secret (never stored).
  */
 import type { Context } from "hono";
-import type { AccessTokens } from "../access-token.ts";
+import type { AccessTokens, SessionClaimsInput } from "../access-token.ts";
 import type { RefreshTokens } from "../refresh-token.ts";
 import { NO_STORE, unix } from "./deps.ts";
 
@@ -20,6 +20,8 @@ export interface TokenGrant {
   readonly at: Date;
   /** The device key the session is bound to, or null. */
   readonly jkt: string | null;
+  /** The session's Clerk organization and impersonator, carried in the access token. */
+  readonly claims?: SessionClaimsInput;
 }
 
 /** Answers a request with the token response of a grant. */
@@ -33,9 +35,9 @@ export function createTokenResponder(
   accessTokens: AccessTokens,
   refreshTokens: RefreshTokens,
 ): TokenResponder {
-  return async (c, { userId, sessionId, generation, expiresAt, at, jkt }) => {
+  return async (c, { userId, sessionId, generation, expiresAt, at, jkt, claims }) => {
     const [access, refreshToken] = await Promise.all([
-      accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt, jkt }),
+      accessTokens.sign({ userId, sessionId, now: at, notAfter: expiresAt, jkt, claims }),
       refreshTokens.mint(sessionId, generation),
     ]);
     return c.json(

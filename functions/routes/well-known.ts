@@ -9,12 +9,12 @@ import { methodNotAllowed } from "./method-not-allowed.ts";
 
 const CACHE = { "cache-control": "public, max-age=300" };
 
-/** The `/.well-known` sub-app. */
+/** The `/.well-known` sub-app (mounted at `/.well-known`). */
 export function wellKnownRoutes(accessTokens: AccessTokens): Hono {
   const app = new Hono();
-  app.get("/.well-known/jwks.json", (c) => c.json(accessTokens.jwks, 200, CACHE));
-  app.get("/.well-known/openid-configuration", (c) => c.json(accessTokens.openidConfiguration, 200, CACHE));
-  methodNotAllowed(app, "/.well-known/jwks.json", "GET, HEAD");
-  methodNotAllowed(app, "/.well-known/openid-configuration", "GET, HEAD");
+  app.get("/jwks.json", (c) => c.json(accessTokens.jwks, 200, CACHE));
+  app.get("/openid-configuration", (c) => c.json(accessTokens.openidConfiguration, 200, CACHE));
+  methodNotAllowed(app, "/jwks.json", "GET, HEAD");
+  methodNotAllowed(app, "/openid-configuration", "GET, HEAD");
   return app;
 }

@@ -3,8 +3,8 @@
  * settings say why), the mapping of SQLSTATEs to the closed set of API errors,
  * and the check that a bigint fits a JavaScript number.
  *
- * Prepared statements follow `SESSION_DB_PREPARE`: off through Supabase's
- * transaction pooler, on for direct and session-mode connections.
+ * Prepared statements follow `SESSION_DB_PREPARE`: off unless the setting
+ * says the connection is direct or session-mode (config/database.ts).
  */
 import postgres from "postgres";
 import { describe } from "../describe-error.ts";

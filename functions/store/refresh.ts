@@ -7,6 +7,8 @@
  * this file only passes the request's facts in (with the handler's clock as
  * `p_now`) and types the answer.
  */
+import type { ClerkSessionClaims, OrgClaims } from "../clerk-claims.ts";
+import { jsonList, permissionsJson } from "./claims.ts";
 import { run, type Sql, toInt } from "./database.ts";
 
 /** What `refresh_session` decided about a presented generation. */
@@ -83,8 +85,16 @@ export interface RefreshQueries {
       dpopJkt: string | null;
       /** The impersonator (Clerk `act.sub`), recorded on the family and its events. */
       actorId?: string | null;
+      /** The Clerk token's organization and verification (P15), and its `iat`. */
+      claims?: ClerkSessionClaims;
+      claimsIssuedAt?: Date;
+      /** `SESSION_MAX_PER_USER` and its mode; null: no limit. */
+      sessionLimit?: { readonly max: number; readonly mode: "revoke-oldest" | "refuse" } | null;
     },
-  ): Promise<{ sessionId: string; generation: number; expiresAt: Date }>;
+  ): Promise<
+    | { result: "started"; sessionId: string; generation: number; expiresAt: Date; claims: ClerkSessionClaims }
+    | { result: "limit_reached" }
+  >;
   /**
    * The refresh decision in one round trip (`refresh_session`, under the
    * family's row lock): reuse detection first, then budgets, the proof's replay
@@ -109,6 +119,9 @@ export interface RefreshQueries {
     /** The device key the family is bound to, or null. */
     dpopJkt: string | null;
     retryAfter: number;
+    /** With `rotated` and `grace`: the session's organization and impersonator, for the access token. */
+    org: OrgClaims | null;
+    actorId: string | null;
   }>;
   /**
    * Records a DPoP proof id of an access-token request; false when that key
@@ -136,23 +149,47 @@ export function refreshQueries(sql: Sql): RefreshQueries {
   return {
     startSession: (input) =>
       run(async () => {
+        const org = input.claims?.org ?? null;
         const [row] = await sql`
-          select session_id, generation::text as generation, expires_at
-          from sessionguard.start_session(
+          select result, session_id, generation::text as generation, expires_at,
+                 org_id, org_role, org_slug, to_jsonb(org_permissions) as org_permissions
+          from sessionguard.start_session_with_claims(
             p_user_id => ${input.userId}, p_clerk_session_id => ${input.clerkSessionId},
             p_device_name => ${input.deviceName}, p_user_agent => ${input.userAgent},
             p_ip => ${input.ip}::inet, p_idle_timeout => ${input.idleTimeout}::integer,
             p_absolute_lifetime => ${input.absoluteLifetime}::integer,
+            p_claims_issued_at => ${input.claimsIssuedAt ?? input.now}::timestamptz,
             p_dpop_jkt => ${input.dpopJkt}, p_now => ${input.now}::timestamptz,
-            p_actor_id => ${input.actorId ?? null})`;
-        return { sessionId: row.session_id, generation: toInt(row.generation), expiresAt: row.expires_at };
+            p_actor_id => ${input.actorId ?? null},
+            p_org_id => ${org?.id ?? null}, p_org_role => ${org?.role ?? null},
+            p_org_slug => ${org?.slug ?? null}, p_org_permissions => (select array_agg(e) from jsonb_array_elements_text(${permissionsJson(org)}::text::jsonb) e),
+            p_verified_at => ${input.claims?.verifiedAt ?? null}::timestamptz,
+            p_max_sessions => ${input.sessionLimit?.max ?? null}::integer,
+            p_limit_mode => ${input.sessionLimit?.mode ?? "revoke-oldest"})`;
+        if (row.result === "limit_reached") return { result: "limit_reached" as const };
+        return {
+          result: "started" as const,
+          sessionId: row.session_id,
+          generation: toInt(row.generation),
+          expiresAt: row.expires_at,
+          claims: {
+            org: row.org_id === null ? null : {
+              id: row.org_id,
+              role: row.org_role,
+              slug: row.org_slug,
+              permissions: jsonList(row.org_permissions),
+            },
+            verifiedAt: input.claims?.verifiedAt ?? null,
+          },
+        };
       }),
 
     refreshSession: (input) =>
       run(async () => {
         const [row] = await sql`
           select result, session_id, user_id, generation::text as generation, expires_at,
-                 clerk_session_id, dpop_jkt, retry_after
+                 clerk_session_id, dpop_jkt, retry_after,
+                 org_id, org_role, to_jsonb(org_permissions) as org_permissions, actor_id
           from sessionguard.refresh_session(
             p_session_id => ${input.sessionId}::uuid, p_generation => ${input.generation}::bigint,
             p_policy => ${sql.json(input.policy as unknown as Parameters<Sql["json"]>[0])}::jsonb,
@@ -171,6 +208,10 @@ export function refreshQueries(sql: Sql): RefreshQueries {
           clerkSessionId: row.clerk_session_id,
           dpopJkt: row.dpop_jkt,
           retryAfter: Number(row.retry_after ?? 0),
+          org: row.org_id === null
+            ? null
+            : { id: row.org_id, role: row.org_role, slug: null, permissions: jsonList(row.org_permissions) },
+          actorId: row.actor_id,
         };
       }),
 

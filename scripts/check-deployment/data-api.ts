@@ -5,11 +5,15 @@
  * PostgREST checks the JWT before it looks at the path (PostgREST `docs/references/
  * auth.rst`, `errors.rst`): 401 PGRST301 when no configured key verifies it (unknown
  * `kid`, wrong algorithm, wrong secret), 401 PGRST303 when its claims fail (`exp` beyond
- * the 30 s skew, `aud`), and an error naming the role when the `role` claim names a
- * role the database lacks. A schema outside "Exposed schemas" answers 406 PGRST106.
+ * the 30 s skew, `aud`; never `iss`: PostgREST does not read it, `src/PostgREST/Auth/Jwt.hs`),
+ * and 401 naming the role when the `role` claim names a role the database lacks (since
+ * 13.0.1, `src/PostgREST/Error.hs`, 22023 "role ... does not exist"; 400 before). A
+ * schema outside "Exposed schemas" answers 406 PGRST106. A policy that casts the user
+ * id to uuid, as `auth.uid()` does, fails the whole query with 400 22P02 for a Clerk
+ * id (`user_...`).
  */
 import { decodeProtectedHeader } from "jose";
-import { fail, fetchWithin, type Finding, jsonOf, pass, skip } from "./report.ts";
+import { fail, fetchWithin, type Finding, jsonOf, pass, reachFix, skip } from "./report.ts";
 
 /** A relation that does not exist: reaching "not found" means the token was accepted. */
 const PROBE = "sessionguard_deployment_check";
@@ -35,7 +39,7 @@ export async function checkDataApi(
     return;
   }
   if (accessToken === null) {
-    findings.push(skip("Data API accepts the access token", "no access token (give --clerk-token)"));
+    findings.push(skip("Data API accepts the access token", "no access token (give --clerk-token-file)"));
   } else {
     await checkToken(restUrl, apikey, accessToken, table, findings);
   }
@@ -55,7 +59,7 @@ async function checkToken(
   try {
     response = await fetchWithin(path, { headers: { apikey, authorization: `Bearer ${accessToken}` } });
   } catch (error) {
-    findings.push(fail(title, (error as Error).message, "check --url / --rest-url"));
+    findings.push(fail(title, (error as Error).message, reachFix(restUrl, "--url / --rest-url")));
     return;
   }
   const body = (await jsonOf(response) ?? {}) as PostgrestError;
@@ -73,7 +77,17 @@ async function checkToken(
       fail(
         title,
         `401 PGRST303: ${body.message ?? "claims refused"}`,
-        'the function\'s clock or SESSION_ISSUER is off, or the project sets an audience other than "authenticated" (jwt-aud)',
+        'the function\'s clock is off (PostgREST allows 30 s on exp, nbf and iat), or the project sets an audience other than "authenticated" (jwt-aud); PostgREST never checks iss, so SESSION_ISSUER is not the cause',
+      ),
+    );
+  } else if (body.code === "22P02" && /uuid/i.test(body.message ?? "")) {
+    findings.push(
+      fail(
+        title,
+        `${response.status} 22P02: ${body.message}`,
+        `a policy on ${
+          table ?? "the table"
+        } (or a function it calls) casts the user id to uuid, as auth.uid() does, and a Clerk user id ("user_...") is not a uuid: write (select sessionguard.user_id()) or (select auth.jwt() ->> 'sub') instead, and keep user id columns text (docs/deploy.md, "Policies")`,
       ),
     );
   } else if (/role .* does not exist/i.test(body.message ?? "")) {
@@ -130,7 +144,7 @@ async function checkSchemaHidden(restUrl: string, apikey: string, findings: Find
       headers: { apikey, "accept-profile": "sessionguard" },
     });
   } catch (error) {
-    findings.push(fail(title, (error as Error).message, "check --url / --rest-url"));
+    findings.push(fail(title, (error as Error).message, reachFix(restUrl, "--url / --rest-url")));
     return;
   }
   const body = (await jsonOf(response) ?? {}) as PostgrestError;

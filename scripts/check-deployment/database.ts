@@ -2,14 +2,38 @@
  * With a database URL: the migrations are applied and sessionguard's schema is locked
  * down as the migrations leave it (SPEC P11): RLS on every table, no table writable by
  * anon or authenticated, nothing readable by anon, every security-definer function
- * with a fixed search_path and not executable by public, and the RLS helpers callable
- * by authenticated.
+ * with a fixed search_path and not executable by public, no function of the schema
+ * executable by anon or authenticated beyond those the migrations grant them (the RLS
+ * helpers), and those helpers callable by authenticated.
+ *
+ * A database that cannot be reached (or refuses the login) is said to be so, with its
+ * host and port and never the connection string (it holds the password); the other
+ * checks are then skipped rather than reported as missing migrations.
  */
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import postgres from "postgres";
 import { fail, type Finding, pass, skip } from "./report.ts";
 
+/** Driver codes and SQLSTATEs that mean "could not get a session", each with what to check. */
+const CANNOT_CONNECT: Readonly<Record<string, string>> = {
+  ECONNREFUSED:
+    "nothing listens there: is the database running (npm start, supabase start), and is the port right?",
+  ENOTFOUND: "the host name does not resolve: copy the string from the project's Connect dialog",
+  EAI_AGAIN: "the host name does not resolve: check DNS and your network",
+  ETIMEDOUT:
+    "no answer: a firewall, network restrictions, or an IPv6-only direct host from an IPv4 network (use the session pooler's string)",
+  EHOSTUNREACH:
+    "no route to the host: an IPv6-only direct host from an IPv4 network? Use the session pooler's string",
+  ENETUNREACH:
+    "no route to the host: an IPv6-only direct host from an IPv4 network? Use the session pooler's string",
+  CONNECT_TIMEOUT:
+    "no answer: a firewall, network restrictions, or an IPv6-only direct host from an IPv4 network (use the session pooler's string)",
+  ECONNRESET: "the connection was dropped: TLS or pooler settings? Try the string from the Connect dialog",
+  "28P01": "the password is wrong (Database settings: reset it, and percent-encode special characters)",
+  "28000": "the server refused this login (user, SSL mode or network restrictions)",
+  "3D000": "that database does not exist (Supabase's is named postgres)",
+};
 /** Runs the database checks against `databaseUrl`. */
 export async function checkDatabase(
   databaseUrl: string | undefined,
@@ -17,21 +41,63 @@ export async function checkDatabase(
   findings: Finding[],
 ): Promise<void> {
   if (!databaseUrl) {
-    findings.push(skip("migrations and grants", "no --db-url (the project's connection string)"));
+    findings.push(skip("migrations and grants", "no --db-url-file (the project's connection string)"));
     return;
   }
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 15 });
+  let sql: postgres.Sql;
   try {
-    const local = (await readdir(migrationsDir)).filter((file) => /^\d+_.*\.sql$/.test(file)).sort();
-    const applied = new Set(
-      (await sql<{ version: string }[]>`
-        select version from supabase_migrations.schema_migrations`.catch(() => [])).map((row) => row.version),
+    sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 15 });
+  } catch {
+    findings.push(
+      fail(
+        "database connection",
+        "the connection string is not a valid URL (not shown: it holds a password)",
+        "copy it from the project's Connect dialog; percent-encode special characters in the password",
+      ),
     );
+    return;
+  }
+  try {
+    try {
+      await sql`select 1`;
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code ?? "");
+      const why = CANNOT_CONNECT[code];
+      if (why === undefined) throw error;
+      const refused = code.startsWith("28") || code === "3D000"; // reached, but the login was refused
+      findings.push(
+        fail(
+          "database connection",
+          refused
+            ? `${where(databaseUrl)} refused the login (${code})`
+            : `cannot reach ${where(databaseUrl)} (${code})`,
+          why,
+        ),
+      );
+      findings.push(skip("migrations and grants", "no database session"));
+      return;
+    }
+    findings.push(pass("database connection", where(databaseUrl)));
+
+    const local = (await readdir(migrationsDir)).filter((file) => /^\d+_.*\.sql$/.test(file)).sort();
+    let applied: Set<string>;
+    try {
+      applied = new Set(
+        (await sql<{ version: string }[]>`select version from supabase_migrations.schema_migrations`).map((
+          row,
+        ) => row.version),
+      );
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "42P01") throw error;
+      applied = new Set(); // undefined_table: the Supabase CLI never pushed to this database
+    }
     const missing = local.filter((file) => !applied.has(file.split("_")[0]!));
     findings.push(
       missing.length === 0 ? pass("migrations applied", `${local.length} of ${local.length}`) : fail(
         "migrations applied",
-        `missing ${missing.join(", ")}`,
+        applied.size === 0
+          ? `none of ${local.length} (no migration history: nothing was pushed with the Supabase CLI)`
+          : `missing ${missing.join(", ")}`,
         "supabase db push (or supabase link, then supabase db push)",
       ),
     );
@@ -98,6 +164,8 @@ export async function checkDatabase(
         ),
     );
 
+    await checkFunctionGrants(sql, migrationsDir, findings);
+
     const [helpers] = await sql<{ ok: boolean }[]>`
       select has_function_privilege('authenticated', 'sessionguard.session_active()', 'execute')
          and has_function_privilege('authenticated', 'sessionguard.user_id()', 'execute') as ok`;
@@ -112,12 +180,71 @@ export async function checkDatabase(
     findings.push(
       fail(
         "database",
-        (error as Error).message,
-        "check --db-url (the connection string from the project's Connect dialog)",
+        `${String((error as { code?: unknown }).code ?? "")} ${(error as Error).message}`.trim(),
+        "check the connection string in --db-url-file (the one from the project's Connect dialog)",
       ),
     );
   } finally {
     await sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * Every function of schema sessionguard that anon or authenticated (directly or through
+ * public) may execute must be one the migrations grant them; any other grant, explicit
+ * or by default privileges, opens an internal function to every signed-in user.
+ */
+async function checkFunctionGrants(sql: postgres.Sql, migrationsDir: string, findings: Finding[]) {
+  const title = "no internal function callable by anon or authenticated";
+  const documented = await grantedToClients(migrationsDir);
+  const rows = await sql<{ name: string; roles: string }[]>`
+    select p.oid::regprocedure::text as name,
+           concat_ws(', ',
+             case when has_function_privilege('anon', p.oid, 'execute') then 'anon' end,
+             case when has_function_privilege('authenticated', p.oid, 'execute') then 'authenticated' end)
+             as roles
+    from pg_catalog.pg_proc p
+    join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'sessionguard'
+      and (has_function_privilege('anon', p.oid, 'execute')
+        or has_function_privilege('authenticated', p.oid, 'execute'))
+      and p.oid <> all (
+        select to_regprocedure(signature)::oid from unnest(${documented}::text[]) as signature
+        where to_regprocedure(signature) is not null)
+    order by 1`;
+  findings.push(
+    rows.length === 0 ? pass(title, `only the ${documented.length} the migrations grant`) : fail(
+      title,
+      rows.map((row) => `${row.name} (${row.roles})`).join(", "),
+      `revoke execute on function <each> from public, anon, authenticated; the migrations grant clients only ${
+        documented.join(", ")
+      }`,
+    ),
+  );
+}
+
+/** The function signatures the migrations grant execute on to anon, authenticated or public. */
+async function grantedToClients(migrationsDir: string): Promise<string[]> {
+  const signatures: string[] = [];
+  for (const file of (await readdir(migrationsDir)).filter((name) => name.endsWith(".sql")).sort()) {
+    const text = (await readFile(path.join(migrationsDir, file), "utf8")).replace(/--.*$/gm, "");
+    for (
+      const [, list, roles] of text.matchAll(/grant\s+execute\s+on\s+function\s+([\s\S]*?)\s+to\s+([^;]+);/gi)
+    ) {
+      if (!/\b(anon|authenticated|public)\b/i.test(roles!)) continue;
+      signatures.push(...list!.split(/(?<=\))\s*,\s*/).map((signature) => signature.trim()));
+    }
+  }
+  return signatures;
+}
+
+/** `host:port` of a connection string, never its user or password. */
+function where(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname}:${url.port || "5432"}`;
+  } catch {
+    return "the database";
   }
 }
 

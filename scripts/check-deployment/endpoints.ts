@@ -5,9 +5,10 @@
  */
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from "jose";
 import { isLoopbackHostname } from "../../dev/loopback.ts";
-import { fail, fetchWithin, type Finding, jsonOf, pass, skip } from "./report.ts";
+import { fail, fetchWithin, type Finding, isLocal, jsonOf, pass, reachFix, skip, warn } from "./report.ts";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the later checks need from this one. */
 export interface Published {
@@ -29,12 +30,9 @@ export async function checkPublished(
   try {
     response = await fetchWithin(discoveryUrl);
   } catch (error) {
+    // Nothing answered: the address or the network is wrong, not the deployment.
     findings.push(
-      fail(
-        "discovery document",
-        (error as Error).message,
-        "deploy the function: supabase functions deploy session",
-      ),
+      fail("discovery document", (error as Error).message, reachFix(functionUrl, "--url / --function-url")),
     );
     return none;
   }
@@ -45,6 +43,12 @@ export async function checkPublished(
       `${discoveryUrl} answered ${response.status}${doc?.error ? ` ${String(doc.error)}` : ""}`,
       response.status === 401
         ? "deploy with verify_jwt = false (supabase/config.toml does; or supabase functions deploy session --no-verify-jwt)"
+        : response.status === 404
+        ? isLocal(functionUrl)
+          ? `the local stack serves the function at ${
+            new URL(functionUrl).origin
+          }/functions/v1/session: check --function-url`
+          : "no function answers there: deploy it (supabase functions deploy session), or correct --function-url"
         : "check the function's logs (a bad setting makes it answer 500 and names the setting)",
     ));
     return none;
@@ -115,7 +119,13 @@ export async function checkPublished(
     keys = jwks.keys as JWK[];
   } catch (error) {
     findings.push(
-      fail("JWKS", (error as Error).message, "SESSION_ISSUER must be reachable: the JWKS is served under it"),
+      fail(
+        "JWKS",
+        (error as Error).message,
+        `SESSION_ISSUER must be reachable: the JWKS is served under it (${
+          reachFix(String(doc.jwks_uri), "SESSION_ISSUER")
+        })`,
+      ),
     );
     return { issuer, keys: [], accessToken: null };
   }
@@ -135,6 +145,18 @@ export async function checkPublished(
         keys.length === 0
           ? "empty (HS256, legacy secret)"
           : `${keys.length} key(s): ${keys.map((key) => key.kid).join(", ")}`,
+      ),
+    );
+  }
+  // supabase/cli v2.104.0, packages/api/src/generated/openapi.json, CreateSigningKeyBody:
+  // private_jwk.kid has "format": "uuid". A custom OIDC provider takes any kid.
+  const notUuid = keys.filter((key) => typeof key.kid === "string" && !UUID.test(key.kid));
+  if (notUuid.length > 0) {
+    findings.push(
+      warn(
+        "kid importable as a signing key",
+        `kid ${notUuid.map((key) => key.kid).join(", ")} is not a UUID`,
+        "Supabase's signing-key import (path A) refuses it: make a key with npx supabase gen signing-key --algorithm ES256 (docs/deploy.md); a custom OIDC provider (path B) takes any kid",
       ),
     );
   }
@@ -170,7 +192,12 @@ export async function checkSignIn(
   findings: Finding[],
 ): Promise<string | null> {
   if (!clerkToken) {
-    findings.push(skip("sign-in", "no --clerk-token (paste a fresh Clerk session token, valid 60 s)"));
+    findings.push(
+      skip(
+        "sign-in",
+        "no --clerk-token-file (a fresh Clerk session token, valid 60 s; - reads it from standard input)",
+      ),
+    );
     return null;
   }
   let response: Response;
@@ -181,7 +208,9 @@ export async function checkSignIn(
       body: JSON.stringify({ device_name: "deployment check" }),
     });
   } catch (error) {
-    findings.push(fail("sign-in (/start)", (error as Error).message, "deploy the function"));
+    findings.push(
+      fail("sign-in (/start)", (error as Error).message, reachFix(functionUrl, "--function-url")),
+    );
     return null;
   }
   const body = await jsonOf(response) as Record<string, unknown> | null;

@@ -1,9 +1,11 @@
 /**
  * The check's findings and how they print: one line per check, ✔ passed, ✘ failed
- * (with what to do about it), – skipped (with why), then a summary line.
+ * (with what to do about it), ! a warning (with what to do; not a failure), – skipped
+ * (with why), then a summary line.
  */
+import { isLoopbackHostname } from "../../dev/loopback.ts";
 
-export type Outcome = "pass" | "fail" | "skip";
+export type Outcome = "pass" | "fail" | "warn" | "skip";
 
 /** One finding. */
 export interface Finding {
@@ -23,9 +25,15 @@ export const fail = (title: string, detail: string, fix: string): Finding => ({
   detail,
   fix,
 });
+export const warn = (title: string, detail: string, fix: string): Finding => ({
+  outcome: "warn",
+  title,
+  detail,
+  fix,
+});
 export const skip = (title: string, why: string): Finding => ({ outcome: "skip", title, detail: why });
 
-const MARK: Record<Outcome, string> = { pass: "✔", fail: "✘", skip: "–" };
+const MARK: Record<Outcome, string> = { pass: "✔", fail: "✘", warn: "!", skip: "–" };
 
 /** A section of findings under a heading. */
 export interface Section {
@@ -46,7 +54,8 @@ export function formatReport(target: string, sections: readonly Section[]): stri
   }
   const all = sections.flatMap((section) => section.findings);
   const count = (outcome: Outcome) => all.filter((finding) => finding.outcome === outcome).length;
-  lines.push(`${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped`);
+  const warned = count("warn") > 0 ? `, ${count("warn")} warning(s)` : "";
+  lines.push(`${count("pass")} passed, ${count("fail")} failed, ${count("skip")} skipped${warned}`);
   return lines.join("\n");
 }
 
@@ -55,14 +64,41 @@ export function failed(sections: readonly Section[]): boolean {
   return sections.some((section) => section.findings.some((finding) => finding.outcome === "fail"));
 }
 
-/** fetch with a timeout; a network failure becomes a thrown Error with a readable message. */
+/** Nothing answered at a URL: the network, not the service, is what is wrong. */
+export class Unreachable extends Error {
+  readonly url: string;
+  constructor(url: string, cause: string) {
+    super(`cannot reach ${url} (${cause})`);
+    this.name = "Unreachable";
+    this.url = url;
+  }
+}
+
+/** fetch with a timeout; a network failure becomes an {@link Unreachable}. */
 export async function fetchWithin(url: string, init: RequestInit = {}, ms = 15_000): Promise<Response> {
   try {
     return await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(ms) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new Error(`cannot reach ${url} (${cause ?? (error as Error).message})`);
+    throw new Unreachable(url, cause ?? (error as Error).message);
   }
+}
+
+/** Whether `url` names this machine (the local stack). */
+export function isLocal(url: string): boolean {
+  try {
+    return isLoopbackHostname(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The fix for "nothing answers at `url`", local or remote; `flag` names the option to correct. */
+export function reachFix(url: string, flag: string): string {
+  const origin = new URL(url).origin;
+  return isLocal(url)
+    ? `nothing listens at ${origin}: start the local stack (npm start, port 54321 unless SG_PORT), or give ${flag} the URL it printed`
+    : `check ${flag} (a hosted project answers at https://<ref>.supabase.co), DNS and your network or proxy`;
 }
 
 /** The body as JSON, or null when it is not JSON. */

@@ -1,13 +1,15 @@
 /**
  * A local stand-in for a Clerk instance's Frontend API, for tests and bench: an RS256 key
- * made at start, its JWKS served on 127.0.0.1, and tokens shaped like
- * Clerk's v2 session tokens (`azp`, `sid`, `sts`, `v`, `fva`, `nbf = iat - 10`,
- * 60 s life).
+ * made at start, its JWKS served on 127.0.0.1, and session tokens from the shared
+ * maker (./clerk-token.ts).
  */
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { exportJWK, exportSPKI, generateKeyPair } from "jose";
+import { clerkId, publicJwks, signClerkToken } from "./clerk-token.ts";
+
+export { clerkId };
 
 export interface ClerkIssuer {
   /** `iss` of its tokens, e.g. http://127.0.0.1:43121 */
@@ -45,16 +47,11 @@ export interface TokenOptions {
   shift?: number;
 }
 
-/** A random Clerk-looking id: `user_...`, `sess_...`. */
-export function clerkId(prefix: "user" | "sess"): string {
-  return `${prefix}_${randomBytes(18).toString("base64url").replace(/[-_]/g, "x")}`;
-}
-
 /** Starts the issuer; `azp` is the default authorized party of its tokens. */
 export async function startClerkIssuer(azp = "http://localhost:3000"): Promise<ClerkIssuer> {
   const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
   const kid = `ins_${randomBytes(6).toString("hex")}`;
-  const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" }] };
+  const jwks = publicJwks(await exportJWK(publicKey), kid);
   let fetches = 0;
 
   const server = http.createServer((req, res) => {
@@ -74,26 +71,16 @@ export async function startClerkIssuer(azp = "http://localhost:3000"): Promise<C
     publicKeyPem: await exportSPKI(publicKey),
     kid,
     jwksFetches: () => fetches,
-    async token(claims = {}, options = {}) {
-      const iat = Math.floor(Date.now() / 1000) + (options.shift ?? 0);
-      const payload: JWTPayload = {
+    token: (claims = {}, options = {}) =>
+      signClerkToken({
+        issuer,
         azp,
-        exp: iat + 60,
-        fva: [0, -1],
-        iat,
-        iss: issuer,
-        nbf: iat - 10,
-        sid: clerkId("sess"),
-        sts: "active",
-        sub: clerkId("user"),
-        v: 2,
-        ...claims,
-      };
-      for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
-      return await new SignJWT(payload)
-        .setProtectedHeader({ alg: options.alg ?? "RS256", kid: options.kid ?? kid, typ: "JWT" })
-        .sign(options.key ?? privateKey);
-    },
+        key: options.key ?? privateKey,
+        kid: options.kid ?? kid,
+        alg: options.alg,
+        now: new Date(Date.now() + (options.shift ?? 0) * 1000),
+        claims,
+      }),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

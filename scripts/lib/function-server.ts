@@ -1,14 +1,11 @@
 /**
  * Runs a real edge-function entrypoint, `supabase/functions/<name>/index.ts`,
  * in its own Deno process with the given settings (and nothing else from the
- * environment), resolves once it listens, and stops it when asked (after a test, a bench run or a soak).
+ * environment), resolves once it listens, and stops it (or kills it, for a
+ * fault run) when asked.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const DENO = path.join(root, "node_modules", ".bin", "deno");
+import { DENO, launch, type Launched, repoRoot, startUntil } from "./process.ts";
 
 export type Settings = Record<string, string | undefined>;
 
@@ -17,64 +14,51 @@ export interface FunctionServer {
   readonly url: string;
   /** Origin only, for paths outside the function's base. */
   readonly origin: string;
+  readonly pid: number;
   /** Everything the process wrote to stderr so far (its log). */
   log(): string;
-  stop(): Promise<void>;
+  /** SIGTERM (or `signal`), then SIGKILL after 5 s; resolves once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function spawnFunction(name: string, settings: Settings): ChildProcess {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    HOME: process.env.HOME ?? "/tmp",
-    NO_COLOR: "1",
+export interface FunctionOptions {
+  /** Extra flags for `deno run` (e.g. `--cpu-prof`). */
+  readonly denoArgs?: readonly string[];
+  /** The checkout whose function runs (default: this one). */
+  readonly root?: string;
+}
+
+function options(name: string, settings: Settings, extra: FunctionOptions) {
+  return {
+    command: DENO,
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      ...(extra.denoArgs ?? []),
+      path.join(extra.root ?? repoRoot, "supabase", "functions", name, "index.ts"),
+    ],
+    env: { HOST: "127.0.0.1", PORT: "0", ...settings },
   };
-  if (process.env.DENO_DIR) env.DENO_DIR = process.env.DENO_DIR;
-  for (const [key, value] of Object.entries({ HOST: "127.0.0.1", PORT: "0", ...settings })) {
-    if (value !== undefined) env[key] = value;
-  }
-  const entrypoint = path.join(root, "supabase", "functions", name, "index.ts");
-  return spawn(DENO, ["run", "-A", "--quiet", entrypoint], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
 }
 
-/** Starts function `name` and resolves once it listens. */
-export async function startFunctionServer(name: string, settings: Settings): Promise<FunctionServer> {
-  const child = spawnFunction(name, settings);
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${stderr}`)), 30_000);
-    child.stdout!.on("data", (chunk) => {
-      stdout += chunk;
-      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${stderr}`));
-    });
+/** Starts function `name` and resolves once it listens (on PORT, any free port by default). */
+export async function startFunctionServer(
+  name: string,
+  settings: Settings,
+  extra: FunctionOptions = {},
+): Promise<FunctionServer> {
+  const child: Launched & { ready: RegExpExecArray } = await startUntil(name, {
+    ...options(name, settings, extra),
+    ready: /listening on (http:\/\/[\d.]+:\d+)/,
   });
-
+  const origin = child.ready[1]!;
   return {
     url: `${origin}/functions/v1/${name}`,
     origin,
-    log: () => stderr,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    pid: child.pid,
+    log: child.log,
+    stop: (signal) => child.stop(signal),
   };
 }
 
@@ -83,11 +67,9 @@ export async function failingFunctionStart(
   name: string,
   settings: Settings,
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawnFunction(name, settings);
-  let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  const child = launch(options(name, settings, {}));
+  const timer = setTimeout(() => child.stop("SIGKILL"), 30_000);
+  const code = await child.exited;
   clearTimeout(timer);
-  return { code, stderr };
+  return { code, stderr: child.log() };
 }

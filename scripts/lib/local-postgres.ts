@@ -12,19 +12,20 @@
  * Supabase CLI.
  */
 import fs from "node:fs/promises";
-import net from "node:net";
+import { freePort } from "./ports.ts";
 import path from "node:path";
 import postgres from "postgres";
 import { PASSWORD, serverConf, startDebian15, startEmbedded17, USER } from "./postgres-servers.ts";
-import { prepareDatabase, type PrepareResult, repoRoot, verboseDefault } from "./prepare-database.ts";
+import { prepareDatabase, type PrepareResult, verboseDefault } from "./prepare-database.ts";
+import { isAlive, postmasterPid, repoRoot } from "./process.ts";
 
 export {
   applyMigrations,
   prepareDatabase,
   type PrepareResult,
-  repoRoot,
   withSslDisabled,
 } from "./prepare-database.ts";
+export { repoRoot } from "./process.ts";
 
 const LOCAL_DIR = path.join(repoRoot, ".local");
 
@@ -119,11 +120,10 @@ export async function startDatabase(opts: StartOptions = {}): Promise<Database> 
 
 /** A data folder whose postmaster is alive belongs to another run: do not touch it. */
 async function refuseIfRunning(dataDir: string): Promise<void> {
-  const pidLine = await fs.readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => "");
-  const [pid, , , port] = pidLine.split("\n");
-  if (pid && isAlive(Number(pid))) {
+  const pid = await postmasterPid(dataDir);
+  if (pid !== null && isAlive(pid)) {
     throw new Error(
-      `a server already runs on ${dataDir} (pid ${pid}, port ${port}); stop it, ` +
+      `a server already runs on ${dataDir} (pid ${pid}); stop it, ` +
         `pick another name, or point DATABASE_URL at it`,
     );
   }
@@ -135,21 +135,9 @@ async function removeDeadEphemeral(): Promise<void> {
   for (const e of entries) {
     const m = /-eph-(\d+)$/.exec(e);
     if (!m || isAlive(Number(m[1]))) continue;
-    const dataDir = path.join(LOCAL_DIR, e, "data");
-    const pidLine = await fs.readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => "");
-    const pmPid = Number(pidLine.split("\n")[0]);
-    if (pmPid && isAlive(pmPid)) continue; // an orphaned server still holds it
+    const pmPid = await postmasterPid(path.join(LOCAL_DIR, e, "data"));
+    if (pmPid !== null && isAlive(pmPid)) continue; // an orphaned server still holds it
     await fs.rm(path.join(LOCAL_DIR, e), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -163,17 +151,6 @@ async function serverMajor(url: string): Promise<number> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Where named and throwaway data folders live. */
 export const localDir = LOCAL_DIR;

@@ -9,16 +9,22 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
+import { repoRoot } from "./process.ts";
 
 const run = promisify(execFile);
 
-/** Repository root (this file is scripts/lib/prepare-database.ts). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-const PGTAP_SOURCE = "/usr/share/postgresql/15/extension";
+/** Where pgTAP's files may be: SG_PGTAP_DIR, then Debian's, Homebrew's and other PostgreSQL installs' share folders. */
+const PGTAP_PLACES = [
+  process.env.SG_PGTAP_DIR && path.resolve(process.env.SG_PGTAP_DIR),
+  "/usr/share/postgresql/15/extension",
+  "/usr/share/postgresql/*/extension",
+  "/opt/homebrew/share/postgresql*/extension",
+  "/usr/local/share/postgresql*/extension",
+  "/usr/pgsql-*/share/extension",
+];
 const SUPABASE_CLI = path.join(repoRoot, "node_modules", ".bin", "supabase");
 
 /** What prepareDatabase() did. */
@@ -115,18 +121,45 @@ async function ensurePgtapAvailable(sql: postgres.Sql): Promise<boolean> {
   } catch {
     return false; // not a superuser: a remote server we must not touch
   }
-  if (!sharedir || !existsSync(sharedir) || !existsSync(PGTAP_SOURCE)) return false;
+  const source = await findPgtap();
+  if (!sharedir || !existsSync(sharedir) || !source) return false;
   const target = path.join(sharedir, "extension");
-  const files = (await fs.readdir(PGTAP_SOURCE)).filter((f) =>
+  const files = (await fs.readdir(source)).filter((f) =>
     f === "pgtap.control" || /^pgtap--.*\.sql$/.test(f)
   );
   for (const f of files) {
     // Copy then rename: another test run may be doing the same at the same moment.
     const tmp = path.join(target, `.${f}.${process.pid}.tmp`);
-    await fs.copyFile(path.join(PGTAP_SOURCE, f), tmp);
+    await fs.copyFile(path.join(source, f), tmp);
     await fs.rename(tmp, path.join(target, f));
   }
   return await available();
+}
+
+/**
+ * The first of `places` (absolute; a `*` matches within one path segment, newest-looking
+ * name first) that holds pgtap.control: pgTAP is plain SQL, so any install's files will do.
+ */
+export async function findPgtap(places: (string | undefined)[] = PGTAP_PLACES): Promise<string | undefined> {
+  for (const place of places) {
+    if (!place) continue;
+    let dirs = [""];
+    for (const part of place.split("/").filter(Boolean)) {
+      const next: string[] = [];
+      for (const dir of dirs) {
+        if (!part.includes("*")) next.push(`${dir}/${part}`);
+        else {
+          const pattern = new RegExp(`^${part.replaceAll(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")}$`);
+          const names = await fs.readdir(dir || "/").catch(() => [] as string[]);
+          next.push(...names.filter((n) => pattern.test(n)).sort().reverse().map((n) => `${dir}/${n}`));
+        }
+      }
+      dirs = next;
+    }
+    const found = dirs.find((dir) => existsSync(path.join(dir, "pgtap.control")));
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function redact(s: string): string {

@@ -61,11 +61,7 @@ async function driveFamily(traffic: Traffic, targets: Targets, family: FamilyRun
   const present = async (
     token: string,
     by: Exchange["by"],
-    { url = pick(), abortAfterMs, urgent = false }: {
-      url?: string;
-      abortAfterMs?: number;
-      urgent?: boolean;
-    } = {},
+    { url = pick(), abortAfterMs, urgent = false }: { url?: string; abortAfterMs?: number; urgent?: boolean } = {},
   ) => {
     const deadline = Date.now() + plan.retryForMs;
     for (;;) {
@@ -89,9 +85,7 @@ async function driveFamily(traffic: Traffic, targets: Targets, family: FamilyRun
     let answers: Answer[];
     if (roll < plan.raceShare) {
       const tabs = 2 + Math.floor(plan.random() * 3);
-      answers = await Promise.all(
-        Array.from({ length: tabs }, () => present(token, "owner", { urgent: true })),
-      );
+      answers = await Promise.all(Array.from({ length: tabs }, () => present(token, "owner", { urgent: true })));
     } else if (roll < plan.raceShare + plan.lostShare) {
       const lost = await present(token, "owner", { abortAfterMs: Math.floor(plan.random() * 4) });
       if (lost.kind === "aborted") family.aborted.add(token);
@@ -162,13 +156,6 @@ async function forge(traffic: Traffic, url: string, family: FamilyRun, token: st
   await Promise.all(forgeries.map(async (forged) => {
     const sentAt = Date.now();
     const answer = await traffic.refresh(url, forged, family.thief);
-    family.exchanges.push({
-      token: forged,
-      answer,
-      afterAttack: false,
-      by: "forger",
-      sentAt,
-      elapsedMs: Date.now() - sentAt,
-    });
+    family.exchanges.push({ token: forged, answer, afterAttack: false, by: "forger", sentAt, elapsedMs: Date.now() - sentAt });
   }));
 }

@@ -1,12 +1,8 @@
 /**
- * The soak's families: what each family's clients did and saw ({@link FamilyRun}),
- * how the families are started through `/start` and, after the run, probed once more,
- * and the seeded PRNG that makes a run repeatable. The clients that drive them are in
- * clients.ts.
- *
- * Every answer is recorded on the family's {@link FamilyRun}, so that the
- * invariants can afterwards be checked against the database
- * (see invariants.ts).
+ * The soak's families: what each family's clients did and saw ({@link FamilyRun}, checked
+ * afterwards against the database by invariants.ts), how the families are started through
+ * `/start` and probed once more after the run, and the seeded PRNG that makes a run
+ * repeatable. The clients that drive them are in clients.ts.
  */
 import { randomBytes } from "node:crypto";
 import { type Answer, type ClientFacts, Traffic } from "./traffic.ts";
@@ -114,14 +110,8 @@ export async function startFamilies(
     };
     const thief = { ip: `198.51.${(index >> 8) & 255}.${index & 255}`, userAgent: `Thief/${index}` };
     const base = targets.main[index % targets.main.length];
-    const answer = await traffic.send(base + "/start", {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${await clerkToken(userId)}`,
-        "x-forwarded-for": owner.ip,
-        "user-agent": owner.userAgent,
-      },
-    });
+    const headers = { authorization: `Bearer ${await clerkToken(userId)}`, "cf-connecting-ip": owner.ip, "user-agent": owner.userAgent };
+    const answer = await traffic.send(base + "/start", { method: "POST", headers });
     if (answer.kind !== "http" || answer.status !== 200 || answer.refreshToken === null) {
       throw new Error(`/start failed: ${JSON.stringify(answer)}`);
     }
@@ -160,14 +150,8 @@ export async function probeFamilies(
     for (;;) {
       const sentAt = Date.now();
       const answer = await traffic.refresh(url, family.token, family.owner);
-      family.exchanges.push({
-        token: family.token,
-        answer,
-        afterAttack: family.attackAnsweredAt !== null,
-        by: "probe",
-        sentAt,
-        elapsedMs: Date.now() - sentAt,
-      });
+      const afterAttack = family.attackAnsweredAt !== null;
+      family.exchanges.push({ token: family.token, answer, afterAttack, by: "probe", sentAt, elapsedMs: Date.now() - sentAt });
       const failed = answer.kind === "network" || (answer.kind === "http" && answer.status >= 500);
       if (failed && Date.now() < deadline) {
         await sleep(200);

@@ -13,12 +13,13 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
+import { type FunctionServer, startFunctionServer } from "../lib/function-server.ts";
+import { freePort } from "../lib/ports.ts";
 import { type RestartableDatabase, startRestartableDatabase } from "./database.ts";
 import { driveFamilies } from "./clients.ts";
 import { type FamilyRun, probeFamilies, seededRandom, startFamilies } from "./families.ts";
 import { type SharedSettings, sharedSettings } from "./instances.ts";
 import { checkInvariants, type InvariantReport } from "./invariants.ts";
-import { freePort, type FunctionProcess, startFunctionProcess } from "./process.ts";
 import { Traffic } from "./traffic.ts";
 
 /** The faults a run can inject. */
@@ -59,7 +60,7 @@ export interface FaultEnvironment {
   readonly shared: SharedSettings;
   /** Base URL of the function. */
   readonly url: string;
-  function(): FunctionProcess;
+  function(): FunctionServer;
   /** Stops the function with `signal` and starts it again on the same port. */
   restartFunction(signal: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
@@ -80,9 +81,9 @@ export async function startFaultEnvironment(name: string): Promise<FaultEnvironm
     await admin.unsafe(`alter role sg_function set statement_timeout = '${STATEMENT_TIMEOUT_MS}ms'`);
     const functionUrl = `postgresql://sg_function:${password}@127.0.0.1:${db.port}/postgres`;
     shared = await sharedSettings(functionUrl);
-    const settings = { ...shared.settings, SESSION_REUSE_GRACE: String(FAULT_GRACE_SECONDS) };
     const port = await freePort();
-    let running = await startFunctionProcess(settings, port);
+    const settings = { ...shared.settings, SESSION_REUSE_GRACE: String(FAULT_GRACE_SECONDS), PORT: String(port) };
+    let running = await startFunctionServer("session", settings);
     const sharedSettingsRef = shared;
     return {
       db,
@@ -91,11 +92,11 @@ export async function startFaultEnvironment(name: string): Promise<FaultEnvironm
       url: `http://127.0.0.1:${port}/functions/v1/session`,
       function: () => running,
       async restartFunction(signal) {
-        await running.kill(signal);
-        running = await startFunctionProcess(settings, port);
+        await running.stop(signal);
+        running = await startFunctionServer("session", settings);
       },
       async close() {
-        await running.kill("SIGTERM");
+        await running.stop();
         await Promise.allSettled([sharedSettingsRef.stop(), admin.end({ timeout: 5 })]);
         await db.remove();
       },
@@ -237,10 +238,7 @@ export function formatFault(result: FaultResult): string {
   const { traffic, invariants } = result;
   const struck = Object.entries(result.injected).map(([kind, n]) => `${kind} ${n}×`).join(", ");
   const lines = [`faults: ${struck}; ${result.families.length} families, requests sent: ${traffic.sent}`];
-  for (const [phase, counts] of traffic.outcomes) {
-    const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label}: ${n}`);
-    lines.push(`  ${phase}: ${parts.join(", ")}`);
-  }
+  lines.push(...traffic.phaseLines());
   lines.push(
     `  rotations observed: ${invariants.rotationsObserved}, unresolved drops: ${invariants.unresolvedDrops}, ` +
       `revoked: ${invariants.revokedFound}`,

@@ -99,10 +99,7 @@ export function formatLoad(result: LoadResult): string {
     `seed ${options.seed}, ${(result.elapsedMs / 1000).toFixed(1)} s`,
     `  requests sent: ${traffic.sent}`,
   ];
-  for (const [phase, counts] of traffic.outcomes) {
-    const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label}: ${n}`);
-    lines.push(`  ${phase}: ${parts.join(", ")}`);
-  }
+  lines.push(...traffic.phaseLines());
   const serverErrors = [...traffic.serverErrors().values()].reduce((a, b) => a + b, 0);
   lines.push(
     `  5xx answers: ${serverErrors}`,

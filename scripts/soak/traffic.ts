@@ -61,15 +61,8 @@ export class Traffic {
 
   /** POSTs a refresh. */
   refresh(base: string, token: string, facts: ClientFacts, options: SendOptions = {}): Promise<Answer> {
-    return this.send(base + "/refresh", {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-forwarded-for": facts.ip,
-        "user-agent": facts.userAgent,
-      },
-      body: JSON.stringify({ refresh_token: token }),
-    }, options);
+    const headers = { "content-type": "application/json", "cf-connecting-ip": facts.ip, "user-agent": facts.userAgent };
+    return this.send(base + "/refresh", { method: "POST", headers, body: JSON.stringify({ refresh_token: token }) }, options);
   }
 
   /** Any request, counted like the others. */
@@ -105,6 +98,13 @@ export class Traffic {
     return totals;
   }
 
+  /** One line per phase: its outcomes, most frequent first. */
+  phaseLines(): string[] {
+    return [...this.outcomes].map(([phase, counts]) =>
+      `  ${phase}: ${[...counts].sort((a, b) => b[1] - a[1]).map(([label, n]) => `${label}: ${n}`).join(", ")}`
+    );
+  }
+
   /** How many answers had a 5xx status, per phase. */
   serverErrors(): Map<string, number> {
     const result = new Map<string, number>();
@@ -121,9 +121,7 @@ export class Traffic {
       this.inFlight++;
       return;
     }
-    await new Promise<void>((
-      resolve,
-    ) => (urgent ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
+    await new Promise<void>((resolve) => (urgent ? this.waiting.unshift(resolve) : this.waiting.push(resolve)));
   }
 
   private release(): void {

@@ -3,6 +3,7 @@
  * repository root, over the local defaults.
  */
 import { readFile } from "node:fs/promises";
+import { FUNCTION_SETTINGS } from "../../functions/config/names.ts";
 
 /** A plain record of settings. */
 export type Settings = Record<string, string>;
@@ -74,7 +75,20 @@ export function mergeSettings(dotenv: Settings, environment: NodeJS.ProcessEnv):
   return merged;
 }
 
-/** Names the stack passes on to the functions (every SPEC setting and friends). */
+/**
+ * Names the stack passes on to the functions: exactly those their settings parser reads
+ * (functions/config/names.ts), not a prefix rule that silently dropped the others.
+ */
 export function isFunctionSetting(name: string): boolean {
-  return /^(CLERK_|SESSION_|SUPABASE_)/.test(name) || name === "DATABASE_URL" || name === "ALLOWED_ORIGINS";
+  return (FUNCTION_SETTINGS as readonly string[]).includes(name);
+}
+
+/** Settings the stack itself or its devices page reads, besides `SG_*`. */
+const STACK_SETTINGS = ["CLERK_PUBLISHABLE_KEY"];
+
+/** Names in `.env` that nothing reads: a typo, or a setting of another tool. */
+export function unreadSettings(dotenv: Settings): string[] {
+  return Object.keys(dotenv).filter((name) =>
+    !isFunctionSetting(name) && !name.startsWith("SG_") && !STACK_SETTINGS.includes(name)
+  ).sort();
 }

@@ -5,10 +5,11 @@
  * one name, stopping the Postgres of a stack that was killed, and stopping what this
  * run started in reverse order (stack.ts uses all of it).
  */
-import { readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { localDir } from "../lib/local-postgres.ts";
+import { isAlive, postmasterPid } from "../lib/process.ts";
+
 
 /** The PostgreSQL major version the stack's own (embedded) server runs. */
 export const PG_VERSION = 17;
@@ -80,28 +81,5 @@ async function readRunFile(dir: string): Promise<RunFile | null> {
     return JSON.parse(await readFile(path.join(dir, "running.json"), "utf8")) as RunFile;
   } catch {
     return null;
-  }
-}
-
-/** The pid written in a data folder's postmaster.pid, or null. */
-export async function postmasterPid(data: string): Promise<number | null> {
-  const text = await readFile(path.join(data, "postmaster.pid"), "utf8").catch(() => "");
-  const pid = Number(text.split("\n")[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-/** Whether `pid` runs; a zombie (exited, not yet reaped) does not. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    // "pid (comm) S ...": the state follows the last ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no procfs: trust kill()
   }
 }

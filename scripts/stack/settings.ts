@@ -62,8 +62,10 @@ export function functionSettings(
     DATABASE_URL: databaseUrl,
     ALLOWED_ORIGINS: localOrigins,
   };
-  // A project that chose Supabase's legacy HS256 secret gets HS256 only.
-  if (given.SESSION_JWT_SECRET === undefined) {
+  // A project that chose Supabase's legacy HS256 secret gets HS256 only; so does a stack
+  // on `supabase start` (SG_SUPABASE_LOCAL), whose PostgREST knows only its JWT secret.
+  if (given.SG_SUPABASE_JWT_SECRET !== undefined) defaults.SESSION_JWT_SECRET = given.SG_SUPABASE_JWT_SECRET;
+  else if (given.SESSION_JWT_SECRET === undefined) {
     defaults.SESSION_SIGNING_JWK = JSON.stringify(keys.session_signing_jwk);
   }
   if (devIssuer) {

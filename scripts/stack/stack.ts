@@ -10,30 +10,20 @@
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type Database,
-  localDir,
-  prepareDatabase,
-  type PrepareResult,
-  startDatabase,
-} from "../lib/local-postgres.ts";
+import { type Database, localDir, prepareDatabase, type PrepareResult, startDatabase } from "../lib/local-postgres.ts";
 import { buildPage, pageBuildDir } from "../../web/build.ts";
-import { mergeSettings, readDotenv, type Settings } from "./env.ts";
+import { mergeSettings, readDotenv, type Settings, unreadSettings } from "./env.ts";
+import { LOCAL_PUBLISHABLE_KEY } from "../../dev/data-api/handler.ts";
+import { applyExampleTables } from "./example-tables.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
-import {
-  dataDir,
-  PG_VERSION,
-  postmasterPid,
-  refuseSecondStack,
-  stackDir,
-  stopOrphanedPostgres,
-  Stoppers,
-} from "./lifecycle.ts";
-import { choosePort } from "./ports.ts";
+import { dataDir, PG_VERSION, refuseSecondStack, stackDir, stopOrphanedPostgres, Stoppers } from "./lifecycle.ts";
+import { choosePort } from "../lib/ports.ts";
+import { postmasterPid } from "../lib/process.ts";
+import { readSupabaseLocal, supabaseLocalSettings } from "./supabase-local.ts";
 import { functionSettings, type StackUrls, stackUrls } from "./settings.ts";
 
-export { isAlive, stackDir, Stoppers } from "./lifecycle.ts";
+export { stackDir, Stoppers } from "./lifecycle.ts";
 
 export const DEFAULT_PORT = 54321;
 export const DEFAULT_DB_PORT = 54322;
@@ -69,6 +59,8 @@ export interface LocalStack {
   readonly keysCreated: boolean;
   /** Settings the user gave (environment or .env), by name only. */
   readonly overridden: readonly string[];
+  /** What `/rest/v1` serves: the stand-in, a real Data API (its URL), or nothing. */
+  readonly dataApi: { readonly kind: "stand-in" | "upstream" | "off"; readonly upstream?: string; readonly apiKey: string };
   readonly pids: { readonly stack: number; readonly gateway: number; readonly postgres: number | null };
   readonly timings: { readonly totalMs: number; readonly databaseMs: number; readonly gatewayMs: number };
   /** Resolves when the gateway exits on its own (a crash), with its exit code. */
@@ -83,7 +75,15 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   const environment = options.environment ?? process.env;
   // SG_ENV_FILE names another file than .env (tests use it to keep a developer's .env out).
   const envFile = path.resolve(options.root, environment.SG_ENV_FILE ?? ".env");
-  const settings = mergeSettings(await readDotenv(envFile), environment);
+  const dotenv = await readDotenv(envFile);
+  let settings = mergeSettings(dotenv, environment);
+  if (settings.SG_SUPABASE_LOCAL === "1") {
+    settings = supabaseLocalSettings(await readSupabaseLocal(options.root, settings.SG_SUPABASE_WORKDIR), settings);
+    progress(`supabase  SG_SUPABASE_LOCAL=1: using supabase start's database and Data API`);
+  }
+  for (const name of unreadSettings(dotenv)) {
+    progress(`settings  warning: ${path.relative(options.root, envFile)} sets ${name}, which no function reads (ignored)`);
+  }
   const name = settings.SG_DATA_NAME ?? "dev";
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(name)) {
     throw new Error(`SG_DATA_NAME must be 1-40 letters, digits, _ or -, not ${JSON.stringify(name)}`);
@@ -116,6 +116,7 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
     SG_WEB_PAGE_DIR: pageDir,
     ...(fn.devIssuer ? { SG_DEV_ISSUER_JWK: JSON.stringify(keys.dev_clerk.private_jwk) } : {}),
     ...(settings.CLERK_PUBLISHABLE_KEY ? { CLERK_PUBLISHABLE_KEY: settings.CLERK_PUBLISHABLE_KEY } : {}),
+    ...dataApiSettings(settings),
   };
 
   try {
@@ -129,18 +130,9 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         process.env.DATABASE_URL = given;
         db = await startDatabase({ prepare: false });
       } else {
-        progress(
-          `postgres  starting PostgreSQL ${PG_VERSION} on 127.0.0.1:${dbPort} (data ${
-            path.relative(options.root, path.dirname(dataDir(name)))
-          }${options.reset ? ", reset" : ""})`,
-        );
-        db = await startDatabase({
-          version: PG_VERSION,
-          name,
-          reset: options.reset,
-          port: dbPort,
-          prepare: false,
-        });
+        const data = path.relative(options.root, path.dirname(dataDir(name)));
+        progress(`postgres  starting PostgreSQL ${PG_VERSION} on 127.0.0.1:${dbPort} (data ${data}${options.reset ? ", reset" : ""})`);
+        db = await startDatabase({ version: PG_VERSION, name, reset: options.reset, port: dbPort, prepare: false });
         stoppers.add(() => db.stop());
         progress(`postgres  ready in ${seconds(db.timings.startMs)}`);
       }
@@ -153,33 +145,24 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
             "If the migrations changed since, start over with: npm start -- --reset",
         );
       });
-      progress(
-        `database  ${
-          prepared.supabase
-            ? "Supabase database: stand-in skipped"
-            : `stand-in applied in ${seconds(prepared.timings.standinMs)}`
-        }, ` +
-          `migrations pushed in ${seconds(prepared.timings.migrationsMs)}`,
-      );
+      const standin = prepared.supabase ? "Supabase database: stand-in skipped" : `stand-in applied in ${seconds(prepared.timings.standinMs)}`;
+      progress(`database  ${standin}, migrations pushed in ${seconds(prepared.timings.migrationsMs)}`);
+      if (settings.SG_EXAMPLE_TABLES !== "0") {
+        const tables = await applyExampleTables(options.root, db.url);
+        if (tables.length > 0) progress(`example   created ${tables.join(", ")} (examples/notes/supabase/migrations)`);
+      }
       return { db, prepared, ms: performance.now() - t };
     })();
     const gateway = (async () => {
       const t = performance.now();
       progress(`gateway   starting Deno on ${urls.origin}`);
-      const child = await startGateway({
-        root: options.root,
-        port,
-        env: gatewayEnv,
-        onLine: options.gatewayLine ?? (() => {}),
-      });
+      const child = await startGateway({ root: options.root, port, env: gatewayEnv, onLine: options.gatewayLine ?? (() => {}) });
       stoppers.add(() => child.stop());
       progress(`gateway   prepared in ${seconds(performance.now() - t)}`);
       return { child, ms: performance.now() - t };
     })();
     const page = buildPage().then((build) => {
-      if (build.dir !== pageDir) {
-        throw new Error("the devices page's sources changed while the stack started");
-      }
+      if (build.dir !== pageDir) throw new Error("the devices page's sources changed while the stack started");
       progress(`web       devices page ${build.built ? "built" : "build reused"} in ${seconds(build.ms)}`);
     });
     const [dbOutcome, gatewayOutcome, pageOutcome] = await Promise.allSettled([database, gateway, page]);
@@ -199,21 +182,8 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
 
     const postgresPid = given ? null : await postmasterPid(dataDir(name));
     const runFile = path.join(dir, "running.json");
-    await writeFile(
-      runFile,
-      JSON.stringify(
-        {
-          pid: process.pid,
-          gateway_pid: gw.pid,
-          postgres_pid: postgresPid,
-          url: urls.origin,
-          database_url: redactUrl(databaseUrl),
-          started_at: new Date().toISOString(),
-        },
-        null,
-        2,
-      ) + "\n",
-    );
+    const run = { pid: process.pid, gateway_pid: gw.pid, postgres_pid: postgresPid, url: urls.origin };
+    await writeFile(runFile, JSON.stringify({ ...run, database_url: redactUrl(databaseUrl), started_at: new Date() }, null, 2) + "\n");
     stoppers.add(() => rm(runFile, { force: true }));
 
     return {
@@ -228,6 +198,11 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
       keysFile,
       keysCreated,
       overridden: fn.overridden,
+      dataApi: {
+        kind: settings.SG_DATA_API === "off" ? "off" : settings.SG_DATA_API_UPSTREAM ? "upstream" : "stand-in",
+        upstream: settings.SG_DATA_API_UPSTREAM,
+        apiKey: settings.SG_SUPABASE_API_KEY ?? LOCAL_PUBLISHABLE_KEY,
+      },
       pids: { stack: process.pid, gateway: gw.pid, postgres: postgresPid },
       timings: {
         totalMs: Math.round(performance.now() - t0),
@@ -241,6 +216,13 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
     await stoppers.stopAll();
     throw error;
   }
+}
+
+/** The gateway's `/rest/v1` settings (dev/data-api/mount.ts). */
+function dataApiSettings(settings: Settings): Settings {
+  const out: Settings = {};
+  for (const name of ["SG_DATA_API", "SG_DATA_API_UPSTREAM"]) if (settings[name]) out[name] = settings[name];
+  return out;
 }
 
 /** The URL without its password. */

@@ -43,9 +43,11 @@ async function newContext(): Promise<BrowserContext> {
 }
 
 /** Opens the page (as `user` when the stack lets us name one) and waits until it is ready. */
-async function open(context: BrowserContext, user: string): Promise<Page> {
+async function open(context: BrowserContext, user: string, fakeClock = false): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err));
+  // Playwright's clock: time flows as usual until the test jumps it forward.
+  if (fakeClock) await page.clock.install();
   const url = new URL(stack.pageUrl);
   url.searchParams.set("user", user); // a user of its own per test, so lists hold only its sessions
   await page.goto(url.href);
@@ -79,7 +81,17 @@ describe("devices page", () => {
     await expect(page.locator("#mode-banner").textContent()).resolves.toContain(
       "Local development",
     );
+    // Signed out, the banner does not claim anyone is signed in.
+    expect(await page.locator("#mode-banner").textContent()).not.toMatch(/signed in/i);
     await signIn(page, `Laptop ${tag()}`);
+    // User words on the user's part of the page: no refresh counters, no reload or
+    // "Revoke" buttons (the developer's buttons live in the labelled local-development section).
+    const userButtons = await page.locator("main button:not(#dev-tools button)").allTextContents();
+    expect(userButtons.filter((text) => /refresh|reload|revoke/i.test(text))).toEqual([]);
+    expect(userButtons).toContain("Sign out everywhere else");
+    for (const part of ["#signed-in", "#events"]) {
+      expect(await page.locator(part).textContent()).not.toMatch(/refreshes on this page|access token/i);
+    }
     const current = page.locator("#devices tr[data-current=true]");
     await expect(current.textContent()).resolves.toContain("This device");
     await expect(page.locator("#events li[data-type=session_started]").count())
@@ -121,7 +133,7 @@ describe("devices page", () => {
     }
 
     for (const tab of [tab1, tab2]) {
-      await tab.locator("#reload").click();
+      await tab.locator("#reload").click(); // the developer tools' "Reload the lists now"
       await tab.waitForFunction(() => document.getElementById("status")?.textContent === "Lists reloaded.");
       expect(await tab.getAttribute("body", "data-state")).toBe("signed-in");
       expect(await tab.locator("#alert").isHidden()).toBe(true);
@@ -156,20 +168,24 @@ describe("devices page", () => {
       path: screenshotPath("03-before-revoke"),
       fullPage: true,
     });
-    await rowB.getByRole("button", { name: `Revoke ${nameB}` }).click();
+    await rowB.getByRole("button", { name: `Sign out ${nameB}` }).click();
     await a.waitForFunction(
-      (n) => document.getElementById("status")?.textContent === `Revoked ${n}.`,
+      (n) => document.getElementById("status")?.textContent === `Signed out ${n}.`,
       nameB,
     );
     expect(await a.locator("#devices tr", { hasText: nameB }).count()).toBe(0);
+    // A's activity shows the revocation without any button pressed (the device list told it).
+    await a.locator("#events li[data-type=session_revoked]").first().waitFor();
 
-    // B's next request: reloading its lists finds the session revoked.
+    // B's next request: the user coming back to the tab reloads its lists, which finds
+    // the session revoked. No button: what a user does is look at the page again.
     expect(await b.getAttribute("body", "data-state")).toBe("signed-in");
-    await b.locator("#reload").click();
+    await b.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await b.waitForSelector("body[data-state=signed-out]");
-    await expect(b.getByRole("alert").textContent()).resolves.toContain(
-      "revoked",
-    );
+    // One message for the state: the alert says it, the status region does not repeat it.
+    const alert = await b.getByRole("alert").textContent();
+    expect(alert).toContain("ended from another device");
+    expect(await b.locator("#status").textContent()).not.toContain("ended from another device");
     expect(await storedRefreshToken(b)).toBeNull();
     await b.screenshot({
       path: screenshotPath("04-revoked-device-signed-out"),
@@ -189,10 +205,37 @@ describe("devices page", () => {
         "Signed out everywhere else."
     );
     expect(await a.locator("#devices tbody tr").count()).toBe(1);
-    await b.locator("#reload").click();
+    await b.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await b.waitForSelector("body[data-state=signed-out]");
     expect(await a.getAttribute("body", "data-state")).toBe("signed-in");
   });
+
+  it("a sign-in on another device appears in the lists by itself", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    await signIn(a, `Watcher ${tag()}`);
+    const nameB = `Newcomer ${tag()}`;
+    await signIn(await open(await newContext(), user), nameB);
+    // No button pressed on A: returning to the tab reloads both lists.
+    await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await a.locator("#devices tr", { hasText: nameB }).waitFor();
+    await expect.poll(() => a.locator("#events li[data-type=session_started]").count(), { timeout: 10_000 }).toBe(2);
+  }, 90_000); // two browsers signing in: slow on a loaded machine
+
+  it("a sign-in on another device appears after the poll interval, with the user doing nothing", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user, true);
+    await signIn(a, `Idle watcher ${tag()}`);
+    const nameB = `Arrival ${tag()}`;
+    await signIn(await open(await newContext(), user), nameB);
+    // Control: nothing has made A look yet.
+    await a.waitForTimeout(1_000);
+    expect(await a.locator("#devices tr", { hasText: nameB }).count()).toBe(0);
+    // The lists poll every 30 s while the page is visible: jump A's clock past one interval.
+    await a.clock.fastForward(31_000);
+    await a.locator("#devices tr", { hasText: nameB }).waitFor({ timeout: 10_000 });
+    await a.locator("#events li", { hasText: nameB }).waitFor({ timeout: 10_000 });
+  }, 90_000);
 
   it("a replayed spent refresh token revokes the session, and the page shows it", async () => {
     const context = await newContext();
@@ -205,12 +248,22 @@ describe("devices page", () => {
     await expect(page.getByRole("alert").textContent()).resolves.toContain(
       "Theft detected",
     );
+    // The story stays on screen, signed out: the log and the activity as last shown.
     await expect(page.locator("#replay-result").textContent()).resolves
       .toContain("401 refresh_token_reused");
+    expect(await page.locator("#replay-result").isVisible()).toBe(true);
+    expect(await page.locator("#events li[data-type=session_started]").isVisible()).toBe(true);
+    await page.waitForTimeout(300);
+    expect(await page.locator("#replay-result").isVisible()).toBe(true);
     await page.screenshot({
       path: screenshotPath("05-theft-detected"),
       fullPage: true,
     });
+    // Until dismissed.
+    await page.getByRole("button", { name: "Dismiss this message" }).click();
+    expect(await page.getByRole("alert").isHidden()).toBe(true);
+    expect(await page.locator("#replay-result").count()).toBe(0);
+    expect(await page.locator("#events").isHidden()).toBe(true);
 
     // Signing in again shows the security event with where it came from.
     await signIn(page, `Victim again ${tag()}`);

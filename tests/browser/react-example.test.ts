@@ -36,8 +36,8 @@ afterAll(async () => {
 
 const tag = () => randomBytes(4).toString("hex");
 
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+async function newContext(width = 1100): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
   contexts.push(context);
   return context;
 }
@@ -130,13 +130,12 @@ describe("React example", { timeout: 90_000 }, () => {
       expect(failures.flat(), `round ${round}`).toEqual([]);
     }
     for (const tab of [tab1, tab2]) {
-      await tab.getByRole("button", { name: "Refresh list" }).click();
-      await tab.locator(".sg-devices [role=status]", { hasText: "Device list updated." }).waitFor();
+      // The lists reload when the user comes back to the tab (no button any more).
+      await tab.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
       expect(await tab.getByRole("heading", { name: "Signed in" }).isVisible()).toBe(true);
       expect(await tab.getByRole("alert").count()).toBe(0);
       expect(await devices(tab).count()).toBe(1);
     }
-    await tab1.getByRole("button", { name: "Refresh activity" }).click();
     await tab1.locator(".sg-events li").first().waitFor();
     expect(await tab1.locator(".sg-events li[data-type=refresh_token_reused]").count()).toBe(0);
     expect(starts.get(user)).toBe(1);
@@ -213,9 +212,9 @@ describe("React example", { timeout: 90_000 }, () => {
     const nameB = `Browser B ${tag()}`;
     await signIn(b, nameB);
     await signIn(a, nameA);
-    await a.getByRole("button", { name: "Refresh list" }).click();
-    await a.locator(".sg-devices [role=status]", { hasText: "Device list updated." }).waitFor();
-    const revokeB = a.getByRole("button", { name: `Revoke ${nameB}` });
+    await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    const revokeB = a.getByRole("button", { name: `Sign out ${nameB}` });
+    await revokeB.waitFor();
     // Buttons are disabled while an action runs; a keypress on a disabled one does nothing.
     await expect.poll(() => revokeB.isEnabled()).toBe(true);
     await revokeB.focus();
@@ -225,8 +224,9 @@ describe("React example", { timeout: 90_000 }, () => {
     // Focus is not lost with the removed button: it moved to the list's heading.
     expect(await a.evaluate(() => document.activeElement?.textContent)).toBe("Your devices");
 
-    // B's next request finds its session revoked: signed out, with the reason, and not restarted.
-    await b.getByRole("button", { name: "Refresh list" }).click();
+    // B's next request (the user back on the tab) finds its session revoked: signed out,
+    // with the reason, and not restarted.
+    await b.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     const alert = b.getByRole("alert");
     await alert.waitFor();
     await expect(alert.textContent()).resolves.toContain("ended from another device");
@@ -247,11 +247,46 @@ describe("React example", { timeout: 90_000 }, () => {
     await alert.waitFor();
     expect(await alert.getAttribute("data-reason")).toBe("refresh_token_reused");
     await expect(alert.textContent()).resolves.toContain("For your safety we signed you out");
+    // The story stays until dismissed: the demo's log and the activity as last shown.
+    await expect(page.getByTestId("theft-log").textContent()).resolves.toContain("refresh_token_reused");
+    expect(await page.locator(".sg-events li").count()).toBeGreaterThan(0);
     await page.screenshot({ path: screenshotPath("react-03-theft"), fullPage: true });
+    await page.getByRole("button", { name: "Dismiss" }).click();
+    expect(await page.getByRole("alert").count()).toBe(0);
+    expect(await page.getByTestId("theft-log").count()).toBe(0);
+    expect(await page.locator(".sg-events").count()).toBe(0);
 
     await signIn(page, `Victim again ${tag()}`);
     await page.locator(".sg-events li[data-type=refresh_token_reused]").first().waitFor();
     expect(await page.getByRole("alert").count()).toBe(0);
+  });
+
+  it("fits a 390 px phone: no sideways scrolling, the device list as cards, every action in the window", async () => {
+    const user = `user_${tag()}`;
+    const otherName = `Tablet with a long name ${tag()}`;
+    await signIn(await open(await newContext(), user), otherName);
+    const page = await open(await newContext(390), user);
+    await signIn(page, `Phone ${tag()}`);
+    await expect.poll(() => devices(page).count()).toBe(2);
+    const m = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+      rowDisplay: getComputedStyle(document.querySelector(".sg-devices tbody tr")!).display,
+      buttons: [...document.querySelectorAll(".sg-devices tbody button")].map((b) => {
+        const r = b.getBoundingClientRect();
+        return { left: r.left, right: r.right, width: r.width };
+      }),
+    }));
+    expect(m.innerWidth).toBe(390);
+    expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+    expect(m.rowDisplay).toBe("block");
+    expect(m.buttons).toHaveLength(2);
+    for (const b of m.buttons) {
+      expect(b.width).toBeGreaterThan(0);
+      expect(b.left).toBeGreaterThanOrEqual(0);
+      expect(b.right).toBeLessThanOrEqual(m.innerWidth);
+    }
+    await page.screenshot({ path: screenshotPath("react-05-phone-390"), fullPage: true });
   });
 
   it("the components pass axe-core (WCAG 2.1 A and AA)", async () => {
@@ -260,7 +295,7 @@ describe("React example", { timeout: 90_000 }, () => {
     await signIn(other, `Phone ${tag()}`);
     const page = await open(await newContext(), user);
     await signIn(page, `Desk ${tag()}`);
-    await page.getByRole("button", { name: "Refresh list" }).click();
+    await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await expect.poll(() => devices(page).count()).toBe(2);
     await page.locator(".sg-events li").first().waitFor();
     const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokens } from "../../functions/access-token.ts";
 import { createClerkVerifier } from "../../functions/clerk-session-token.ts";
 import { parseConfig } from "../../functions/config.ts";
-import { createHandler } from "../../functions/handler.ts";
+import { createHandler, MOUNTS } from "../../functions/handler.ts";
+import { createDpopProofs } from "../../functions/routes/dpop-proofs.ts";
 import { createRefreshTokens } from "../../functions/refresh-token.ts";
 import postgres from "postgres";
 import { createStore, type Sql } from "../../functions/store.ts";
@@ -40,9 +41,11 @@ describe("default lifetimes with an injected clock", () => {
       onnotice: () => {},
       debug: () => statements++,
     }) as never;
+    const store = createStore(sql);
     handler = createHandler({
       config,
-      store: createStore(sql),
+      store,
+      proofs: createDpopProofs(config, store, MOUNTS),
       verifyClerkToken: await createClerkVerifier(config.clerk),
       accessTokens: await createAccessTokens(config),
       refreshTokens: await createRefreshTokens(config.refreshSecrets, config.session.issuer),

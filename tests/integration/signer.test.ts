@@ -95,7 +95,9 @@ describe("noble signer", () => {
     const jwk = await signingJwk();
     const other = await signingJwk();
     await expect(createEs256Signer({ ...jwk, d: other.d }, "noble")).rejects.toThrow(/does not match/);
-    await expect(createEs256Signer({ ...jwk, d: "AAAA" }, "noble")).rejects.toThrow(/32 bytes/);
+    await expect(createEs256Signer({ ...jwk, d: base64url.encode(new Uint8Array(33).fill(1)) }, "noble"))
+      .rejects.toThrow(/at most 32 bytes/);
+    await expect(createEs256Signer({ ...jwk, d: "" }, "noble")).rejects.toThrow(/at most 32 bytes/);
     await expect(createEs256Signer({ ...jwk, d: base64url.encode(new Uint8Array(32)) }, "noble"))
       .rejects.toThrow(/valid P-256 scalar/);
   });

@@ -138,7 +138,7 @@ describe("Clerk events", () => {
     expect(fresh.body.error).toBe("invalid_token");
   });
 
-  it.each(["user.created", "session.created", "email.created", "organization.deleted"])(
+  it.each(["user.created", "session.created", "email.created", "organization.created"])(
     "%s is acknowledged and ignored",
     async (type) => {
       const userId = clerkId("user");

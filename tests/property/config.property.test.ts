@@ -221,8 +221,8 @@ describe("settings: properties", () => {
           absoluteLifetime: v.absolute,
           reuseGrace: v.grace,
           theftScope: v.scope,
-          dpop: v.dpop,
         });
+        expect(config.dpop.mode).toBe(v.dpop);
         expect(config.allowedOrigins).toEqual(v.origins.includes("*") ? "*" : v.origins);
         expect(config.rateLimits === null).toBe(v.limits === "off");
       }),

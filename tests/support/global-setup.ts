@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
 import { repoRoot, startDatabase } from "../../scripts/lib/local-postgres.ts";
+import { applyExampleTables } from "../../scripts/stack/example-tables.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -25,12 +26,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   execFileSync("bash", ["scripts/deno-cache.sh"], { cwd: repoRoot, stdio: "inherit" });
   const given = process.env.SG_TEST_DATABASE_URL;
   if (given) {
+    // The examples' notes table, as npm start creates it: present from the start, so no
+    // suite races another (or a test stack) to create it.
+    await applyExampleTables(repoRoot, given);
     project.provide("databaseUrl", given);
     project.provide("databaseVersion", 0);
     return async () => {};
   }
   const db = await startDatabase({ version: 17, name: "vitest", ephemeral: true });
   process.env.SG_TEST_DATABASE_URL = db.url;
+  await applyExampleTables(repoRoot, db.url);
   project.provide("databaseUrl", db.url);
   project.provide("databaseVersion", db.version);
   if (process.env.SG_DB_LOG === "1") {

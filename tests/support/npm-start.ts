@@ -9,7 +9,7 @@ import os from "node:os";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../scripts/stack/ports.ts";
+import { freePort } from "../../scripts/lib/ports.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const localDir = path.join(root, ".local");

@@ -51,16 +51,28 @@ describe("SESSION_DB_PREPARE", () => {
     ["postgresql://postgres.abcdefghijklmnop:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres", true],
     ["postgresql://postgres.abcdefghijklmnop:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres", false],
     ["postgresql://postgres:pw@db.abcdefghijklmnop.supabase.co:6543/postgres", false],
+    ["postgresql://postgres:pw@db.abcdefghijklmnop.supabase.co:5432/postgres?pgbouncer=true", false],
     ["postgres://app:pw@10.0.0.5:6543/app?sslmode=require", false],
     ["postgres://app:pw@pgbouncer.internal:5432/app?pgbouncer=true", false],
-    ["postgres://postgres@127.0.0.1:54322/postgres", true],
+    // A transaction pooler on 5432 under any other name: only a documented host is trusted.
+    ["postgres://app:pw@pgbouncer.internal:5432/app", false],
+    ["postgres://postgres@127.0.0.1:54322/postgres", false],
     ["postgres://app:pw@h1:5432,h2:6543/app", false],
+    ["postgresql://postgres:pw@db.abcdefghijklmnop.supabase.co.evil.example:5432/postgres", false],
   ];
 
   it.each(cases)("auto: %s → prepared %s", (url, prepared) => {
     expect(preparedStatements("auto", url)).toBe(prepared);
-    expect(parseConfig({ ...base, DATABASE_URL: url }).databasePrepare).toBe(prepared);
-    expect(parseConfig({ ...base, SUPABASE_DB_URL: url }).databasePrepare).toBe(prepared);
+    expect(parseConfig({ ...base, DATABASE_URL: url, SESSION_DB_PREPARE: "auto" }).databasePrepare).toBe(
+      prepared,
+    );
+    expect(parseConfig({ ...base, SUPABASE_DB_URL: url, SESSION_DB_PREPARE: "auto" }).databasePrepare).toBe(
+      prepared,
+    );
+  });
+
+  it("defaults to off, even on a direct URL", () => {
+    for (const [url] of cases) expect(parseConfig({ ...base, DATABASE_URL: url }).databasePrepare).toBe(false);
   });
 
   it("on and off override the URL", () => {
@@ -71,9 +83,6 @@ describe("SESSION_DB_PREPARE", () => {
     );
     expect(parseConfig({ ...base, DATABASE_URL: direct, SESSION_DB_PREPARE: "off" }).databasePrepare).toBe(
       false,
-    );
-    expect(parseConfig({ ...base, DATABASE_URL: direct, SESSION_DB_PREPARE: "auto" }).databasePrepare).toBe(
-      true,
     );
   });
 

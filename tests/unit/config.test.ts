@@ -34,8 +34,8 @@ describe("parseConfig", () => {
       impersonationLifetime: 3_600,
       reuseGrace: 10,
       theftScope: "family",
-      dpop: "optional",
     });
+    expect(config.dpop.mode).toBe("optional");
     expect(config.clerk.jwksUrl).toBe("https://example.clerk.accounts.dev/.well-known/jwks.json");
     expect(config.clerk.jwtKey).toBeNull();
     expect(config.databaseUrl).toBe(base.SUPABASE_DB_URL);
@@ -87,8 +87,8 @@ describe("parseConfig", () => {
       absoluteLifetime: 3,
       reuseGrace: 0,
       theftScope: "user",
-      dpop: "off",
     });
+    expect(config.dpop.mode).toBe("off");
     expect(config.allowedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"]);
     expect(config.rateLimits).toEqual({
       start: { count: 20, seconds: 60 },

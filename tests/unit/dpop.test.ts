@@ -5,7 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { accessToken } from "../../functions/authorization.ts";
-import { ConfigError, parseDpopSettings } from "../../functions/config.ts";
+import { ConfigError, type Env } from "../../functions/config.ts";
+import { parseDpopSettings as parseDpop } from "../../functions/config/dpop.ts";
+import { settingReader } from "../../functions/config/read.ts";
+
+const parseDpopSettings = (env: Env, issuer: string) => parseDpop(settingReader(env), issuer);
 import {
   acceptedTargets,
   createDpopVerifier,
@@ -21,13 +25,13 @@ const NOW = new Date("2026-11-26T12:00:00Z");
 const T = Math.floor(NOW.getTime() / 1000);
 
 function verifier(options: Partial<DpopVerifierOptions> = {}): Promise<DpopVerifier> {
-  return createDpopVerifier({
+  return Promise.resolve(createDpopVerifier({
     secrets: [randomBytes(32).toString("base64url")],
     publicUrls: [],
     requireNonce: false,
     mounts: MOUNTS,
     ...options,
-  });
+  }));
 }
 
 function request(proofs: string | string[] | null, url = URL_SEEN, method = "POST"): Request {
@@ -335,7 +339,12 @@ describe("DPoP settings and the Authorization header", () => {
   const issuer = "https://abc.supabase.co/functions/v1/session";
 
   it("default to the issuer as public URL, no nonces, refuse only", () => {
-    expect(parseDpopSettings({}, issuer)).toEqual({ publicUrls: [issuer], nonce: false, mismatch: "refuse" });
+    expect(parseDpopSettings({}, issuer)).toEqual({
+      mode: "optional",
+      publicUrls: [issuer],
+      nonce: false,
+      mismatch: "refuse",
+    });
     expect(
       parseDpopSettings({
         SESSION_PUBLIC_URL:
@@ -344,6 +353,7 @@ describe("DPoP settings and the Authorization header", () => {
         SESSION_DPOP_MISMATCH: "revoke",
       }, issuer),
     ).toEqual({
+      mode: "optional",
       publicUrls: ["https://api.example.com/functions/v1/session", issuer],
       nonce: true,
       mismatch: "revoke",
@@ -356,6 +366,7 @@ describe("DPoP settings and the Authorization header", () => {
     ["SESSION_PUBLIC_URL", "https://example.com/functions/v1/session?x=1"],
     ["SESSION_DPOP_NONCE", "yes"],
     ["SESSION_DPOP_MISMATCH", "ignore"],
+    ["SESSION_DPOP", "sometimes"],
   ])("refuse %s=%s naming it", (name, value) => {
     let error: unknown;
     try {

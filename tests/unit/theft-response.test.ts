@@ -9,7 +9,11 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClerkApi } from "../../functions/clerk-api.ts";
-import { ConfigError, parseTheftResponseSettings } from "../../functions/config.ts";
+import { ConfigError, type Env } from "../../functions/config.ts";
+import { settingReader } from "../../functions/config/read.ts";
+import { parseTheftResponseSettings as parseTheft } from "../../functions/config/theft-response.ts";
+
+const parseTheftResponseSettings = (env: Env) => parseTheft(settingReader(env));
 import { createSecurityWebhook } from "../../functions/security-webhook.ts";
 import {
   createTheftResponder,

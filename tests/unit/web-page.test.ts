@@ -1,6 +1,6 @@
 /**
  * The devices page's server (web/server.ts) over real HTTP: every answer forbids framing
- * (CSP `frame-ancestors 'none'` and `X-Frame-Options: DENY`), so "Revoke" and "Sign out
+ * (CSP `frame-ancestors 'none'` and `X-Frame-Options: DENY`), so "Sign out <device>" and "Sign out
  * everywhere else" cannot be clickjacked, and the endpoint the page uses comes from the
  * server's configuration. The same handler is what `npm start`'s gateway mounts;
  * tests/browser/devices.test.ts checks the page through it and in Chromium.
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebServer, type WebServer } from "../../web/server.ts";
 
 const SESSION_URL = "http://127.0.0.1:1/functions/v1/session";
+const DEV_TOKEN_URL = "http://127.0.0.1:1/dev/clerk-token";
 let local: WebServer;
 let clerk: WebServer;
 
@@ -17,7 +18,7 @@ beforeAll(async () => {
     startWebServer({
       sessionUrl: SESSION_URL,
       basePath: "/devices",
-      devClerkToken: () => Promise.resolve("dev-token"),
+      devTokenUrl: DEV_TOKEN_URL,
     }),
     startWebServer({
       sessionUrl: SESSION_URL,
@@ -39,7 +40,6 @@ const PATHS: [string, number][] = [
   ["/devices/clerk-token.js", 200],
   ["/devices/config.json", 200],
   ["/devices/sdk/index.js", 200],
-  ["/dev/clerk-token", 200],
 ];
 
 function expectUnframeable(response: Response, what: string): void {
@@ -52,7 +52,6 @@ describe("devices page server", () => {
   it.each(PATHS)("forbids framing on %s", async (pathname, status) => {
     const origin = new URL(local.url).origin;
     for (const method of ["GET", "HEAD"]) {
-      if (method === "HEAD" && pathname.startsWith("/dev/")) continue; // GET only
       const response = await fetch(origin + pathname, { method, redirect: "manual" });
       expect(response.status, `${method} ${pathname}`).toBe(status);
       expectUnframeable(response, `${method} ${pathname}`);
@@ -73,5 +72,12 @@ describe("devices page server", () => {
     url.searchParams.set("session_url", "https://attacker.example/functions/v1/session");
     const config = await (await fetch(url)).json();
     expect(config.sessionUrl).toBe(SESSION_URL);
+  });
+
+  it("points the page at the development issuer's tokens but mints none itself", async () => {
+    const config = await (await fetch(`${local.url}/config.json`)).json();
+    expect(config.devTokenUrl).toBe(DEV_TOKEN_URL);
+    // Tokens come from the issuer (dev/dev-issuer.ts, mounted by the gateway), never from the page's server.
+    expect((await fetch(`${new URL(local.url).origin}/dev/clerk-token`)).status).toBe(404);
   });
 });

@@ -1,9 +1,12 @@
 /**
- * The page: sign in (local development issuer or Clerk, through clerk-token.js), this
- * session with its refresh and sign-out buttons, the user's devices (<DeviceList/>) and
- * security events (<SecurityEvents/>) from @sessionguard/react, and in local development
- * the theft demo. Routine status goes to one polite live region (#status), theft and
- * revocation to `role="alert"` (#alert).
+ * The page: sign in (local development issuer or Clerk, through clerk-token.js), who is
+ * signed in with one "Sign out", the user's devices (<DeviceList/>) and security activity
+ * (<SecurityEvents/>) from @sessionguard/react, which keep themselves current, and in local
+ * development the developer tools and the theft demo. Routine status goes to one polite live
+ * region (#status); why this device was signed out to `role="alert"` (#alert), one sentence
+ * per state. When a session ends by revocation or theft, the story (that sentence, the
+ * demo's log, the activity as last shown) stays on screen until the user dismisses it or
+ * signs in again.
  *
  * For tests it marks its state on <body>: `data-ready`, `data-state` (`signed-in` /
  * `signed-out`), `data-refreshes`, `data-theft`.
@@ -14,7 +17,6 @@ import {
   describeSignOut,
   describeUserAgent,
   DeviceList,
-  formatTime,
   type ListHandle,
   SecurityEvents,
   useSession,
@@ -23,21 +25,17 @@ import {
 import { isSessionEnded, useBusy } from "./busy.ts";
 import type { PageConfig } from "./config.ts";
 import type { TokenSource } from "./identity.ts";
-import { ReplayDemo } from "./ReplayDemo.tsx";
+import { DevTools } from "./DevTools.tsx";
 
 /** This page's words for why it is signed out (the package's for any other reason). */
 const SIGNED_OUT_TEXT: Partial<Record<SignedOutReason, string>> = {
-  signed_out: "You are signed out.",
-  session_revoked: "This session was revoked (from another device, or after a security check). Sign in again.",
-  session_expired: "This session expired. Sign in again.",
-  refresh_token_reused:
-    "Theft detected: an old refresh token of this session was used again, so the server revoked the session.",
-  invalid_refresh_token: "The stored session was not valid. Sign in again.",
+  session_revoked: "This browser was signed out: its session was ended from another device. Sign in again.",
+  session_expired: "This browser was signed out because its session expired. Sign in again.",
+  invalid_refresh_token: "This browser was signed out because its saved session was not valid. Sign in again.",
 };
+const THEFT_TEXT = "Theft detected: an old sign-in token of this browser was used again, so the server ended the " +
+  "session and signed this browser out. Sign in again, then check your devices.";
 const signedOutText = (reason: SignedOutReason) => SIGNED_OUT_TEXT[reason] ?? describeSignOut(reason);
-
-const THEFT_DEMO_TEXT = "Theft detected: the server saw a spent refresh token and revoked this session. " +
-  "This device is signed out on its next request.";
 
 export interface DevicesPageProps {
   config: PageConfig;
@@ -47,12 +45,14 @@ export interface DevicesPageProps {
 
 export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
   const client = useSessionClient();
-  const { status, userId, session, signOut } = useSession();
+  const { status, userId, signOut } = useSession();
   const [statusText, setStatus] = useState("");
+  /** Why this browser was signed out, until dismissed or signed in again. */
   const [alert, setAlert] = useState<string | null>(null);
+  const [replayLog, setReplayLog] = useState("");
   const [refreshes, setRefreshes] = useState(0);
   const [theft, setTheft] = useState(false);
-  const [signIns, setSignIns] = useState(0);
+  const theftSeen = useRef(false);
   const [focusAccount, setFocusAccount] = useState(false);
   const busy = useBusy(setStatus);
   const devices = useRef<ListHandle>(null);
@@ -60,26 +60,29 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
   const accountHeading = useRef<HTMLHeadingElement>(null);
   const local = config.identity.mode === "local";
 
+  const markTheft = useCallback(() => {
+    theftSeen.current = true;
+    setTheft(true);
+    setAlert(THEFT_TEXT);
+  }, []);
+
   useEffect(() => {
     const offs = [
-      client.on("tokensRefreshed", ({ source }) => {
-        setRefreshes((n) => n + 1);
-        if (source === "other-tab") setStatus("Another tab refreshed the session; this tab uses its tokens.");
-      }),
-      client.on("theftDetected", () => setAlert(signedOutText("refresh_token_reused"))),
+      client.on("tokensRefreshed", () => setRefreshes((n) => n + 1)),
+      client.on("theftDetected", markTheft),
       client.on("signedOut", ({ reason }) => {
-        setStatus(signedOutText(reason));
-        setAlert((shown) => {
-          if (reason === "session_revoked" && shown) return shown; // keep the theft message
-          if (reason !== "signed_out" && reason !== "refresh_token_reused") return signedOutText(reason);
-          return shown;
-        });
+        if (reason === "signed_out") {
+          setStatus(signedOutText(reason));
+        } else {
+          setStatus(""); // the alert says it, once
+          setAlert(theftSeen.current ? THEFT_TEXT : signedOutText(reason));
+        }
       }),
     ];
     return () => {
       for (const off of offs) off();
     };
-  }, [client]);
+  }, [client, markTheft]);
 
   // The page's state on <body>, for tests.
   useEffect(() => {
@@ -101,7 +104,7 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
     setFocusAccount(false);
   }, [focusAccount, status]);
 
-  /** Reloads both lists; a session that ended meanwhile has switched the page to signed-out. */
+  /** Reloads both lists now; a session that ended meanwhile has switched the page to signed-out. */
   const reloadLists = useCallback(async (done?: string) => {
     try {
       await Promise.all([devices.current?.reload(), events.current?.reload()]);
@@ -111,6 +114,13 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
     }
   }, []);
 
+  const dismiss = () => {
+    setAlert(null);
+    setReplayLog("");
+    theftSeen.current = false;
+    setTheft(false);
+  };
+
   const signIn = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const field = event.currentTarget.elements.namedItem("device-name") as HTMLInputElement;
@@ -118,25 +128,14 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
     void busy.run("signin", async () => {
       setStatus("Signing in…");
       await client.start(await identity.getToken(), { deviceName });
-      setAlert(null);
-      setTheft(false);
-      setSignIns((n) => n + 1);
+      dismiss();
       setStatus("Signed in.");
       setFocusAccount(true);
     });
   };
 
-  const button = (id: string, label: string, action: () => Promise<void>) => (
-    <button
-      id={id}
-      type="button"
-      disabled={busy.is(id)}
-      aria-busy={busy.is(id) || undefined}
-      onClick={() => void busy.run(id, action)}
-    >
-      {label}
-    </button>
-  );
+  const signedIn = status === "signed-in";
+  const story = status === "signed-out" && (alert !== null || replayLog !== "");
 
   return (
     <>
@@ -145,7 +144,8 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
         <h1>Your devices</h1>
         {local && (
           <p id="mode-banner" className="banner">
-            Local development: signed in by the local development issuer, not a real Clerk instance.
+            Local development: sign-in on this page uses the local development issuer of <code>npm start</code>, not a
+            real Clerk instance.
           </p>
         )}
       </header>
@@ -153,6 +153,11 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
       <main id="main" tabIndex={-1}>
         <p id="status" role="status" aria-live="polite">{statusText}</p>
         <div id="alert" role="alert" className="alert" hidden={alert === null}>{alert}</div>
+        {story && (
+          <p>
+            <button id="dismiss" type="button" className="secondary" onClick={dismiss}>Dismiss this message</button>
+          </p>
+        )}
 
         <section id="signed-out" aria-labelledby="signin-heading" hidden={status !== "signed-out"}>
           <h2 id="signin-heading" tabIndex={-1}>Sign in</h2>
@@ -165,22 +170,18 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
           </form>
         </section>
 
-        <section id="signed-in" aria-labelledby="account-heading" hidden={status !== "signed-in"}>
-          <h2 id="account-heading" tabIndex={-1} ref={accountHeading}>This session</h2>
-          <p>
-            Signed in as <strong id="user-id">{userId ?? ""}</strong>. Access token valid until{" "}
-            <time id="token-expiry" dateTime={session ? new Date(session.expires_at * 1000).toISOString() : undefined}>
-              {session ? formatTime(session.expires_at) : ""}
-            </time>{" "}
-            (<span id="refresh-count">{refreshes}</span> refreshes on this page).
-          </p>
+        <section id="signed-in" aria-labelledby="account-heading" hidden={!signedIn}>
+          <h2 id="account-heading" tabIndex={-1} ref={accountHeading}>Your account</h2>
+          <p>Signed in as <strong id="user-id">{userId ?? ""}</strong>.</p>
           <div className="actions">
-            {button("refresh", "Refresh token now", async () => {
-              await client.refresh();
-              setStatus("Access token refreshed.");
-            })}
-            {button("reload", "Reload lists", () => reloadLists("Lists reloaded."))}
-            {button("signout", "Sign out", () => signOut("local"))}
+            <button
+              id="signout"
+              type="button"
+              disabled={busy.is("signout")}
+              onClick={() => void busy.run("signout", () => signOut("local"))}
+            >
+              Sign out
+            </button>
           </div>
 
           <div id="devices">
@@ -190,31 +191,30 @@ export function DevicesPage({ config, identity, storage }: DevicesPageProps) {
               announce={setStatus}
               messages={{
                 thisDevice: "This device",
-                revoked: (name) => `Revoked ${name}.`,
+                revoked: (name) => `Signed out ${name}.`,
                 signedOutOthers: "Signed out everywhere else.",
-                reloaded: "Device list reloaded.",
               }}
             />
           </div>
-          <div id="events">
-            <SecurityEvents ref={events} title="Security events" />
-          </div>
-
-          {local && (
-            <ReplayDemo
-              key={signIns}
-              storage={storage}
-              sessionUrl={config.sessionUrl}
-              onTheft={() => {
-                setTheft(true);
-                setAlert(THEFT_DEMO_TEXT);
-              }}
-              nextRequest={() => reloadLists()}
-              run={(action) => busy.run("replay", action)}
-              busy={busy.is("replay")}
-            />
-          )}
         </section>
+
+        <div id="events" hidden={!signedIn && !story}>
+          <SecurityEvents ref={events} title="Security activity" keepAfterSignOut />
+        </div>
+
+        {local && (signedIn || replayLog !== "") && (
+          <DevTools
+            storage={storage}
+            sessionUrl={config.sessionUrl}
+            signedIn={signedIn}
+            log={replayLog}
+            onLog={setReplayLog}
+            onTheft={markTheft}
+            onRefreshed={() => setStatus("Access token refreshed.")}
+            reloadLists={reloadLists}
+            busy={busy}
+          />
+        )}
       </main>
     </>
   );

@@ -45,7 +45,7 @@ export function App() {
           )}
         </section>
       }
-      devTools={<TheftDemo />}
+      devTools={(story) => <TheftDemo {...story} />}
     />
   );
 }

@@ -1,24 +1,18 @@
 /**
  * The notes table, read and written with supabase-js through `useSupabaseClient()`:
  * every request carries the sessionguard access token, so the RLS policy sees the Clerk
- * user and the live session. Needs a hosted Supabase project (the local stack has no
- * Data API); the table and its policy are in ../../notes/ (see README.md).
+ * user and the live session. Locally the Data API is `npm start`'s (its stand-in at
+ * /rest/v1, or `supabase start`'s PostgREST); the table and its policy are in
+ * ../../notes/ (see README.md). A session ended elsewhere reads no notes on its next query.
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { useSupabaseClient } from "@sessionguard/react";
-import { config } from "./config.ts";
 
 export function Notes() {
   return (
     <section aria-labelledby="notes-heading" className="card">
       <h2 id="notes-heading">Your notes</h2>
-      {config.supabase ? <NotesList /> : (
-        <p>
-          Notes are stored in Supabase through its Data API, which the local stack does not have. Set{" "}
-          <code>VITE_SUPABASE_URL</code> and <code>VITE_SUPABASE_ANON_KEY</code> to a hosted project that has the notes
-          table (see the example's README) to try them.
-        </p>
-      )}
+      <NotesList />
     </section>
   );
 }
@@ -39,7 +33,10 @@ function NotesList() {
       ascending: false,
     });
     if (error) setMessage(`Could not load your notes: ${error.message}`);
-    else setNotes(data as Note[]);
+    else {
+      setNotes(data as Note[]);
+      setMessage(data.length === 0 ? "No notes to show." : "");
+    }
   }, [supabase]);
   useEffect(() => void load(), [load]);
 
@@ -51,8 +48,8 @@ function NotesList() {
     const { error } = await supabase.from("notes").insert({ body });
     if (error) return setMessage(`Could not save the note: ${error.message}`);
     form.reset();
-    setMessage("Note saved.");
     await load();
+    setMessage("Note saved.");
   };
 
   return (
@@ -60,9 +57,10 @@ function NotesList() {
       <p role="status" aria-live="polite">{message}</p>
       <form onSubmit={add}>
         <label htmlFor="note-body">New note</label> <input id="note-body" name="body" maxLength={500} />{" "}
-        <button type="submit" className="sg-button">Add</button>
+        <button type="submit" className="sg-button">Add</button>{" "}
+        <button type="button" className="sg-button" onClick={() => void load()}>Reload notes</button>
       </form>
-      <ul>{notes.map((n) => <li key={n.id}>{n.body}</li>)}</ul>
+      <ul className="notes">{notes.map((n) => <li key={n.id}>{n.body}</li>)}</ul>
     </>
   );
 }

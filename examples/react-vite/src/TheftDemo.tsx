@@ -3,19 +3,25 @@
  * uses it elsewhere first (rotating twice, as a thief's client would), then lets this
  * device refresh with the token it holds, which is now spent. The server takes that as
  * theft and revokes the session; the SDK emits `theftDetected`, the page says so, and
- * the identity session is signed out too.
+ * the identity session is signed out too. Its log stays on screen after that sign-out,
+ * with the rest of the story, until the page's "Dismiss" or the next sign-in.
  */
-import { useState } from "react";
-import { describeError, useSessionClient } from "@sessionguard/react";
+import { useEffect, useState } from "react";
+import { describeError, useSession, useSessionClient } from "@sessionguard/react";
+import type { StoryProps } from "./Account.tsx";
 import { config } from "./config.ts";
 
 interface Stored {
   refresh_token?: string;
 }
 
-export function TheftDemo() {
+export function TheftDemo({ dismissed }: StoryProps) {
   const client = useSessionClient();
+  const { status } = useSession();
   const [log, setLog] = useState("");
+  useEffect(() => {
+    if (dismissed) setLog("");
+  }, [dismissed]);
 
   const run = async () => {
     const storage = (window as unknown as { sessionguardExample: { storage: { get(k: string): Promise<string | null> } } })
@@ -46,6 +52,7 @@ export function TheftDemo() {
     }
   };
 
+  if (status !== "signed-in" && (dismissed || log === "")) return null;
   return (
     <section aria-labelledby="theft-heading" className="card card--dev">
       <h2 id="theft-heading">Local development: try theft detection</h2>
@@ -53,7 +60,12 @@ export function TheftDemo() {
         Plays a thief who copied this device's refresh token: the thief refreshes with it first, then this device
         refreshes with its own copy, which is now spent.
       </p>
-      <button type="button" className="sg-button sg-button--danger" onClick={() => void run()}>
+      <button
+        type="button"
+        className="sg-button sg-button--danger"
+        disabled={status !== "signed-in"}
+        onClick={() => void run()}
+      >
         Simulate a stolen refresh token
       </button>
       <pre aria-live="polite" data-testid="theft-log">{log}</pre>

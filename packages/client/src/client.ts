@@ -12,6 +12,7 @@ import {
   type DeviceBinding,
   type SessionClientOptions,
 } from "./client-options.ts";
+import { type SessionOrganization, updateClaims } from "./claims.ts";
 import { DeviceKeys } from "./device-keys.ts";
 import { errorFromResponse, SessionError, TERMINAL_CODES } from "./errors.ts";
 import type { SessionEvents, SignedOutReason } from "./events.ts";
@@ -68,6 +69,11 @@ export interface SessionClient {
   revokeSession(id: string): Promise<void>;
   /** The user's security events, newest first. */
   listEvents(): Promise<SecurityEvent[]>;
+  /**
+   * Hands a fresh Clerk session token of the same Clerk session to `/claims` after an
+   * organization switch or Clerk's reverification (claims.ts); stores the new access token.
+   */
+  updateClaims(clerkToken: string): Promise<SessionInfo & { organization: SessionOrganization | null }>;
   on<K extends keyof SessionEvents>(
     event: K,
     listener: (payload: SessionEvents[K]) => void,
@@ -252,6 +258,16 @@ class SessionClientImpl implements SessionClient {
 
   async listEvents(): Promise<SecurityEvent[]> {
     return await readList(await this.#authed("GET", "/events"), "events");
+  }
+
+  updateClaims(clerkToken: string): Promise<SessionInfo & { organization: SessionOrganization | null }> {
+    return updateClaims({
+      settings: this.#settings,
+      state: this.#state,
+      keys: this.#keys,
+      http: this.#http,
+      accessToken: () => this.getAccessToken(),
+    }, clerkToken);
   }
 
   on<K extends keyof SessionEvents>(

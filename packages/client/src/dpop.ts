@@ -59,80 +59,7 @@ export function indexedDbKeyStore(
   };
 }
 
-/**
- * A JSON file per key in `directory` (Node), written with mode 0600, for servers
- * and CLIs whose session outlives the process. The private key is then
- * extractable and lies on disk: protect the directory like the session itself.
- */
-export function fileKeyStore(directory: string): DpopKeyStore {
-  const fileOf = (name: string) =>
-    `${directory.replace(/\/+$/, "")}/${encodeURIComponent(name)}.jwk.json`;
-  // A specifier in a variable: bundlers and the browser never try to load node: modules.
-  const specifier = "node:fs/promises";
-  const fs = (): Promise<NodeFsPromises> => import(specifier);
-  return {
-    extractable: true,
-    async get(name) {
-      let text: string;
-      try {
-        text = await (await fs()).readFile(fileOf(name), "utf8");
-      } catch (error) {
-        if ((error as { code?: string }).code === "ENOENT") return null;
-        throw error;
-      }
-      const { privateJwk, publicJwk } = JSON.parse(text) as {
-        privateJwk: JsonWebKey;
-        publicJwk: JsonWebKey;
-      };
-      return {
-        privateKey: await subtle().importKey(
-          "jwk",
-          privateJwk,
-          ECDSA_P256,
-          true,
-          ["sign"],
-        ),
-        publicKey: await subtle().importKey(
-          "jwk",
-          publicJwk,
-          ECDSA_P256,
-          true,
-          ["verify"],
-        ),
-      };
-    },
-    async set(name, keys) {
-      const { mkdir, writeFile, rename } = await fs();
-      await mkdir(directory, { recursive: true, mode: 0o700 });
-      const text = JSON.stringify({
-        privateJwk: await subtle().exportKey("jwk", keys.privateKey),
-        publicJwk: await subtle().exportKey("jwk", keys.publicKey),
-      });
-      const temporary = `${fileOf(name)}.${Date.now()}.tmp`;
-      await writeFile(temporary, text, { mode: 0o600 });
-      await rename(temporary, fileOf(name));
-    },
-    async remove(name) {
-      await (await fs()).rm(fileOf(name), { force: true });
-    },
-  };
-}
-
-/** The few node:fs/promises functions used (the SDK does not depend on Node's types). */
-interface NodeFsPromises {
-  readFile(path: string, encoding: "utf8"): Promise<string>;
-  writeFile(
-    path: string,
-    data: string,
-    options: { mode: number },
-  ): Promise<void>;
-  mkdir(
-    path: string,
-    options: { recursive: true; mode: number },
-  ): Promise<unknown>;
-  rename(from: string, to: string): Promise<void>;
-  rm(path: string, options: { force: true }): Promise<void>;
-}
+export { fileKeyStore } from "./file-key-store.ts";
 
 const memoryStores = new WeakMap<object, DpopKeyStore>();
 
@@ -145,8 +72,7 @@ const memoryStores = new WeakMap<object, DpopKeyStore>();
 export function defaultKeyStore(
   sessionStorage: object & { shared?: boolean },
 ): DpopKeyStore | null {
-  const inBrowser =
-    typeof (globalThis as { document?: unknown }).document !== "undefined";
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
   if (inBrowser && typeof indexedDB !== "undefined") return indexedDbKeyStore();
   // A key in memory beside a session on disk would be gone after a restart, and the session with it.
   if (sessionStorage.shared !== false) return null;

@@ -3,6 +3,7 @@
  * with Clerk and keep their data in Supabase. See packages/client/README.md.
  */
 export { createSessionClient } from "./client.ts";
+export type { SessionOrganization } from "./claims.ts";
 export type { SessionClient } from "./client.ts";
 export type { DeviceBinding, SessionClientOptions } from "./client-options.ts";
 export { localCoordinator, webCoordinator } from "./coordination.ts";

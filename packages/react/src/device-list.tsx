@@ -1,7 +1,9 @@
 /**
- * `<DeviceList/>`: the user's signed-in devices as a table, a button per device to end
- * it, and "Sign out everywhere else". Unstyled: every part has a `sg-` class name (see
- * styles.css for an optional theme driven by CSS variables).
+ * `<DeviceList/>`: the user's signed-in devices as a table, a "Sign out" button per device,
+ * and "Sign out everywhere else". It keeps itself current (a poll while the page is
+ * visible, on returning to the page, after its own actions: see `useDevices`). Unstyled:
+ * every part has a `sg-` class name; styles.css, the optional theme, turns the table into
+ * a list of cards in a narrow container (each cell labelled from its `data-label`).
  *
  * Accessibility: a table with column headers and a caption; native buttons (keyboard
  * and focus for free) named after their device; changes announced in a polite live
@@ -10,9 +12,9 @@
  */
 import { type Ref, useId, useRef, useState } from "react";
 import type { DeviceSession } from "@sessionguard/client";
-import { describeError, describeUserAgent, formatTime, toDate } from "./messages.ts";
+import { describeBrowser, describeError, describeUserAgent, formatTime, toDate } from "./messages.ts";
 import { useDevices } from "./use-devices.ts";
-import { type ListHandle, useListHandle } from "./use-resource.ts";
+import { type ListHandle, type ResourceOptions, useListHandle } from "./use-resource.ts";
 
 /** What the list says after an action, and the badge of this device; override to reword or translate. */
 export interface DeviceListMessages {
@@ -24,7 +26,7 @@ export interface DeviceListMessages {
   signedOutHere: string;
   /** "Sign out everywhere else" succeeded. */
   signedOutOthers: string;
-  /** The list was reloaded with its own button. */
+  /** @deprecated Not shown any more: the list has no reload button, it updates itself. */
   reloaded: string;
 }
 
@@ -51,6 +53,8 @@ export interface DeviceListProps {
   announce?: (message: string) => void;
   /** `reload()` from outside (see {@link ListHandle}). */
   ref?: Ref<ListHandle>;
+  /** Milliseconds between reloads while the page is visible, 0 for none; default 30 000. */
+  refreshInterval?: ResourceOptions["refreshInterval"];
 }
 
 /** A device's name as the user sees it. */
@@ -59,9 +63,9 @@ export function deviceLabel(device: DeviceSession): string {
 }
 
 export function DeviceList(
-  { title = "Your devices", headingLevel = 2, className, messages, announce, ref }: DeviceListProps,
+  { title = "Your devices", headingLevel = 2, className, messages, announce, ref, refreshInterval }: DeviceListProps,
 ) {
-  const { devices, status, error, revoke, signOutOthers, reload } = useDevices();
+  const { devices, status, error, revoke, signOutOthers, reload } = useDevices({ refreshInterval });
   const [announcement, setAnnouncement] = useState("");
   const say = announce ?? setAnnouncement;
   const m = { ...MESSAGES, ...messages };
@@ -106,6 +110,7 @@ export function DeviceList(
             <thead>
               <tr>
                 <th scope="col">Device</th>
+                <th scope="col">Browser</th>
                 <th scope="col">Last active</th>
                 <th scope="col">Signed in</th>
                 <th scope="col">IP address</th>
@@ -115,7 +120,6 @@ export function DeviceList(
             <tbody>
               {devices.map((device) => {
                 const name = deviceLabel(device);
-                const verb = device.current ? "Sign out" : "Revoke";
                 return (
                   <tr
                     key={device.id}
@@ -126,14 +130,15 @@ export function DeviceList(
                       {name}
                       {device.current && <>{" "}<span className="sg-devices__badge">{m.thisDevice}</span></>}
                     </th>
-                    <td><Time value={device.last_active_at} /></td>
-                    <td><Time value={device.created_at} /></td>
-                    <td>{device.ip ?? "—"}</td>
-                    <td>
+                    <td data-label="Browser">{describeBrowser(device.user_agent) || "—"}</td>
+                    <td data-label="Last active"><Time value={device.last_active_at} /></td>
+                    <td data-label="Signed in"><Time value={device.created_at} /></td>
+                    <td data-label="IP address">{device.ip ?? "—"}</td>
+                    <td className="sg-devices__action">
                       <button
                         type="button"
                         className="sg-button sg-button--danger"
-                        aria-label={`${verb} ${name}`}
+                        aria-label={`Sign out ${name}`}
                         disabled={pending !== null}
                         onClick={() =>
                           act(
@@ -142,7 +147,7 @@ export function DeviceList(
                             device.current ? m.signedOutHere : m.revoked(name),
                           )}
                       >
-                        {verb}
+                        Sign out
                       </button>
                     </td>
                   </tr>
@@ -160,16 +165,6 @@ export function DeviceList(
             onClick={() => act("others", signOutOthers, m.signedOutOthers)}
           >
             Sign out everywhere else
-          </button>
-          <button
-            type="button"
-            className="sg-button sg-button--secondary"
-            disabled={pending !== null}
-            onClick={() => act("reload", async () => {
-              await reload();
-            }, m.reloaded)}
-          >
-            Refresh list
           </button>
         </div>
       )}

@@ -37,18 +37,33 @@ export function describeError(error: { code?: string } | null | undefined): stri
   return (code && ERRORS[code]) ?? "Something went wrong. Try again.";
 }
 
+/**
+ * Browsers by the token their user agent carries, most specific first (Edge and Opera say
+ * "Chrome" too, Chrome says "Safari" too). The version is the major number after the token.
+ */
+const BROWSERS: [name: string, token: RegExp][] = [
+  ["Edge", /Edg(?:e|A|iOS)?\/(\d+)/],
+  ["Opera", /OPR\/(\d+)/],
+  ["Samsung Internet", /SamsungBrowser\/(\d+)/],
+  ["Firefox", /(?:Firefox|FxiOS)\/(\d+)/],
+  ["Chrome", /(?:Chrome|Chromium|CriOS)\/(\d+)/],
+  ["Safari", /Version\/(\d+)[^ ]* (?:Mobile\/\S+ )?Safari\//],
+];
+
+/** "Chrome 131" from a user agent string ("Chrome" without a version); empty when not recognised. */
+export function describeBrowser(userAgent: string | null | undefined): string {
+  if (!userAgent) return "";
+  for (const [name, token] of BROWSERS) {
+    const match = token.exec(userAgent);
+    if (match) return `${name} ${match[1]}`;
+  }
+  return /Safari\//.test(userAgent) ? "Safari" : "";
+}
+
 /** "Chrome on macOS" from a user agent string; empty when nothing is recognised. */
 export function describeUserAgent(userAgent: string | null | undefined): string {
   if (!userAgent) return "";
-  const browser = /Edg\//.test(userAgent)
-    ? "Edge"
-    : /Firefox\//.test(userAgent)
-    ? "Firefox"
-    : /Chrom(e|ium)\//.test(userAgent)
-    ? "Chrome"
-    : /Safari\//.test(userAgent)
-    ? "Safari"
-    : "";
+  const browser = describeBrowser(userAgent).replace(/ \d+$/, "");
   const os = /Android/.test(userAgent)
     ? "Android"
     : /iPhone|iPad/.test(userAgent)

@@ -1,13 +1,15 @@
 /**
  * `<SecurityEvents/>`: the user's security history, newest first, each event a sentence
- * the server wrote for users, with when and from where. Theft is marked. New events
- * after the first load are announced in a polite live region. Unstyled: `sg-` classes.
+ * the server wrote for users, with when and from where. Theft is marked. It keeps itself
+ * current (see `useSecurityEvents`), and new events after the first load are announced in
+ * a polite live region. Unstyled: `sg-` classes.
  */
 import { type Ref, useEffect, useId, useRef, useState } from "react";
 import type { SecurityEvent } from "@sessionguard/client";
 import { describeError, describeUserAgent, formatTime, toDate } from "./messages.ts";
-import { type ListHandle, useListHandle } from "./use-resource.ts";
+import { type ListHandle, type ResourceOptions, useListHandle } from "./use-resource.ts";
 import { useSecurityEvents } from "./use-security-events.ts";
+import { useSession } from "./use-session.ts";
 
 export interface SecurityEventsProps {
   /** Heading text. Default "Security activity". */
@@ -18,15 +20,31 @@ export interface SecurityEventsProps {
   className?: string;
   /** `reload()` from outside (see {@link ListHandle}). */
   ref?: Ref<ListHandle>;
+  /** Milliseconds between reloads while the page is visible, 0 for none; default 30 000. */
+  refreshInterval?: ResourceOptions["refreshInterval"];
+  /**
+   * When the session ends here for a reason other than signing out (revoked, theft), keep
+   * the last list on screen, marked as no longer updating, until the next sign-in or
+   * until this component unmounts, so the user can read what happened. Off by default:
+   * a signed-out page shows nothing of the account.
+   */
+  keepAfterSignOut?: boolean;
 }
 
 const WARNING_TYPES = new Set(["refresh_token_reused", "dpop_key_mismatch", "clerk_revoke_failed"]);
 
 export function SecurityEvents(
-  { title = "Security activity", headingLevel = 2, limit = 20, className, ref }: SecurityEventsProps,
+  { title = "Security activity", headingLevel = 2, limit = 20, className, ref, refreshInterval, keepAfterSignOut }:
+    SecurityEventsProps,
 ) {
-  const { events, status, error, reload } = useSecurityEvents();
+  const { events: loaded, status, error, reload } = useSecurityEvents({ refreshInterval });
+  const { signedOutReason } = useSession();
   useListHandle(ref, reload);
+  const lastShown = useRef<SecurityEvent[]>([]);
+  if (status === "ready") lastShown.current = loaded;
+  const kept = keepAfterSignOut && status === "idle" && signedOutReason !== null && signedOutReason !== "signed_out" &&
+    lastShown.current.length > 0;
+  const events = kept ? lastShown.current : loaded;
   const [announcement, setAnnouncement] = useState("");
   const seen = useRef<Set<string> | null>(null);
   const id = useId();
@@ -52,9 +70,10 @@ export function SecurityEvents(
       <Heading id={`${id}-h`} className="sg-events__title">{title}</Heading>
       <p className="sg-events__live sg-live" role="status" aria-live="polite">{announcement}</p>
       {status === "error" && <p className="sg-events__error sg-error" role="alert">{describeError(error)}</p>}
-      {status === "idle" && <p className="sg-events__empty">Sign in to see your security activity.</p>}
+      {status === "idle" && !kept && <p className="sg-events__empty">Sign in to see your security activity.</p>}
+      {kept && <p className="sg-events__kept">You are signed out: this is your activity as last shown. Sign in to see it now.</p>}
       {status === "loading" && <p className="sg-events__loading" aria-busy="true">Loading your security activity…</p>}
-      {(status === "ready" || (status === "error" && events.length > 0)) && (
+      {(status === "ready" || kept || (status === "error" && events.length > 0)) && (
         shown.length === 0
           ? <p className="sg-events__empty">No security events yet.</p>
           : (
@@ -62,11 +81,6 @@ export function SecurityEvents(
               {shown.map((event) => <EventItem key={event.id} event={event} />)}
             </ol>
           )
-      )}
-      {status !== "idle" && (
-        <button type="button" className="sg-button sg-button--secondary" onClick={() => void reload()}>
-          Refresh activity
-        </button>
       )}
     </section>
   );

@@ -10,7 +10,10 @@
  * - signed out there → signed out here;
  * - the sessionguard session ends (signed out, revoked from another device, expired,
  *   theft) → signed out there too, and that identity session never starts another one:
- *   a revoked device stays signed out until the user signs in again.
+ *   a revoked device stays signed out until the user signs in again;
+ * - the active organization changes there, or the user re-verifies → the session's
+ *   claims are updated with a fresh token (`client.updateClaims`, POST /claims), so RLS
+ *   policies see the new organization on the next query without a new sign-in.
  */
 import { useEffect, useRef, useState } from "react";
 import type { SessionClient } from "@sessionguard/client";
@@ -28,6 +31,10 @@ export interface IdentityState {
   getToken(): Promise<string | null>;
   /** Ends the provider's session. */
   signOut(): Promise<unknown>;
+  /** The active organization (Clerk's `orgId`); undefined when the provider has none to tell. */
+  orgId?: string | null;
+  /** When a factor was last verified, in seconds (from Clerk's `fva`); undefined when unknown. */
+  verifiedAt?: number | null;
 }
 
 export interface SessionSyncOptions {
@@ -45,6 +52,9 @@ export interface SessionSyncState {
 
 type Outcome = "started" | "kept" | "ended" | "no-token";
 
+/** A verification this much newer (s) than the one last sent is a re-verification (`fva` counts minutes). */
+const REVERIFIED_AFTER_S = 60;
+
 const inflight = new WeakMap<SessionClient, Map<string, Promise<Outcome>>>();
 const localLocks = new Map<string, Promise<unknown>>();
 const MAX_REMEMBERED = 20;
@@ -56,7 +66,9 @@ export function useSessionSync(identity: IdentityState, options: SessionSyncOpti
   latest.current = identity;
   const name = options.name ?? "sessionguard";
   const deviceName = options.deviceName;
-  const { isLoaded, isSignedIn, userId, sessionId } = identity;
+  const { isLoaded, isSignedIn, userId, sessionId, orgId, verifiedAt } = identity;
+  // What the session's claims were last made of: set by /start, or sent to /claims.
+  const synced = useRef<{ sessionId: string; orgId: string | null | undefined; verifiedAt: number | null | undefined; fresh: boolean } | null>(null);
 
   // The sessionguard session of the identity's user ended: end the identity session too.
   // Not when the session that ended was another user's (the identity switched accounts).
@@ -91,6 +103,11 @@ export function useSessionSync(identity: IdentityState, options: SessionSyncOpti
       ensureSession(client, name, { userId, sessionId, getToken: () => latest.current.getToken(), deviceName })
         .then((outcome) => {
           if (outcome === "ended") void latest.current.signOut();
+          // A session started now has the token's claims; a kept one may predate them.
+          if (outcome === "started" || outcome === "kept") {
+            const now = latest.current;
+            synced.current = { sessionId, orgId: now.orgId, verifiedAt: now.verifiedAt, fresh: outcome === "started" };
+          }
           if (!cancelled) setState({ status: outcome === "started" || outcome === "kept" ? "ready" : "idle", error: null });
         }, (error: unknown) => {
           if (!cancelled) setState({ status: "error", error });
@@ -105,6 +122,20 @@ export function useSessionSync(identity: IdentityState, options: SessionSyncOpti
       cancelled = true;
     };
   }, [client, name, isLoaded, isSignedIn, userId, sessionId, deviceName]);
+
+  // The organization switched, or the user re-verified: update the session's claims.
+  useEffect(() => {
+    const last = synced.current;
+    if (state.status !== "ready" || !last || last.sessionId !== sessionId || orgId === undefined) return;
+    const switched = last.orgId !== orgId || !last.fresh;
+    const reverified = typeof verifiedAt === "number" &&
+      (typeof last.verifiedAt !== "number" || verifiedAt > last.verifiedAt + REVERIFIED_AFTER_S);
+    if (!switched && !reverified) return;
+    synced.current = { sessionId, orgId, verifiedAt, fresh: true };
+    void latest.current.getToken()
+      .then((token) => token ? client.updateClaims(token) : undefined)
+      .catch((error: unknown) => setState((current) => ({ ...current, error })));
+  }, [client, state.status, sessionId, orgId, verifiedAt]);
 
   return state;
 }

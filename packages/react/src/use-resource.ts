@@ -2,6 +2,11 @@
  * @internal Loads something that belongs to the signed-in session (its devices, its
  * events), reloads it when another session signs in, and drops it when the session
  * ends (`signedOut`, `theftDetected`): what a signed-out page shows is never stale.
+ *
+ * It keeps itself current without a button: every `refreshInterval` while the page is
+ * visible, when the page becomes visible again, and when a list of the same client
+ * changed something (a device signed out here adds a security event there). A poll is
+ * the session's next request too: a session revoked elsewhere is signed out by it.
  */
 import { type Ref, useCallback, useEffect, useImperativeHandle, useRef, useState } from "react";
 import { isSessionError, type SessionClient, SessionError } from "@sessionguard/client";
@@ -23,9 +28,34 @@ export interface ResourceState<T> {
   reload(): Promise<SessionError | null>;
 }
 
+/** How a list keeps itself current. */
+export interface ResourceOptions {
+  /**
+   * Milliseconds between reloads while the page is visible; 0 turns polling off (it still
+   * reloads when the page becomes visible and after changes made here). Default 30 000.
+   */
+  refreshInterval?: number;
+}
+
+const DEFAULT_REFRESH_INTERVAL = 30_000;
+
+/** Per client: lists that want to hear that something changed (a device was signed out here). */
+const changeListeners = new WeakMap<SessionClient, Set<() => Promise<unknown>>>();
+
+/**
+ * @internal Tells every list of `client` but `except` (the caller's own, which reloads
+ * itself and waits for it) to load again, after this page changed the session set.
+ */
+export function announceChange(client: SessionClient, except?: () => Promise<unknown>): void {
+  for (const reload of [...(changeListeners.get(client) ?? [])]) {
+    if (reload !== except) void reload();
+  }
+}
+
 export function useSessionResource<T>(
   hook: string,
   load: (client: SessionClient) => Promise<T>,
+  { refreshInterval = DEFAULT_REFRESH_INTERVAL }: ResourceOptions = {},
 ): ResourceState<T> {
   const { client } = useSessionGuardContext(hook);
   const { status: sessionStatus, sessionId } = useSession();
@@ -59,6 +89,23 @@ export function useSessionResource<T>(
       setState({ status: "idle", data: null, error: null });
     }
   }, [sessionStatus, sessionId, reload]);
+
+  useEffect(() => {
+    if (sessionStatus !== "signed-in" || typeof document === "undefined") return;
+    const whenVisible = () => {
+      if (document.visibilityState === "visible") void reload();
+    };
+    let listeners = changeListeners.get(client);
+    if (!listeners) changeListeners.set(client, listeners = new Set());
+    listeners.add(reload);
+    document.addEventListener("visibilitychange", whenVisible);
+    const timer = refreshInterval > 0 ? setInterval(whenVisible, refreshInterval) : undefined;
+    return () => {
+      listeners.delete(reload);
+      document.removeEventListener("visibilitychange", whenVisible);
+      clearInterval(timer);
+    };
+  }, [client, sessionStatus, reload, refreshInterval]);
 
   return { ...state, reload };
 }

@@ -13,6 +13,7 @@
  * `_shared/` is Supabase's convention for code shared by functions: a folder whose
  * name starts with `_` is not deployed as a function of its own.
  */
+import { withoutCredentials } from "../../../functions/describe-error.ts";
 import { ApiError, errorResponse } from "../../../functions/errors.ts";
 
 type Handler = (request: Request) => Response | Promise<Response>;
@@ -38,8 +39,9 @@ export async function serveFunction(name: string, build: (env: Record<string, st
   try {
     built = await build(Deno.env.toObject());
   } catch (error) {
-    // A ConfigError's message starts with the setting's name; never a secret value.
-    console.error(`${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    // A ConfigError's message starts with the setting's name and holds no secret value; any
+    // other error (a driver's "Invalid URL: '<url>'") loses the credentials of its URLs.
+    console.error(`${name}: cannot start: ${withoutCredentials(error instanceof Error ? error.message : String(error))}`);
     Deno.exit(1);
     // Only reached where Deno.exit is a no-op (Supabase's Edge Runtime).
     console.error(`${name}: every request answers 500 server_error until the setting is fixed`);

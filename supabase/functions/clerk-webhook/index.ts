@@ -33,7 +33,7 @@ export function createClerkWebhookFunction(
   const sql = openDatabase(config.databaseUrl);
   const handler = createClerkWebhookHandler({
     webhookSecret: config.webhookSecret,
-    applyClerkEvent: createApplyClerkEvent(sql),
+    applyClerkEvent: createApplyClerkEvent(sql, { orgRemoved: config.orgRemoved }),
     ...options,
   });
   return { handler, close: () => sql.end({ timeout: 5 }) };

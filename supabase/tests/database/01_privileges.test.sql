@@ -8,14 +8,16 @@ select plan(18);
 select is(
   array(select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'sessionguard'
-          and p.proname not in ('user_id', 'session_id', 'session_active', 'check_request')
+          and p.proname not in ('user_id', 'session_id', 'session_active', 'check_request',
+                                 'org_id', 'org_role', 'has_org_permission', 'verified_within')
           and has_function_privilege('authenticated', p.oid, 'execute')),
   '{}'::text[], 'authenticated can execute no internal or API function');
 
 select is(
   array(select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'sessionguard'
-          and p.proname not in ('user_id', 'session_id', 'session_active', 'check_request')
+          and p.proname not in ('user_id', 'session_id', 'session_active', 'check_request',
+                                 'org_id', 'org_role', 'has_org_permission', 'verified_within')
           and has_function_privilege('anon', p.oid, 'execute')),
   '{}'::text[], 'anon can execute no internal or API function');
 

@@ -10,7 +10,8 @@
  *   `createGetToken`: `session.getToken()`; `createSignOut`: `signOut()`;
  * - @clerk/shared deriveState.mjs: `user.id`, `session.id`, `session.status`,
  *   `session.lastActiveToken.jwt.claims`, which authorization.mjs `resolveAuthState` requires
- *   for a signed-in state.
+ *   for a signed-in state; `organization.id` (the active organization: `orgId`) and
+ *   `user.organizationMemberships[].role`.
  *
  * Session tokens come from `npm start`'s local development issuer, so the session function
  * verifies them exactly as it verifies Clerk's. State survives reloads in localStorage.
@@ -19,7 +20,14 @@ interface Resources {
   client: { sessions: unknown[] };
   session: unknown;
   user: unknown;
-  organization: null;
+  organization: { id: string; slug: string } | null;
+}
+
+interface Signed {
+  userId: string;
+  sessionId: string;
+  /** The active organization, as Clerk's `setActive({ organization })` leaves it. */
+  org?: { id: string; role: string } | null;
 }
 
 const KEY = "fake-clerk";
@@ -44,7 +52,7 @@ export class FakeClerk {
   }
 
   async load(): Promise<void> {
-    const saved = JSON.parse(localStorage.getItem(KEY) ?? "null") as { userId: string; sessionId: string } | null;
+    const saved = JSON.parse(localStorage.getItem(KEY) ?? "null") as Signed | null;
     this.loaded = true;
     this.#set(saved);
   }
@@ -62,14 +70,29 @@ export class FakeClerk {
     this.#set({ userId, sessionId });
   }
 
+  /** What Clerk's `setActive({ organization })` does: same session, another active organization. */
+  setActiveOrganization(org: { id: string; role: string } | null): void {
+    const saved = JSON.parse(localStorage.getItem(KEY) ?? "null") as Signed | null;
+    if (!saved) throw new Error("not signed in");
+    const next = { ...saved, org };
+    localStorage.setItem(KEY, JSON.stringify(next));
+    this.#set(next);
+  }
+
   async signOut(): Promise<void> {
     this.signOutCalls++;
     localStorage.removeItem(KEY);
     this.#set(null);
   }
 
-  #set(signed: { userId: string; sessionId: string } | null): void {
-    const user = signed ? { id: signed.userId, organizationMemberships: [] } : null;
+  #set(signed: Signed | null): void {
+    const org = signed?.org ?? null;
+    const user = signed
+      ? {
+        id: signed.userId,
+        organizationMemberships: org ? [{ organization: { id: org.id }, role: `org:${org.role}`, permissions: [] }] : [],
+      }
+      : null;
     const session = signed
       ? {
         id: signed.sessionId,
@@ -77,17 +100,36 @@ export class FakeClerk {
         user,
         actor: null,
         factorVerificationAge: null,
-        lastActiveToken: { jwt: { claims: { sub: signed.userId, sid: signed.sessionId, sts: "active", v: 2 } } },
+        lastActiveToken: {
+          jwt: {
+            claims: {
+              sub: signed.userId,
+              sid: signed.sessionId,
+              sts: "active",
+              v: 2,
+              ...(org ? { o: { id: org.id, rol: org.role } } : {}),
+            },
+          },
+        },
         getToken: async () => {
           const url = new URL("/dev/clerk-token", location.origin);
           url.searchParams.set("user", signed.userId);
           url.searchParams.set("sid", signed.sessionId);
+          if (org) {
+            url.searchParams.set("org", org.id);
+            url.searchParams.set("role", org.role);
+          }
           const res = await fetch(url);
           return ((await res.json()) as { token: string }).token;
         },
       }
       : null;
-    this.#last = { client: { sessions: session ? [session] : [] }, session, user, organization: null };
+    this.#last = {
+      client: { sessions: session ? [session] : [] },
+      session,
+      user,
+      organization: org ? { id: org.id, slug: org.id.slice(4) } : null,
+    };
     for (const listener of [...this.#listeners]) listener(this.#last);
   }
 }

@@ -22,6 +22,7 @@ function Status() {
       <p data-testid="clerk">{auth.isLoaded ? (auth.isSignedIn ? auth.userId : "signed-out") : "loading"}</p>
       <p data-testid="sessionguard">{session.status}{session.userId ? ` ${session.userId}` : ""}</p>
       <p data-testid="reason">{session.signedOutReason ?? ""}</p>
+      <p data-testid="org">{auth.orgId ?? ""}</p>
     </main>
   );
 }

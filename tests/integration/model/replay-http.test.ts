@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokens } from "../../../functions/access-token.ts";
 import { createClerkVerifier } from "../../../functions/clerk-session-token.ts";
 import { parseConfig } from "../../../functions/config.ts";
-import { createHandler } from "../../../functions/handler.ts";
+import { createHandler, MOUNTS } from "../../../functions/handler.ts";
+import { createDpopProofs } from "../../../functions/routes/dpop-proofs.ts";
 import { createRefreshTokens } from "../../../functions/refresh-token.ts";
 import { createStore, type Sql } from "../../../functions/store.ts";
 import { simulate, type Workspace, workspace } from "../../../scripts/model/spin.ts";
@@ -55,9 +56,11 @@ describe("model traces replayed through the HTTP handler", () => {
       DATABASE_URL: testDatabaseUrl(),
     });
     sql = postgres(config.databaseUrl, { prepare: false, fetch_types: false, max: 4, onnotice: () => {} }) as never;
+    const store = createStore(sql);
     handler = createHandler({
       config,
-      store: createStore(sql),
+      store,
+      proofs: createDpopProofs(config, store, MOUNTS),
       verifyClerkToken: await createClerkVerifier(config.clerk),
       accessTokens: await createAccessTokens(config),
       refreshTokens: await createRefreshTokens(config.refreshSecrets, config.session.issuer),

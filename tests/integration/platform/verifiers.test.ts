@@ -29,6 +29,7 @@ import {
   type HostedProject,
   importedKeyProject,
   legacyProject,
+  legacyProjectWithAuthKid,
   migratedLegacyProject,
   thirdPartyProject,
 } from "../../support/platform/verifiers/project.ts";
@@ -54,6 +55,7 @@ const es256: Minted[] = [];
 const hs256: Minted[] = [];
 let projects: {
   legacy: HostedProject;
+  legacyAuthKid: HostedProject;
   migrated: HostedProject;
   imported: HostedProject;
   thirdParty: HostedProject;
@@ -100,6 +102,7 @@ beforeAll(async () => {
   expect(published.map((key) => key.kid)).toEqual(["sg-key-2", "sg-key-1"]);
   projects = {
     legacy: legacyProject(SECRET),
+    legacyAuthKid: legacyProjectWithAuthKid(SECRET, LEGACY_KID),
     migrated: migratedLegacyProject(SECRET, LEGACY_KID, supabaseKey),
     imported: importedKeyProject(SECRET, LEGACY_KID, published),
     thirdParty: thirdPartyProject(SECRET, LEGACY_KID, supabaseKey, published),
@@ -170,17 +173,57 @@ describe("tokens the function mints, as each service reads them", () => {
   it("HS256 tokens pass a legacy-secret project, before and after it migrated to signing keys", async () => {
     expect(decodeProtectedHeader(hs256[0]!.token).kid).toBeUndefined();
     expect(decodeProtectedHeader(hs256[1]!.token).kid).toBe(LEGACY_KID);
-    for (const project of [projects.legacy, projects.migrated, projects.imported]) {
+    // No kid: every key is tried, so it passes whichever way the project holds the secret.
+    for (const project of [projects.legacy, projects.legacyAuthKid, projects.migrated, projects.imported]) {
       await expectAcceptedEverywhere(hs256[0]!, project);
     }
-    for (const project of [projects.migrated, projects.imported]) {
+    for (const project of [projects.legacyAuthKid, projects.migrated, projects.imported]) {
       await expectAcceptedEverywhere(hs256[1]!, project);
     }
   });
 
-  it("SESSION_JWT_KID belongs to a migrated project: before migration the secret has no id, PGRST301", async () => {
-    const { postgrest } = await verdicts(hs256[1]!.token, projects.legacy);
-    expect(postgrest).toMatchObject({ ok: false, code: "PGRST301" });
+  it("a SESSION_JWT_KID token passes only where the Data API holds the secret under that id", async () => {
+    // A bare-string secret has no kid (PostgREST parseSecret): PGRST301.
+    expect((await verdicts(hs256[1]!.token, projects.legacy)).postgrest).toMatchObject({
+      ok: false,
+      code: "PGRST301",
+    });
+    // Another id than the project's: PGRST301 too.
+    const other = legacyProjectWithAuthKid(SECRET, randomUUID());
+    expect((await verdicts(hs256[1]!.token, other)).postgrest).toMatchObject({ ok: false, code: "PGRST301" });
+  });
+
+  it("a bare-string jwt-secret verifies HS256 only (PostgREST parseSecret)", async () => {
+    const hs512 = await new SignJWT(decodeJwt(hs256[0]!.token)).setProtectedHeader({ alg: "HS512" }).sign(
+      new TextEncoder().encode(SECRET),
+    );
+    expect(await postgrestVerify(hs512, projects.legacy.postgrest, new Date())).toMatchObject({
+      ok: false,
+      code: "PGRST301",
+    });
+  });
+
+  it("tokens carry the claims policies written for Supabase Auth read, and SQL sees them", async () => {
+    for (const minted of [...es256, ...hs256]) {
+      const claims = decodeJwt(minted.token);
+      expect(claims).toMatchObject({
+        session_id: minted.sessionId,
+        sid: minted.sessionId,
+        is_anonymous: false,
+        aal: "aal1",
+      });
+    }
+    const { postgrest } = await verdicts(es256[0]!.token, projects.imported);
+    if (!postgrest.ok) throw new Error("expected acceptance");
+    const row = await sql.begin(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true)`;
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify(postgrest.claims)}, true)`;
+      const [found] = await tx`
+        select auth.jwt() ->> 'session_id' as session_id, (auth.jwt() ->> 'is_anonymous')::boolean as anonymous,
+               auth.jwt() ->> 'aal' as aal`;
+      return found!;
+    });
+    expect(row).toEqual({ session_id: es256[0]!.sessionId, anonymous: false, aal: "aal1" });
   });
 
   it("ES256 tokens are not accepted by a project that trusts only its legacy secret", async () => {
@@ -282,9 +325,18 @@ describe("negative controls", () => {
       });
   });
 
-  it("Realtime requires typ JWT in the header", async () => {
+  it("no service requires typ in the header (Realtime dropped it in v2.41.16)", async () => {
     const token = await resign(hs256[0]!, { alg: "HS256" }, new TextEncoder().encode(SECRET));
-    expect((await realtimeVerify(token, projects.legacy.realtime, new Date())).ok).toBe(false);
+    expect((await realtimeVerify(token, projects.legacy.realtime, new Date())).ok).toBe(true);
     expect((await postgrestVerify(token, projects.legacy.postgrest, new Date())).ok).toBe(true);
+    expect((await storageVerify(token, projects.legacy.storage, new Date())).ok).toBe(true);
+  });
+
+  it("Storage matches an asymmetric kid exactly: a prefixed or suffixed one is refused", async () => {
+    const k1Private = await importJWK({ ...k1, alg: "ES256" }, "ES256") as CryptoKey;
+    for (const kid of ["x_sg-key-1", "sg-key-1_", "storage-url-signing-key_sg-key-1"]) {
+      const token = await resign(es256[0]!, { alg: "ES256", kid, typ: "JWT" }, k1Private);
+      expect((await storageVerify(token, projects.imported.storage, new Date())).ok, kid).toBe(false);
+    }
   });
 });

@@ -10,7 +10,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { Webhook } from "svix";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { portFree } from "../../../scripts/stack/ports.ts";
+import { portFree } from "../../../scripts/lib/ports.ts";
 import { call } from "../../support/api.ts";
 import { type ClerkIssuer, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
 import {

@@ -6,9 +6,10 @@
  * - `npm start` (scripts/start.ts) when it exists: spawned here on a free port, on the
  *   test database, with `SESSION_REUSE_GRACE=0` (so any refresh token presented twice is
  *   theft) and its own data name; stopped with SIGINT like Ctrl-C.
- * - `SG_BROWSER_STACK=parts`, or no scripts/start.ts: the parts started one by one: a
- *   local Clerk-shaped issuer, the session function in Deno, and web/server.ts serving
- *   the page on another origin (so CORS is exercised too) with `/dev/clerk-token`.
+ * - `SG_BROWSER_STACK=parts`, or no scripts/start.ts: the parts started one by one:
+ *   web/server.ts serving the page with the local development issuer (dev/dev-issuer.ts,
+ *   as the gateway mounts it) beside it, and the session function in Deno on another
+ *   origin (so CORS is exercised too).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -17,9 +18,10 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { startWebServer } from "../../../web/server.ts";
 import { testDatabaseUrl } from "../context.ts";
-import { clerkId, startClerkIssuer } from "../../../scripts/lib/clerk-issuer.ts";
+import { createDevIssuer, type DevIssuer } from "../../../dev/dev-issuer.ts";
 import { refreshSecret, signingJwk } from "../../../scripts/lib/throwaway-keys.ts";
 import { startSessionServer } from "../../../scripts/lib/session-server.ts";
+import { generateKeys } from "../../../scripts/stack/keys.ts";
 
 const ROOT = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -113,15 +115,22 @@ async function spawnNpmStart(): Promise<BrowserStack> {
 
 /** The parts one by one, without npm start. */
 async function startParts(): Promise<BrowserStack> {
-  const issuer = await startClerkIssuer();
-  const demoUser = clerkId("user");
-  let webOrigin = "";
+  let issuer: DevIssuer | undefined;
   const webOptions = {
     sessionUrl: "http://127.0.0.1:1/functions/v1/session", // set below, once the function listens
-    devClerkToken: (user: string | null) => issuer.token({ sub: user ?? demoUser, azp: webOrigin }),
+    devTokenUrl: "",
+    fallback: async (request: Request) =>
+      (await issuer?.handle(request)) ?? new Response("not found", { status: 404 }),
   };
   const web = await startWebServer(webOptions);
-  webOrigin = new URL(web.url).origin;
+  const webOrigin = new URL(web.url).origin;
+  issuer = await createDevIssuer({
+    origin: webOrigin,
+    privateJwk: generateKeys().dev_clerk.private_jwk as never,
+    authorizedParties: [webOrigin],
+    log: () => {},
+  });
+  webOptions.devTokenUrl = issuer.tokenUrl;
   let server;
   try {
     server = await startSessionServer({
@@ -136,7 +145,7 @@ async function startParts(): Promise<BrowserStack> {
       ...STRICT,
     });
   } catch (err) {
-    await Promise.all([web.stop(), issuer.stop()]);
+    await web.stop();
     throw err;
   }
   webOptions.sessionUrl = server.url; // the handler reads it per request
@@ -144,7 +153,7 @@ async function startParts(): Promise<BrowserStack> {
     pageUrl: web.url,
     kind: "parts",
     async stop() {
-      await Promise.all([web.stop(), server.stop(), issuer.stop()]);
+      await Promise.all([web.stop(), server.stop()]);
     },
   };
 }

@@ -3,15 +3,31 @@
  * its own `deno.json` (and `deno.lock`, `--frozen`: nothing is written) resolves the
  * dependencies from npm, not the repository's node_modules; settings from the
  * environment only, no files; `--allow-net --allow-env`, no file access. With
- * `edge: true` the Edge Runtime's differences are preloaded (./edge-runtime.js).
+ * `edge: true` the Edge Runtime's differences (./edge-runtime.js) are evaluated first:
+ * the main module is a two-line file that imports them, then the entrypoint (Deno 2.1,
+ * the Edge Runtime's, has no `--preload`). `deno` picks the binary (./edge-deno.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { OUR_DENO } from "./edge-deno.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const DENO = path.join(root, "node_modules", ".bin", "deno");
-const PRELOAD = path.join(root, "tests", "support", "platform", "edge-runtime.js");
+const EDGE_RUNTIME = path.join(root, "tests", "support", "platform", "edge-runtime.js");
+
+/** A main module that sets up the Edge Runtime's globals, then loads entrypoint `name`. */
+function edgeMain(name: string): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "sg-edge-")), `${name}.js`);
+  const entry = path.join(root, "supabase", "functions", name, "index.ts");
+  writeFileSync(
+    file,
+    `import ${JSON.stringify(pathToFileURL(EDGE_RUNTIME).href)};\n` +
+      `import ${JSON.stringify(pathToFileURL(entry).href)};\n`,
+  );
+  return file;
+}
 
 export interface Deployed {
   /** The origin it listens on, e.g. http://127.0.0.1:40123 */
@@ -27,7 +43,7 @@ export interface Deployed {
 export async function runDeployed(
   name: string,
   settings: Record<string, string | undefined>,
-  options: { edge?: boolean } = {},
+  options: { edge?: boolean; deno?: string } = {},
 ): Promise<Deployed> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
@@ -38,10 +54,17 @@ export async function runDeployed(
     ...(options.edge ? { EDGE_TEST_PORT: "0" } : { HOST: "127.0.0.1", PORT: "0" }),
   };
   for (const [key, value] of Object.entries(settings)) if (value !== undefined) env[key] = value;
-  const args = ["run", "--frozen", "--quiet", "--allow-net", "--allow-env"];
-  if (options.edge) args.push(`--preload=${PRELOAD}`);
-  args.push("index.ts");
-  const child: ChildProcess = spawn(DENO, args, {
+  const args = [
+    "run",
+    "--frozen",
+    "--quiet",
+    "--allow-net",
+    "--allow-env",
+    "--config=deno.json",
+    "--lock=deno.lock",
+  ];
+  args.push(options.edge ? edgeMain(name) : "index.ts");
+  const child: ChildProcess = spawn(options.deno ?? OUR_DENO, args, {
     cwd: path.join(root, "supabase", "functions", name),
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -82,9 +105,10 @@ export async function runDeployed(
 export async function runDeployedToExit(
   name: string,
   settings: Record<string, string | undefined>,
+  options: { deno?: string } = {},
 ): Promise<{ code: number | null; log: string }> {
   try {
-    const running = await runDeployed(name, settings);
+    const running = await runDeployed(name, settings, options);
     await running.stop();
     return { code: null, log: running.log() };
   } catch (error) {

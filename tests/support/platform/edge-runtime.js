@@ -1,6 +1,7 @@
 /**
- * Preloaded (`deno run --preload`) before an entrypoint to give it what Supabase's
- * Edge Runtime gives a user function, as far as our entrypoints can tell:
+ * Evaluated before an entrypoint (imported first by the main module ./deployed.ts
+ * writes) to give it what Supabase's Edge Runtime gives a user function, as far as our
+ * entrypoints can tell:
  *
  * - a global `EdgeRuntime` with `waitUntil` (supabase/edge-runtime,
  *   `ext/runtime/js/namespaces.js`, `installEdgeRuntimeNamespace`);

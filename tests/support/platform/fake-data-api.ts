@@ -7,8 +7,13 @@
  * - `Accept-Profile` naming a schema that is not exposed → 406 PGRST106
  *   (PostgREST `src/PostgREST/Error.hs`, `UnacceptableSchema`);
  * - a JWT its rules refuse → 401 PGRST301 / PGRST303;
- * - a role the database lacks → 400 with Postgres' 22023 "role ... does not exist"
- *   (what `set_config('role', ...)` raises; PostgREST passes it on);
+ * - a role the database lacks → 401 with Postgres' 22023 "role ... does not exist"
+ *   (what `set_config('role', ...)` raises; PostgREST ≥ 13.0.1 answers it 401:
+ *   PostgREST/postgrest `src/library/PostgREST/Error.hs`, `mapSQLtoHTTP`, at commit
+ *   48346789; CHANGELOG 13.0.1, #3601; 400 before);
+ * - a relation whose policy casts the user id to uuid (`auth.uid()`), read with a
+ *   `sub` that is not a uuid → 400 22P02 "invalid input syntax for type uuid" (class
+ *   22 is 400 in `mapSQLtoHTTP`);
  * - an unknown relation → 404 PGRST205; else 200 [].
  */
 import http from "node:http";
@@ -26,6 +31,8 @@ export interface FakeDataApiOptions {
   readonly clockAhead?: number;
   /** Relations that exist in the exposed schemas. */
   readonly relations?: readonly string[];
+  /** Of those, relations whose policy calls `auth.uid()` (casts `sub` to uuid). */
+  readonly uidPolicies?: readonly string[];
 }
 
 export interface FakeDataApi {
@@ -56,6 +63,7 @@ export async function startFakeDataApi(options: FakeDataApiOptions): Promise<Fak
         });
       }
       let role = "anon";
+      let sub: unknown;
       const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1];
       if (bearer) {
         const now = new Date(Date.now() + (options.clockAhead ?? 0) * 1000);
@@ -64,9 +72,10 @@ export async function startFakeDataApi(options: FakeDataApiOptions): Promise<Fak
           return send(401, { code: verdict.code, details: null, hint: null, message: verdict.reason });
         }
         role = verdict.role;
+        sub = verdict.claims.sub;
       }
       if (!roles.includes(role)) {
-        return send(400, {
+        return send(401, {
           code: "22023",
           details: null,
           hint: null,
@@ -80,6 +89,15 @@ export async function startFakeDataApi(options: FakeDataApiOptions): Promise<Fak
           details: null,
           hint: null,
           message: `Could not find the table '${profile}.${relation}' in the schema cache`,
+        });
+      }
+      const isUuid = typeof sub === "string" && /^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(sub);
+      if ((options.uidPolicies ?? []).includes(relation) && sub !== undefined && !isUuid) {
+        return send(400, {
+          code: "22P02",
+          details: null,
+          hint: null,
+          message: `invalid input syntax for type uuid: "${String(sub)}"`,
         });
       }
       return send(200, []);

@@ -16,8 +16,11 @@
  *   own `alg` (if any) equals the header's, and the key type fits the algorithm
  *   (HS* ↔ oct, ES* ↔ EC, RS* ↔ RSA, EdDSA ↔ OKP). No candidate, or no candidate
  *   whose signature verifies → `KeyError` → PGRST301; claims errors → PGRST303.
- * - `jwt-secret` as a plain string is one HMAC key without a `kid`; as JSON it is a
- *   JWK or a JWK set.
+ * - `jwt-secret` as a plain string is one HMAC key without a `kid`, for HS256 only
+ *   (PostgREST/postgrest `src/library/PostgREST/Config.hs`, `parseSecret`, at commit
+ *   48346789: `SymmetricJwk bytes Nothing (Just Sig) (Just (Signed HS256))`); as JSON
+ *   it is a JWK or a JWK set.
+ * - `iss` is never read (no claim check names it), so no issuer can be refused.
  *
  * The signature arithmetic itself is done by jose (WebCrypto); everything around it
  * is PostgREST's rule.
@@ -57,7 +60,9 @@ export async function postgrestVerify(
   }
   if (typeof header.alg !== "string" || header.alg === "none") return refuse("PGRST301", "BadAlgorithm");
   const keys = typeof config.jwtSecret === "string"
-    ? [{ kty: "oct", k: Buffer.from(config.jwtSecret).toString("base64url") } as JWK]
+    ? [
+      { kty: "oct", k: Buffer.from(config.jwtSecret).toString("base64url"), use: "sig", alg: "HS256" } as JWK,
+    ]
     : config.jwtSecret.keys;
   const candidates = keys.filter((key) => canDecodeJws(header.alg!, header.kid, key));
   if (candidates.length === 0) return refuse("PGRST301", "KeyError: no suitable key (kid, alg, key type)");

@@ -15,9 +15,15 @@
  *   keys (`apps/docs/content/guides/auth/third-party/overview.mdx`, "How does it work?").
  *
  * Where the services hold the keys is an assumption: PostgREST's `jwt-secret` as the
- * JWK set of every trusted key (the legacy secret as a bare string before migration),
- * Storage's and Realtime's JWT secret plus the same set. What a project really holds
- * can be checked only on a hosted project (docs/deploy.md, "What the check verifies").
+ * JWK set of every trusted key, Storage's and Realtime's JWT secret plus the same set.
+ * Before migration, the sources allow two shapes, so both are modelled: the legacy
+ * secret as a bare string (no `kid`), or, if the project's Auth signs with a key id
+ * (supabase/auth `internal/conf/configuration.go`, `applyDefaultsJWTPrivateKey`, sets
+ * `GOTRUE_JWT_KEY_ID` as the secret's `kid`; `internal/tokens/service.go` puts it in
+ * the header; at v2.196.0, commit bc32168e; Realtime's source says most Auth HS256
+ * tokens carry one), that secret under that id in PostgREST's set, since PostgREST
+ * would refuse Auth's own tokens otherwise. What a project really holds can be checked
+ * only on a hosted project (docs/deploy.md, "What the check verifies").
  */
 import type { JWK } from "jose";
 import type { PostgrestConfig } from "./postgrest.ts";
@@ -52,6 +58,17 @@ export function legacyKey(secret: string, kid: string): JWK {
 /** A project that still uses only its legacy JWT secret. */
 export function legacyProject(secret: string): HostedProject {
   return project("legacy secret (not migrated)", secret, null);
+}
+
+/**
+ * A project that has not migrated, whose Auth signs its HS256 tokens with key id `authKid`:
+ * the Data API must hold the secret under that id to accept Auth's own tokens.
+ */
+export function legacyProjectWithAuthKid(secret: string, authKid: string): HostedProject {
+  return {
+    ...project("legacy secret (not migrated, Auth signs with a kid)", secret, null),
+    postgrest: { jwtSecret: { keys: [legacyKey(secret, authKid)] }, anonRole: ANON },
+  };
 }
 
 /** A project that migrated: the legacy secret keeps its id, Supabase adds a standby key. */

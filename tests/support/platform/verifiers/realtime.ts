@@ -1,18 +1,18 @@
 /**
  * How Supabase Realtime accepts a JWT, written from its source: supabase/realtime
- * `lib/realtime_web/channels/auth/jwt_verification.ex` (commit 00a44429),
+ * `lib/realtime_web/channels/auth/jwt_verification.ex` at v2.129.8 (commit 833cf36c),
  * `verify/3`, `generate_signer/3` and `JwtAuthToken.token_config/0`.
  *
- * - Claims and header must decode to maps, and every `generate_signer` clause
- *   matches only a header with `"typ": "JWT"`.
- * - RS*, ES* and EdDSA need a `kid` and a key of that type with exactly that `kid` in the
- *   JWK set; otherwise `:error_generating_signer`.
- * - HS* with a `kid`: the `oct` key with that `kid`, else the JWT secret; HS* without a
- *   `kid`: the JWT secret (the raw string).
+ * - Claims and header must decode to maps. No `typ` is required: Realtime dropped
+ *   that match in v2.41.16 (commit 8e6e580a, "avoid matching on typ as it's optional").
+ * - RS*, ES* and EdDSA (also spelled Ed25519, Ed448) need a `kid` and a key of that type
+ *   with exactly that `kid` in the JWK set; otherwise `:error_generating_signer`.
+ * - HS* with a `kid` and a JWK set: the `oct` key with that `kid`, else the JWT secret
+ *   (the source notes that most Supabase Auth HS256 tokens carry a `kid`); HS* without
+ *   a `kid`, or without a JWK set: the JWT secret (the raw string).
  * - Then Joken verifies the signature and validates: `exp` must be greater than the
- *   current time (no skew), and each configured `jwt_claim_validators` claim must equal
- *   its value (none configured by default). A token without `exp` is treated as
- *   refused here (Joken's handling of an absent claim is not modelled).
+ *   current time (no skew), `iat` a number, and each configured
+ *   `jwt_claim_validators` claim must equal its value (none configured by default).
  *
  * Realtime then uses the `role` claim for RLS on Postgres Changes and Broadcast.
  */
@@ -39,6 +39,7 @@ const KTY: Record<string, string> = {
   ES512: "EC",
   Ed25519: "OKP",
   Ed448: "OKP",
+  EdDSA: "OKP",
 };
 
 /** Decides as Realtime does whether `token` is accepted at `now`. */
@@ -54,9 +55,7 @@ export async function realtimeVerify(
   } catch {
     return { ok: false, reason: "expected_claims_map / expected_header_map" };
   }
-  if (header.typ !== "JWT" || typeof header.alg !== "string") {
-    return { ok: false, reason: "error_generating_signer" };
-  }
+  if (typeof header.alg !== "string") return { ok: false, reason: "error_generating_signer" };
   const alg = header.alg;
   const kid = typeof header.kid === "string" ? header.kid : undefined;
   let key: Uint8Array | CryptoKey;
@@ -84,6 +83,7 @@ export async function realtimeVerify(
   if (typeof claims.exp !== "number" || !(claims.exp > Math.floor(now.getTime() / 1000))) {
     return { ok: false, reason: "exp" };
   }
+  if (claims.iat !== undefined && typeof claims.iat !== "number") return { ok: false, reason: "iat" };
   for (const [name, expected] of Object.entries(config.claimValidators ?? {})) {
     if (claims[name] !== expected) return { ok: false, reason: name };
   }

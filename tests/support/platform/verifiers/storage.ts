@@ -1,14 +1,18 @@
 /**
  * How Supabase Storage accepts a JWT, written from its source: supabase/storage
- * `src/internal/auth/jwt.ts` (commit 095dfa8f), `findJWKFromHeader` and `verifyJWT`.
+ * `src/internal/auth/jwt.ts` at v1.70.6 (commit 4fa61fba), `findJWKFromHeader`,
+ * `kidsMatch`, `getJWTAlgorithms` and `verifyJWT`; `src/internal/auth/jwks/kid.ts`,
+ * `normalizeUrlSigningKid`.
  *
  * - Without a JWK set: the JWT secret (`jwtAlgorithm`, HS256 on Supabase).
  * - HS*: no `kid` and the configured algorithm → the secret; else the first `oct` key
- *   without a `kid` or whose `kid` names the same key (`kidsReferToSameKey`: the part
- *   after the last "_" must be equal), else the secret.
- * - Asymmetric: the first key of the algorithm's type (ES* → EC, RS* → RSA, EdDSA → OKP)
- *   whose `kid` names the same key, or — only when the token has no `kid` — one
- *   without a `kid`; none → the secret (which cannot verify an asymmetric token).
+ *   with a `k` and either no `kid` or a matching one (`kidsMatch`: equal, or equal once
+ *   a legacy "storage-url-signing-key_" prefix is stripped); such a key whose own `alg`
+ *   differs from the header's is refused (AccessDenied); none → the secret.
+ * - Asymmetric: the first key of the algorithm's type (ES* → EC, RS* → RSA, EdDSA →
+ *   OKP) whose `kid` equals the header's exactly (or, only when the token has no `kid`,
+ *   one without a `kid`), and whose own `alg`, if any, is the header's; none → the
+ *   secret (which cannot verify an asymmetric token).
  * - jose's `jwtVerify` with `algorithms` = the configured one plus every family the
  *   set holds, no clock tolerance: `exp` must be in the future, `nbf` not.
  *
@@ -48,14 +52,19 @@ export async function storageVerify(
     if (!jwks) return secret;
     if (HMAC.includes(header.alg)) {
       if (!header.kid && header.alg === algorithm) return secret;
-      const jwk = jwks.keys.find((key) =>
-        (!key.kid || sameKey(key.kid, header.kid)) && key.kty === "oct" && key.k
+      const candidates = jwks.keys.filter((key) =>
+        (!key.kid || kidsMatch(key.kid, header.kid)) && key.kty === "oct" && key.k
       );
+      const jwk = candidates.find((key) => key.alg === undefined || key.alg === header.alg);
+      if (!jwk && candidates.length > 0) {
+        throw new Error(`JWT algorithm "${header.alg}" does not match JWK algorithm "${candidates[0]!.alg}"`);
+      }
       return jwk ? Buffer.from(jwk.k!, "base64") : secret;
     }
     const kty = ECC.includes(header.alg) ? "EC" : ED.includes(header.alg) ? "OKP" : "RSA";
     const jwk = jwks.keys.find((key) =>
-      ((!key.kid && !header.kid) || sameKey(key.kid, header.kid)) && key.kty === kty
+      ((!key.kid && !header.kid) || key.kid === header.kid) && key.kty === kty &&
+      (key.alg === undefined || key.alg === header.alg)
     );
     if (!jwk) return secret;
     const { d: _d, ...publicPart } = jwk;
@@ -76,8 +85,12 @@ export async function storageVerify(
   }
 }
 
-/** `kidsReferToSameKey`: kids are "<kind>_<id>"; the id after the last "_" decides. */
-function sameKey(keyKid: string | undefined, headerKid: string | undefined): boolean {
+const LEGACY_URL_SIGNING_PREFIX = "storage-url-signing-key_";
+
+/** `kidsMatch`: equal, or equal once the legacy url-signing prefix is stripped from either. */
+function kidsMatch(keyKid: string | undefined, headerKid: string | undefined): boolean {
   if (keyKid === undefined || headerKid === undefined) return false;
-  return keyKid.split("_").pop() === headerKid.split("_").pop();
+  const bare = (kid: string) =>
+    kid.startsWith(LEGACY_URL_SIGNING_PREFIX) ? kid.slice(LEGACY_URL_SIGNING_PREFIX.length) : kid;
+  return keyKid === headerKid || bare(keyKid) === bare(headerKid);
 }

@@ -1,0 +1,116 @@
+/**
+ * The main promise, in Chromium, with only what `npm start` and `npm run example` give:
+ * two browsers of one user write and read notes through supabase-js and `npm start`'s
+ * Data API (/rest/v1); one revokes the other from its device list, and the revoked
+ * browser's very next notes query comes back empty, while its access token is still
+ * unexpired, and the other browser's still works.
+ */
+import { randomBytes } from "node:crypto";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
+import {
+  type BrowserStack,
+  launchBrowser,
+  screenshotPath,
+  startBrowserStack,
+} from "../support/browser/launcher.ts";
+
+let stack: BrowserStack;
+let example: ExampleServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([startBrowserStack(), launchBrowser()]);
+  example = await startExample(new URL(stack.pageUrl).origin);
+}, 150_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await example?.stop();
+  await stack?.stop();
+});
+
+const tag = () => randomBytes(4).toString("hex");
+
+async function open(user: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  const url = new URL(example.url);
+  url.searchParams.set("user", user);
+  await page.goto(url.href);
+  await page.locator("h1", { hasText: "Notes" }).waitFor();
+  return page;
+}
+
+async function signIn(page: Page, deviceName: string): Promise<void> {
+  await page.getByLabel("Name this device").fill(deviceName);
+  await page.getByRole("button", { name: "Sign in as the demo user" }).click();
+  await page.getByRole("heading", { name: "Signed in" }).waitFor();
+  await page.locator(".sg-devices tr[data-current]").waitFor();
+}
+
+async function addNote(page: Page, body: string): Promise<void> {
+  await page.getByLabel("New note").fill(body);
+  await page.getByRole("button", { name: "Add" }).click();
+  await page.locator("ul.notes li", { hasText: body }).waitFor();
+}
+
+/** The notes query the page makes, and its answer as the page received it. */
+async function reloadNotes(page: Page): Promise<{ status: number; rows: unknown[] }> {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) =>
+      new URL(r.url()).pathname === "/rest/v1/notes" && r.request().method() === "GET"
+    ),
+    page.getByRole("button", { name: "Reload notes" }).click(),
+  ]);
+  return { status: response.status(), rows: (await response.json()) as unknown[] };
+}
+
+describe("notes through npm start's Data API", { timeout: 90_000 }, () => {
+  it("a revoked browser's next notes query comes back empty; the other browser's still works", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(user);
+    const b = await open(user);
+    const nameA = `Browser A ${tag()}`;
+    const nameB = `Browser B ${tag()}`;
+    await signIn(b, nameB);
+    await signIn(a, nameA);
+    await addNote(a, "written by A");
+    await addNote(b, "written by B");
+    expect((await reloadNotes(b)).rows).toHaveLength(2);
+    const tokenBefore = await b.evaluate(async () =>
+      (window as unknown as { sessionguardExample: { client: { getAccessToken(): Promise<string> } } })
+        .sessionguardExample.client.getAccessToken()
+    );
+
+    await a.getByRole("button", { name: "Refresh list" }).click();
+    await a.locator(".sg-devices [role=status]", { hasText: "Device list updated." }).waitFor();
+    const revokeB = a.getByRole("button", { name: `Revoke ${nameB}` });
+    await expect.poll(() => revokeB.isEnabled()).toBe(true);
+    await revokeB.click();
+    await a.locator(".sg-devices [role=status]", { hasText: `${nameB} was signed out.` }).waitFor();
+
+    // B's next query: same, unexpired access token; the database answers with nothing.
+    const after = await reloadNotes(b);
+    expect(after.status).toBe(200);
+    expect(after.rows).toEqual([]);
+    await b.locator("[role=status]", { hasText: "No notes to show." }).waitFor();
+    expect(await b.locator("ul.notes li").count()).toBe(0);
+    const tokenAfter = await b.evaluate(async () =>
+      (window as unknown as { sessionguardExample: { client: { getAccessToken(): Promise<string> } } })
+        .sessionguardExample.client.getAccessToken()
+    ).catch(() => null);
+    // Had B refreshed, it would have been refused; the emptiness came from the revocation itself.
+    expect([tokenBefore, null]).toContain(tokenAfter);
+    await b.screenshot({ path: screenshotPath("notes-01-revoked-browser-empty"), fullPage: true });
+
+    const stillA = await reloadNotes(a);
+    expect(stillA.status).toBe(200);
+    expect(stillA.rows).toHaveLength(2);
+    expect(await a.locator("ul.notes li").count()).toBe(2);
+  });
+});
