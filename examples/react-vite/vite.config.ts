@@ -35,7 +35,10 @@ export default defineConfig({
     port: Number(process.env.SG_EXAMPLE_PORT ?? 5173),
     fs: { allow: [repo] },
     proxy: {
-      "/functions/v1": { target: stack, changeOrigin: true },
+      // The Host header is kept: the SDK binds sessions by default, and a DPoP proof names
+      // the URL the page called (this server's), which the function accepts for its own
+      // host only (docs/dpop.md "Which URL a proof must name").
+      "/functions/v1": { target: stack, changeOrigin: false },
       "/rest/v1": { target: stack, changeOrigin: true },
       "/dev": { target: stack, changeOrigin: true },
     },

@@ -6,7 +6,7 @@
  * every step the answer and the family row must be what the model said.
  *
  * `rotate` replaces the call for the controls (scripts/model/sql-mutants.ts), which run a
- * mutated copy of rotate_session.
+ * mutated copy of refresh_session.
  */
 import { randomBytes } from "node:crypto";
 import type postgres from "postgres";
@@ -24,15 +24,28 @@ export interface RotateArgs {
 
 export type Rotate = (sql: postgres.Sql, args: RotateArgs) => Promise<{ result: string; generation: number | null }>;
 
+/**
+ * The policy the replays pass to refresh_session (the route builds the same object from its
+ * settings): no budgets, so every request reaches the decision the model describes.
+ */
+export function replayPolicy(reuseGrace: number): Record<string, unknown> {
+  return {
+    idle_timeout: 2592000,
+    reuse_grace: reuseGrace,
+    theft_scope: "family",
+    dpop_lifetime: 300,
+    dpop_mismatch: "refuse",
+    rate_limit: null,
+    ip_rate_limit: null,
+  };
+}
+
 /** The real API: refresh_session without rate limits, with a fresh proof id per request. */
 export const refreshSession: Rotate = async (sql, a) => {
   const [row] = await sql`
     select result, generation::int as generation from sessionguard.refresh_session(
       p_session_id => ${a.sessionId}::uuid, p_generation => ${a.generation}::bigint,
-      p_policy => ${sql.json({
-        idle_timeout: 2592000, reuse_grace: a.reuseGrace, theft_scope: "family", dpop_lifetime: 300,
-        dpop_mismatch: "refuse", rate_limit: null, ip_rate_limit: null,
-      })}::jsonb,
+      p_policy => ${sql.json(replayPolicy(a.reuseGrace) as never)}::jsonb,
       p_ip => '203.0.113.9'::inet, p_user_agent => 'model replay',
       p_dpop_jkt => ${a.dpopJkt}, p_dpop_jti => ${a.dpopJkt === null ? null : randomBytes(12).toString("hex")},
       p_now => ${a.now}::timestamptz)`;
@@ -69,7 +82,8 @@ export async function replay(
 
   for (const [index, step] of trace.steps.entries()) {
     // The owner signs with the bound key; the attacker has none: no proof, or one of its own.
-    const jkt = step.key ? (trace.bound ? deviceKey : null) : step.who === ATTACKER && index % 2 === 1 ? attackerKey : null;
+    const strangerKey = step.ownKey ?? (step.who === ATTACKER && index % 2 === 1);
+    const jkt = step.key ? (trace.bound ? deviceKey : null) : strangerKey ? attackerKey : null;
     let answer: { result: string; generation: number | null };
     try {
       answer = await rotate(sql, {

@@ -86,21 +86,27 @@ export interface CheckResult {
  * protocol model's searches are long enough for an optimised pan to pay for its slower
  * compile; a mutant's search stops at its first violation, so `quick` compiles it -O0.
  */
-export async function compile(ws: Workspace, file: string, options: { quick?: boolean } = {}): Promise<Verifier> {
+export async function compile(
+  ws: Workspace,
+  file: string,
+  options: { quick?: boolean; defines?: readonly string[] } = {},
+): Promise<Verifier> {
   const dir = mkdtempSync(join(ws.dir, "pan-"));
   cpSync(MODEL_DIR, dir, { recursive: true });
+  // Model settings (spin -D...), e.g. SHIPPED for the SDK's own numbers.
+  const defines = (options.defines ?? []).map((d) => `-D${d}`);
   // SAFETY: the properties are invariants, so no acceptance cycles to look for.
   // MEMLIM caps pan's memory (MB) however the model is changed.
   const flags = ["-w", options.quick ? "-O0" : "-O1", "-DSAFETY", "-DMEMLIM=1024"];
   // Compiled verifiers are kept by the hash of every model file, the file and the flags,
   // so the suites of one `npm test` compile each model once.
-  const hash = createHash("sha256").update(JSON.stringify([file, flags]));
+  const hash = createHash("sha256").update(JSON.stringify([file, defines, flags]));
   for (const name of readdirSync(MODEL_DIR).sort()) hash.update(name).update(readFileSync(join(MODEL_DIR, name)));
   const cached = join(CACHE_DIR, `${hash.digest("hex").slice(0, 32)}.pan`);
   if (existsSync(cached)) {
     copyFileSync(cached, join(dir, "pan"));
   } else {
-    await run("spin", ["-a", file], { cwd: dir });
+    await run("spin", [...defines, "-a", file], { cwd: dir });
     await run("cc", [...flags, "-o", "pan", "pan.c"], { cwd: dir });
     mkdirSync(CACHE_DIR, { recursive: true });
     // Written under a private name, then renamed: a reader never sees half a file.
@@ -116,21 +122,38 @@ export async function compile(ws: Workspace, file: string, options: { quick?: bo
         cwd: dir,
         maxBuffer: 64 << 20,
       }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? "" }));
-      const errors = /errors: (\d+)/.exec(stdout);
-      if (!errors) throw new Error(`pan -N ${property} on ${file} gave no verdict:\n${stdout.slice(-2000)}`);
-      if (/error: max search depth too small|out of memory/i.test(stdout)) {
-        throw new Error(`pan -N ${property} on ${file} did not finish the search:\n${stdout.slice(-2000)}`);
-      }
-      const states = Number(/(\d+) states, stored/.exec(stdout)?.[1] ?? 0);
-      const violated = Number(errors[1]) > 0;
+      const verdict = readVerdict(stdout, `pan -N ${property} on ${file}${defines.length ? ` (${defines.join(" ")})` : ""}`);
+      const { states, violated } = verdict;
       let trail: string[] = [];
       if (violated) {
-        const replay = await run("spin", ["-t", file], { cwd: dir, maxBuffer: 64 << 20 });
+        const replay = await run("spin", [...defines, "-t", file], { cwd: dir, maxBuffer: 64 << 20 });
         trail = sgLines(replay.stdout);
       }
       return { property, violated, states, seconds: (performance.now() - began) / 1000, trail };
     },
   };
+}
+
+/**
+ * What pan's output says, failing closed: only a search that ran to its end with no error
+ * "holds", and only a search that found an error (and so stopped early) "is violated".
+ * Anything else throws: no verdict, the search cut short without an error ("Search not
+ * completed": the depth or memory bound, MEMLIM), running out of memory, or 0 states.
+ */
+export function readVerdict(stdout: string, what: string): { states: number; violated: boolean } {
+  const tail = stdout.slice(-2000);
+  const errors = /errors: (\d+)/.exec(stdout);
+  if (!errors) throw new Error(`${what} gave no verdict:\n${tail}`);
+  if (/max search depth too small|out of memory|reached -DMEMLIM bound|pan: resource/i.test(stdout)) {
+    throw new Error(`${what} hit a search bound:\n${tail}`);
+  }
+  const states = Number(/(\d+) states, stored/.exec(stdout)?.[1] ?? 0);
+  if (!(states > 0)) throw new Error(`${what} explored 0 states:\n${tail}`);
+  const violated = Number(errors[1]) > 0;
+  if (!violated && /Search not completed/.test(stdout)) {
+    throw new Error(`${what} did not complete its search:\n${tail}`);
+  }
+  return { states, violated };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Controls that really break the code: the model's mutations carried into the real
- * rotate_session (its text as the database holds it, so they follow the migration), each
+ * refresh_session (its text as the database holds it, so they follow the migration), each
  * installed as a private copy in the connection's pg_temp schema, where nothing else can
  * call it. A control is caught when replaying the mutant model's counterexample on the
  * mutated SQL gives the mutant's outcomes, and those part ways with what the real protocol
@@ -12,24 +12,28 @@
  */
 import { randomBytes } from "node:crypto";
 import type postgres from "postgres";
-import { replay, type Rotate } from "./replay.ts";
+import { replay, replayPolicy, type Rotate } from "./replay.ts";
 import { compile, type Workspace } from "./spin.ts";
 import { parseTrace, rejudge, type Trace } from "./trace.ts";
 
-const SIGNATURE = "sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz)";
+const SIGNATURE = "sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz)";
 
 /** Replaces `from` (which must occur exactly once) with `to`. */
 function swap(def: string, from: string, to: string): string {
   const at = def.indexOf(from);
   if (at < 0 || def.indexOf(from, at + 1) >= 0) {
-    throw new Error(`rotate_session no longer reads ${JSON.stringify(from)}: update scripts/model/sql-mutants.ts`);
+    throw new Error(`refresh_session no longer reads ${JSON.stringify(from)}: update scripts/model/sql-mutants.ts`);
   }
   return def.slice(0, at) + to + def.slice(at + from.length);
 }
 
-const GRACE_TEST = "if p_generation = v.generation - 1 and p_reuse_grace > 0\n       and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then";
+/** The previous generation inside the window (P3), or bound and its successor never presented (P14). */
+const PREVIOUS = "p_generation = v.generation - 1";
+const WINDOW = "(v_grace > 0 and p_now < v.rotated_at + make_interval(secs => v_grace))";
+const LOST_ANSWER = "(v.dpop_jkt is not null and not v.current_presented)";
+const GRACE_TEST = `and not (${PREVIOUS}\n              and (${WINDOW}\n                   or ${LOST_ANSWER})) then`;
 
-/** A mutation of rotate_session and the model mutant it carries over. */
+/** A mutation of refresh_session and the model mutant it carries over. */
 export interface SqlMutant {
   /** The model mutant (model/<file>) whose counterexample is the control's witness. */
   model: string;
@@ -47,66 +51,72 @@ export const SQL_MUTANTS: readonly SqlMutant[] = [
   {
     model: "mutant_no_grace.pml",
     property: "honest",
-    mutate: (def) => swap(def, GRACE_TEST, "if false then"),
+    // Neither grace: every spent generation is reuse.
+    mutate: (def) => swap(def, GRACE_TEST, "then"),
+  },
+  {
+    model: "mutant_no_p14.pml",
+    property: "honest",
+    // A bound family's lost answer gets only the window, as in 0.1.0.
+    mutate: (def) => swap(def, `\n                   or ${LOST_ANSWER}`, ""),
   },
   {
     model: "mutant_grace_any_older.pml",
     property: "p1p2",
-    mutate: (def) => swap(def, "if p_generation = v.generation - 1 and p_reuse_grace > 0", "if p_generation < v.generation and p_reuse_grace > 0"),
+    // The window covers any older generation; P14 still only the previous one.
+    mutate: (def) =>
+      swap(def, GRACE_TEST, `and not ((p_generation < v.generation and ${WINDOW})\n                   or (${PREVIOUS} and ${LOST_ANSWER})) then`),
   },
   {
     model: "mutant_grace_forever.pml",
     property: "p3",
-    mutate: (def) => swap(def, "\n       and p_now < v.rotated_at + make_interval(secs => p_reuse_grace) then", " then"),
+    mutate: (def) => swap(def, WINDOW, "(v_grace > 0)"),
   },
   {
     model: "mutant_revoked_rotates.pml",
     property: "revoked_final",
-    // The compare-and-set (the one rotating UPDATE, also run under the lock) forgets revocation,
-    // and so does the locked path for the current token.
-    mutate: (def) =>
-      swap(
-        swap(def, "where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null", "where f.id = p_session_id and f.generation = p_generation"),
-        "if v.revoked_at is not null then",
-        "if v.revoked_at is not null and p_generation <> v.generation then",
-      ),
+    mutate: (def) => swap(def, "if v.revoked_at is not null then", "if v.revoked_at is not null and p_generation <> v.generation then"),
     // families_guard (…000110_table_triggers.sql) keeps revocation final.
     stoppedBy: "is revoked and cannot change",
   },
   {
     model: "mutant_key_late.pml",
     property: "dpop",
-    // The key check lets through what the grace branch would answer: as if it came after it.
+    // The key check lets through what a grace branch would answer: as if it came after them.
     mutate: (def) =>
-      swap(
-        def,
-        "if v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt then",
-        "if v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt and not (" +
-          "p_generation = v.generation - 1 and p_reuse_grace > 0 " +
-          "and p_now < v.rotated_at + make_interval(secs => p_reuse_grace)) then",
-      ),
+      swap(def, "  if v_stranger then", `  if v_stranger and not (${PREVIOUS}\n              and (${WINDOW}\n                   or ${LOST_ANSWER})) then`),
   },
 ];
 
-/** A private copy of rotate_session named `name` in this connection's pg_temp. */
-async function install(sql: postgres.ReservedSql | postgres.Sql, name: string, mutate: (def: string) => string) {
+/**
+ * Not a model mutant (the model's key is one bit): any proof's key passes for the bound
+ * one. Caught by the enumerated replay (scripts/model/enumerate.ts), whose requests come
+ * from the owner's key, no key, and a stranger's own key.
+ */
+export const ANY_KEY_MUTANT = (def: string) =>
+  swap(def, "v_stranger := v.dpop_jkt is not null and v.dpop_jkt is distinct from p_dpop_jkt;",
+    "v_stranger := v.dpop_jkt is not null and p_dpop_jkt is null;");
+
+/** A private copy of refresh_session named `name` in this connection's pg_temp. */
+export async function install(sql: postgres.ReservedSql | postgres.Sql, name: string, mutate: (def: string) => string) {
   const [{ def }] = await sql<{ def: string }[]>`select pg_get_functiondef(${SIGNATURE}::regprocedure) as def`;
-  const mutated = swap(mutate(def), "CREATE OR REPLACE FUNCTION sessionguard.rotate_session(", `CREATE FUNCTION pg_temp.${name}(`);
+  const mutated = swap(mutate(def), "CREATE OR REPLACE FUNCTION sessionguard.refresh_session(", `CREATE FUNCTION pg_temp.${name}(`);
   if (mutated === def) throw new Error(`${name}: the mutation changed nothing`);
   await sql.unsafe(mutated);
 }
 
-async function uninstall(sql: postgres.ReservedSql | postgres.Sql, name: string) {
+export async function uninstall(sql: postgres.ReservedSql | postgres.Sql, name: string) {
   await sql.unsafe(`drop function if exists pg_temp.${name}`);
 }
 
 /** Calls pg_temp.<name> as replay() calls refresh_session. */
-function callTemp(name: string): Rotate {
+export function callTemp(name: string): Rotate {
   return async (sql, a) => {
     const [row] = await sql.unsafe(
       `select result, generation::int as generation from pg_temp.${name}(
-         $1::uuid, $2::bigint, '203.0.113.9'::inet, 'model replay', 2592000, $3::integer, 'family', $4::text, $5::timestamptz)`,
-      [a.sessionId, a.generation, a.reuseGrace, a.dpopJkt, a.now.toISOString()],
+         $1::uuid, $2::bigint, $3::jsonb, '203.0.113.9'::inet, 'model replay', $4::text, $5::text, $6::timestamptz)`,
+      [a.sessionId, a.generation, replayPolicy(a.reuseGrace) as never, a.dpopJkt,
+        a.dpopJkt === null ? null : randomBytes(12).toString("hex"), a.now.toISOString()],
     );
     return { result: row.result, generation: row.generation };
   };
@@ -147,7 +157,7 @@ export async function sequentialControls(sql: postgres.Sql, ws: Workspace): Prom
       await uninstall(conn, name);
       const stopped = m.stoppedBy !== undefined && divergence?.actual.includes(m.stoppedBy);
       out.push({
-        name: `${m.model} carried into rotate_session`,
+        name: `${m.model} carried into refresh_session`,
         caught: divergence !== null,
         matchesMutant: asMutant === null,
         ...(stopped ? { stoppedBy: m.stoppedBy } : {}),
@@ -167,35 +177,29 @@ const BARRIER = 4_711_001;
 
 /**
  * Two requests with the same token, held at a barrier right after each has read the
- * family, then let go together. With the row lock (`for update`) the second reads only
- * after the first committed; without it (MUTANT_SPLIT: read, then write) both rotate.
- * The first, unlocked attempt of the compare-and-set is switched off in both, so the barrier
- * is always reached, and its generation test is dropped.
+ * family, then let go together: the real refresh_session, copied once as it is and once
+ * with its `for update` removed (MUTANT_SPLIT: read, then write). With the row lock the
+ * second reads only after the first committed and gets the grace answer; without it both
+ * read generation 0 and both rotate.
  */
 export async function raceControls(sql: postgres.Sql, ws: Workspace): Promise<ControlResult[]> {
   const variants: { name: string; split: boolean }[] = [
-    { name: "rotate_session read under its row lock, two requests held at a barrier (baseline)", split: false },
-    { name: "mutant_split_rotation.pml carried into rotate_session: no row lock, no compare-and-set", split: true },
+    { name: "refresh_session read under its row lock, two requests held at a barrier (baseline)", split: false },
+    { name: "mutant_split_rotation.pml carried into refresh_session: `for update` removed", split: true },
   ];
   const reference = await rejudge(ws, {
     source: "race",
     bound: false,
     grace: 3,
+    events: [],
     steps: [0, 1].map((who) => ({ t: 0, who, g: 0, key: true, result: "rotated", answer: 1, gen: 1, revoked: false })),
   });
   const expected = reference.steps.map((s) => `${s.result} ${s.answer}`).sort().join(", ") + `; generation ${reference.steps[1].gen}`;
   const out: ControlResult[] = [];
   for (const variant of variants) {
-    const mutate = (def: string) => {
-      // The one rotating UPDATE runs twice: unlocked first (skipped here: v_locked is still
-      // false), then under the row lock; its generation test is dropped, so without the lock
-      // both requests rotate.
-      let d = swap(def, "where f.id = p_session_id and f.generation = p_generation and f.revoked_at is null",
-        "where v_locked and f.id = p_session_id and f.revoked_at is null");
-      d = swap(d, "where f.id = p_session_id for update;",
+    const mutate = (def: string) =>
+      swap(def, "where f.id = p_session_id for update;",
         `where f.id = p_session_id${variant.split ? "" : " for update"};\n  perform pg_advisory_xact_lock_shared(${BARRIER});`);
-      return d;
-    };
     const [holder, a, b] = [await sql.reserve(), await sql.reserve(), await sql.reserve()];
     try {
       const name = `sg_race_${randomBytes(4).toString("hex")}`;

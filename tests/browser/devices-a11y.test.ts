@@ -35,7 +35,7 @@ afterAll(async () => {
 const tag = () => randomBytes(4).toString("hex");
 
 /** The page as `user`, ready; `console` collects what the browser logs (CSP reports land there). */
-async function open(user: string, console: string[] = []): Promise<Page> {
+async function open(user: string, console: string[] = [], unbound = false): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
@@ -43,6 +43,7 @@ async function open(user: string, console: string[] = []): Promise<Page> {
   page.on("pageerror", (err) => console.push(`page error: ${err.message}`));
   const url = new URL(stack.pageUrl);
   url.searchParams.set("user", user);
+  if (unbound) url.searchParams.set("dpop", "off");
   await page.goto(url.href);
   await page.waitForSelector("body[data-ready=true]");
   return page;
@@ -75,7 +76,8 @@ describe("devices page accessibility", () => {
     const user = `user_${tag()}`;
     const other = await open(user);
     await signIn(other, `Phone ${tag()}`);
-    const page = await open(user);
+    // Unbound (the page binds by default): the theft below is a replayed bearer copy.
+    const page = await open(user, [], true);
     await signIn(page, `Desk ${tag()}`);
     await page.locator("#reload").click();
     await page.waitForFunction(() => document.getElementById("status")?.textContent === "Lists reloaded.");

@@ -39,6 +39,8 @@ async function open(user: string, width: number, userAgent?: string): Promise<Pa
   page.on("pageerror", (err) => console.error("page error:", err));
   const url = new URL(stack.pageUrl);
   url.searchParams.set("user", user);
+  // Unbound (the page binds by default): the theft scene replays a bearer copy of the token.
+  url.searchParams.set("dpop", "off");
   await page.goto(url.href);
   await page.waitForSelector("body[data-ready=true]");
   return page;

@@ -43,13 +43,14 @@ async function newContext(): Promise<BrowserContext> {
 }
 
 /** Opens the page (as `user` when the stack lets us name one) and waits until it is ready. */
-async function open(context: BrowserContext, user: string, fakeClock = false): Promise<Page> {
+async function open(context: BrowserContext, user: string, fakeClock = false, unbound = false): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err));
   // Playwright's clock: time flows as usual until the test jumps it forward.
   if (fakeClock) await page.clock.install();
   const url = new URL(stack.pageUrl);
   url.searchParams.set("user", user); // a user of its own per test, so lists hold only its sessions
+  if (unbound) url.searchParams.set("dpop", "off");
   await page.goto(url.href);
   await page.waitForSelector("body[data-ready=true]");
   return page;
@@ -239,7 +240,8 @@ describe("devices page", () => {
 
   it("a replayed spent refresh token revokes the session, and the page shows it", async () => {
     const context = await newContext();
-    const page = await open(context, `user_${tag()}`);
+    // Unbound (the page binds by default): the replayed token is a bearer copy.
+    const page = await open(context, `user_${tag()}`, false, true);
     await signIn(page, `Victim ${tag()}`);
     await page.getByRole("button", { name: "Replay an old refresh token" })
       .click();

@@ -42,7 +42,7 @@ async function newContext(width = 1100): Promise<BrowserContext> {
   return context;
 }
 
-async function open(context: BrowserContext, user: string): Promise<Page> {
+async function open(context: BrowserContext, user: string, params: Record<string, string> = {}): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err));
   page.on("request", (request) => {
@@ -52,6 +52,7 @@ async function open(context: BrowserContext, user: string): Promise<Page> {
   });
   const url = new URL(example.url);
   url.searchParams.set("user", user);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   await page.goto(url.href);
   await page.locator("h1", { hasText: "Notes" }).waitFor();
   return page;
@@ -240,7 +241,8 @@ describe("React example", { timeout: 90_000 }, () => {
 
   it("a replayed refresh token shows the theft message, and the event afterwards", async () => {
     const user = `user_${tag()}`;
-    const page = await open(await newContext(), user);
+    // Unbound (the example binds by default): the demo's thief holds only the token.
+    const page = await open(await newContext(), user, { dpop: "off" });
     await signIn(page, `Victim ${tag()}`);
     await page.getByRole("button", { name: "Simulate a stolen refresh token" }).click();
     const alert = page.getByRole("alert");

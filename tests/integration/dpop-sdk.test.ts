@@ -156,6 +156,75 @@ describe("SDK with dpop: true", () => {
       .toBeNull();
   });
 
+  it("binds by default (no dpop option) and says so in deviceBinding", async () => {
+    const storage = memoryStorage();
+    const sessions = client(optional, { storage, dpop: undefined });
+    expect(sessions.deviceBinding).toEqual({ bind: true });
+    const info = await sessions.start(
+      await optional.clerk.token({ sub: clerkId("user") }),
+    );
+    const session = await stored(storage);
+    expect(session.dpop_jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await familyOf(optional, info.session_id)).dpop_jkt).toBe(
+      session.dpop_jkt,
+    );
+    // The copied refresh token alone is refused, and revokes nothing.
+    const copy = await fetch(`${optional.server.url}/refresh`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: session.refresh_token }),
+    });
+    expect(copy.status).toBe(401);
+    await sessions.refresh();
+    expect((await familyOf(optional, info.session_id)).revoked_at).toBeNull();
+  });
+
+  it("falls back to unbound where no key store fits, and says why", async () => {
+    // A storage shared beyond this process, and no key store: a key in memory would be
+    // lost on restart with the session, so the default goes unbound instead.
+    const map = new Map<string, string>();
+    const storage: StorageAdapter = {
+      get: (k) => map.get(k) ?? null,
+      set: (k, v) => void map.set(k, v),
+      remove: (k) => void map.delete(k),
+    };
+    const sessions = client(optional, { storage, dpop: undefined });
+    expect(sessions.deviceBinding).toEqual({
+      bind: false,
+      reason: "no_key_store",
+    });
+    const info = await sessions.start(
+      await optional.clerk.token({ sub: clerkId("user") }),
+    );
+    expect((await stored(storage)).dpop_jkt).toBeUndefined();
+    expect((await familyOf(optional, info.session_id)).dpop_jkt).toBeNull();
+    await sessions.refresh();
+  });
+
+  it("falls back to unbound when the key store refuses the key at sign-in", async () => {
+    const storage = memoryStorage();
+    const broken: DpopKeyStore = {
+      get: () => Promise.resolve(null),
+      set: () => Promise.reject(new Error("QuotaExceededError")),
+      remove: () => Promise.resolve(),
+    };
+    const sessions = client(optional, {
+      storage,
+      dpop: undefined,
+      dpopKeyStore: broken,
+    });
+    expect(sessions.deviceBinding).toEqual({ bind: true });
+    const info = await sessions.start(
+      await optional.clerk.token({ sub: clerkId("user") }),
+    );
+    expect(sessions.deviceBinding).toEqual({
+      bind: false,
+      reason: "key_store_failed",
+    });
+    expect((await familyOf(optional, info.session_id)).dpop_jkt).toBeNull();
+    await sessions.refresh();
+  });
+
   it("a refresh token copied out of storage is useless without the key; the device carries on", async () => {
     const storage = memoryStorage();
     const sessions = client(optional, { storage });
@@ -309,7 +378,10 @@ describe("SDK with dpop: true", () => {
     const sessions = client(off, { storage, dpopKeyStore: keys });
     await sessions.start(await off.clerk.token({ sub: clerkId("user") }));
     expect((await stored(storage)).dpop_jkt).toBeUndefined();
-    expect(keys.names).toEqual([]);
+    // The key was stored before /start (so a bound session never names a missing key),
+    // and deleted once the answer showed the server did not bind.
+    expect(keys.names).toHaveLength(1);
+    expect(await keys.get(keys.names[0])).toBeNull();
     expect((await off.refresh((await stored(storage)).refresh_token)).status)
       .toBe(200);
   });

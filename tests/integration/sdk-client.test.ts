@@ -60,6 +60,9 @@ function client(
     url: base.url,
     storage: memoryStorage(),
     autoRefresh: false,
+    // Unbound on purpose: these tests are about what a copied bearer refresh token can do
+    // (the SDK binds by default; tests/integration/dpop-sdk.test.ts covers bound sessions).
+    dpop: false,
     ...extra,
   });
   clients.push(c);

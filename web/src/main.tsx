@@ -14,7 +14,10 @@ import { loadTokenSource } from "./identity.ts";
 const config = await loadConfig();
 const identity = await loadTokenSource(config.identity);
 const storage = defaultStorage();
-const sessions = createSessionClient({ url: config.sessionUrl, storage });
+// Bound to this device's key (the SDK's default); `?dpop=off` starts unbound sessions, for
+// the replay demo (a bound session's copied refresh token is useless without the key).
+const unbound = new URLSearchParams(location.search).get("dpop") === "off";
+const sessions = createSessionClient({ url: config.sessionUrl, storage, ...(unbound ? { dpop: false } : {}) });
 
 /** For tests and the curious: the page's session client, its storage and configuration. */
 (window as unknown as { sessionguardPage: unknown }).sessionguardPage = { sessions, storage, config };

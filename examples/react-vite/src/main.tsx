@@ -11,7 +11,11 @@ import { config } from "./config.ts";
 // One session client for the page. IndexedDB storage (the SDK's browser default), made
 // here so the local theft demo can read the refresh token as an attacker would.
 const storage = defaultStorage();
-const client = createSessionClient({ url: config.sessionUrl, storage });
+// Sessions are bound to this device's key (the SDK's default). `?dpop=off` starts unbound
+// ones instead, for the theft demo: a bound session's copied refresh token is useless
+// without the key, so the demo's thief could not rotate it.
+const unbound = new URLSearchParams(location.search).get("dpop") === "off";
+const client = createSessionClient({ url: config.sessionUrl, storage, ...(unbound ? { dpop: false } : {}) });
 (window as unknown as { sessionguardExample: unknown }).sessionguardExample = { client, storage, config };
 
 createRoot(document.getElementById("root")!).render(

@@ -48,7 +48,11 @@ export interface SessionClientOptions {
    * cannot be exported, and sign every request to the session function with it, so a copy of
    * the refresh token is useless anywhere else. Keys live in IndexedDB in browsers; elsewhere
    * in memory, which needs a memory session storage (or pass `dpopKeyStore`, e.g.
-   * `fileKeyStore`). The server binds only when it allows DPoP (`SESSION_DPOP`). Default false.
+   * `fileKeyStore`). The server binds only when it allows DPoP (`SESSION_DPOP`).
+   *
+   * Default: bind wherever the platform allows (WebCrypto and a fitting key store), else
+   * go unbound; `client.deviceBinding` says which, and why. `true` insists (a TypeError
+   * where it cannot bind); `false` never binds.
    */
   dpop?: boolean;
   /** Where device keys are kept when `dpop` is on. Default: see `dpop`. */
@@ -72,12 +76,29 @@ export interface ClientSettings {
   readonly retryBudget: number;
   readonly timeout: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** Bind new sessions to a device key (the `dpop` option). */
-  readonly bind: boolean;
+  /** Whether new sessions are bound to a device key (the `dpop` option and the platform). */
+  readonly binding: DeviceBinding;
   /** Where device keys are found; null when there is no fitting store. */
   readonly keyStore: DpopKeyStore | null;
   readonly coordinator: Coordinator;
 }
+
+/**
+ * Whether this client binds new sessions to a device key (DPoP), and if not, why:
+ * `disabled` (`dpop: false`), `unsupported` (no WebCrypto), `no_key_store` (the session
+ * storage outlives the process and no key store that does was given), `key_store_failed`
+ * (the key store refused the key at sign-in: IndexedDB blocked, say).
+ */
+export type DeviceBinding =
+  | { readonly bind: true }
+  | {
+    readonly bind: false;
+    readonly reason:
+      | "disabled"
+      | "unsupported"
+      | "no_key_store"
+      | "key_store_failed";
+  };
 
 const DEFAULT_KEY = "sessionguard.session";
 
@@ -93,11 +114,17 @@ export function clientSettings(options: SessionClientOptions): ClientSettings {
     );
   }
   const lockName = `sessionguard:${storageKey}`;
-  const bind = options.dpop ?? false;
   // Looked up even with dpop off: a session bound earlier keeps working with its key.
   const keyStore = options.dpopKeyStore ??
     (dpopSupported() ? defaultKeyStore(storage) : null);
-  if (bind) {
+  const binding: DeviceBinding = options.dpop === false
+    ? { bind: false, reason: "disabled" }
+    : !dpopSupported()
+    ? { bind: false, reason: "unsupported" }
+    : !keyStore
+    ? { bind: false, reason: "no_key_store" }
+    : { bind: true };
+  if (options.dpop === true) {
     if (!dpopSupported()) {
       throw new TypeError(
         "sessionguard: dpop needs WebCrypto (crypto.subtle)",
@@ -124,7 +151,7 @@ export function clientSettings(options: SessionClientOptions): ClientSettings {
     retryBudget: options.retryBudget ?? 8000,
     timeout: options.requestTimeout ?? 5000,
     headers: { ...options.headers },
-    bind,
+    binding: Object.freeze(binding),
     keyStore,
     // Made last, once nothing can throw: a web coordinator opens a BroadcastChannel.
     // Tabs coordinate only through a store they share; a memory store is private to this page.

@@ -9,6 +9,7 @@
 import {
   type ClientSettings,
   clientSettings,
+  type DeviceBinding,
   type SessionClientOptions,
 } from "./client-options.ts";
 import { type SessionOrganization, updateClaims } from "./claims.ts";
@@ -19,7 +20,12 @@ import { Http, readList, readTokenResponse } from "./http.ts";
 import { endsSession, Refresher } from "./refresh.ts";
 import { RefreshTimer } from "./refresh-timer.ts";
 import { SessionState } from "./session-state.ts";
-import { expiresAtMs, info, persisted } from "./stored-session.ts";
+import {
+  expiresAtMs,
+  info,
+  type Persisted,
+  persisted,
+} from "./stored-session.ts";
 import type {
   DeviceSession,
   SecurityEvent,
@@ -27,7 +33,10 @@ import type {
   SignOutScope,
 } from "./types.ts";
 
-export type { SessionClientOptions } from "./client-options.ts";
+export type {
+  DeviceBinding,
+  SessionClientOptions,
+} from "./client-options.ts";
 
 /** A client for one app's sessionguard session. Create one per page (or per process). */
 export interface SessionClient {
@@ -75,6 +84,14 @@ export interface SessionClient {
   ): void;
   /** Stops timers and cross-tab listeners. The stored session stays. */
   close(): void;
+  /**
+   * Whether `start()` binds the session to a device key (DPoP), and if not, why. Binding
+   * is the default wherever the platform allows; where it does not, the client goes
+   * unbound and says so here (read it once after creating the client, or after
+   * `start()`: a key store that fails at sign-in turns it off with `key_store_failed`).
+   * The server binds only when it allows DPoP (`SESSION_DPOP`).
+   */
+  readonly deviceBinding: DeviceBinding;
 }
 
 export function createSessionClient(
@@ -114,6 +131,10 @@ class SessionClientImpl implements SessionClient {
     );
   }
 
+  get deviceBinding(): DeviceBinding {
+    return this.#keys.binding;
+  }
+
   async start(
     clerkToken: string,
     options: { deviceName?: string } = {},
@@ -128,25 +149,36 @@ class SessionClientImpl implements SessionClient {
       ? {}
       : { device_name: options.deviceName };
     const key = await this.#keys.create();
-    // Not retried on network errors: /start is not idempotent, a retry could open a second
-    // session. (A use_dpop_nonce answer started nothing, so that one is retried.)
-    const res = await this.#http.exchange("POST", "/start", {
-      token: clerkToken,
-      body,
-      signer: key,
-    });
-    if (!res.ok) throw await errorFromResponse(res);
-    const session = persisted(
-      await readTokenResponse(res),
-      this.#settings.now(),
-    );
-    const previous = this.#state.current ?? (await this.#state.read());
-    if (key && session.dpop_jkt === key.jkt) await this.#keys.keep(key);
-    await this.#state.save(session);
-    if (previous?.dpop_jkt && previous.dpop_jkt !== session.dpop_jkt) {
-      await this.#keys.forget(previous.dpop_jkt);
+    let session: Persisted;
+    try {
+      // Not retried on network errors: /start is not idempotent, a retry could open a
+      // second session. (A use_dpop_nonce answer started nothing, so that one is retried.)
+      const res = await this.#http.exchange("POST", "/start", {
+        token: clerkToken,
+        body,
+        signer: key,
+      });
+      if (!res.ok) throw await errorFromResponse(res);
+      session = persisted(await readTokenResponse(res), this.#settings.now());
+    } catch (err) {
+      if (key) await this.#keys.forget(key.jkt);
+      throw err;
     }
-    this.#state.publish({ type: "signedIn", from: this.#state.id, session });
+    await this.#state.locked(async () => {
+      // Under the lock: a refresh of the session this one replaces, finishing in another
+      // tab, is stored before this write, never after it.
+      const previous = await this.#state.read();
+      if (key) {
+        // The server binds only when it allows DPoP (SESSION_DPOP).
+        if (session.dpop_jkt === key.jkt) this.#keys.keep(key);
+        else await this.#keys.forget(key.jkt);
+      }
+      await this.#state.save(session);
+      if (previous?.dpop_jkt && previous.dpop_jkt !== session.dpop_jkt) {
+        await this.#keys.forget(previous.dpop_jkt);
+      }
+      this.#state.publish({ type: "signedIn", from: this.#state.id, session });
+    });
     this.#state.events.emit("signedIn", {
       session: info(session),
       source: "this",

@@ -4,7 +4,7 @@
  * checked against the session's thumbprint), and its deletion when the session ends.
  * Keys are stored under `<storage key>:<thumbprint>`.
  */
-import type { ClientSettings } from "./client-options.ts";
+import type { ClientSettings, DeviceBinding } from "./client-options.ts";
 import { type DeviceKey, deviceKey, generateDeviceKey } from "./dpop-proof.ts";
 import type { Persisted } from "./stored-session.ts";
 
@@ -13,31 +13,45 @@ export class DeviceKeys {
   readonly #settings: ClientSettings;
   /** The current session's device key, once loaded. */
   #signer: DeviceKey | null = null;
+  #binding: DeviceBinding;
 
   constructor(settings: ClientSettings) {
     this.#settings = settings;
+    this.#binding = settings.binding;
+  }
+
+  /** Whether the next sign-in binds, and if not, why (`client.deviceBinding`). */
+  get binding(): DeviceBinding {
+    return this.#binding;
   }
 
   /**
-   * A key for a session about to start, or null when binding is off. One key per
-   * session: a new sign-in never reuses the key of an earlier one.
+   * A key for a session about to start, already in the key store; null when binding is
+   * off. Stored before `/start`, so a stored session never names a key that is not
+   * there: when the store refuses it (IndexedDB blocked, say), this sign-in and the
+   * next go unbound rather than bind a session that the next page load could not use.
+   * One key per session: a new sign-in never reuses the key of an earlier one.
    */
   async create(): Promise<DeviceKey | null> {
-    const { bind, keyStore } = this.#settings;
-    return bind && keyStore
-      ? await deviceKey(await generateDeviceKey(keyStore.extractable))
-      : null;
+    const { keyStore } = this.#settings;
+    if (!this.#binding.bind || !keyStore) return null;
+    const key = await deviceKey(
+      await generateDeviceKey(keyStore.extractable),
+    );
+    try {
+      await keyStore.set(this.#name(key.jkt), key.keys);
+    } catch {
+      this.#binding = Object.freeze({
+        bind: false,
+        reason: "key_store_failed",
+      });
+      return null;
+    }
+    return key;
   }
 
-  /**
-   * Keeps `key` for the session just bound to it. Called before the session is stored,
-   * so a stored session never names a key that is not there. Should the key store fail,
-   * the key still serves this page until it is closed.
-   */
-  async keep(key: DeviceKey): Promise<void> {
-    await this.#settings.keyStore?.set(this.#name(key.jkt), key.keys).catch(
-      () => {},
-    );
+  /** Uses `key` (made by `create`, already stored) for the session just bound to it. */
+  keep(key: DeviceKey): void {
     this.#signer = key;
   }
 

@@ -5,7 +5,7 @@
 export { createSessionClient } from "./client.ts";
 export type { SessionOrganization } from "./claims.ts";
 export type { SessionClient } from "./client.ts";
-export type { SessionClientOptions } from "./client-options.ts";
+export type { DeviceBinding, SessionClientOptions } from "./client-options.ts";
 export { localCoordinator, webCoordinator } from "./coordination.ts";
 export type { Coordinator, TabMessage } from "./coordination.ts";
 export { isSessionError, SERVER_ERROR_CODES, SessionError } from "./errors.ts";

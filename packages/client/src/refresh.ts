@@ -99,7 +99,9 @@ export class Refresher {
       }
       tokens = await this.#postRefresh(latest.refresh_token, signer);
     } catch (err) {
-      if (endsSession(err)) await state.end(err.code as SignedOutReason, err);
+      if (endsSession(err)) {
+        await state.endLocked(err.code as SignedOutReason, err);
+      }
       throw err;
     }
     const fresh = persisted(tokens, this.#settings.now());

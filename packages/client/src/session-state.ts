@@ -97,11 +97,54 @@ export class SessionState {
     }
   }
 
-  /** Clears the session here and in the other tabs. */
+  /**
+   * Runs `fn` under the cross-tab refresh lock. Sign-in and sign-out write storage under
+   * it: a refresh finishing in another tab then lands before the write, never after it,
+   * so it cannot undo a sign-out or put back the session a sign-in replaced. Should the
+   * lock not be had (a frozen tab holding it past the wait), `fn` runs anyway: a
+   * sign-out must happen.
+   */
+  async locked<T>(fn: () => Promise<T>): Promise<T> {
+    let ran = false;
+    try {
+      return await this.#settings.coordinator.withLock(
+        this.#settings.lockName,
+        () => {
+          ran = true;
+          return fn();
+        },
+      );
+    } catch (err) {
+      if (ran) throw err;
+      return await fn();
+    }
+  }
+
+  /** Clears the session here and in the other tabs; takes the cross-tab lock. */
   async end(reason: SignedOutReason, error?: SessionError): Promise<void> {
-    const ended = this.#current;
+    const target = this.#current;
+    await this.locked(() => this.endLocked(reason, error, target));
+  }
+
+  /**
+   * `end` for a caller that holds the lock already (a refresh). `target` is the session
+   * being ended (default: the current one); if storage holds another one by now (a tab
+   * signed in meanwhile), storage is left to it.
+   */
+  async endLocked(
+    reason: SignedOutReason,
+    error?: SessionError,
+    target: Persisted | null = this.#current,
+  ): Promise<void> {
+    const stored = await this.read();
+    if (stored && target && stored.session_id !== target.session_id) {
+      if (this.#current?.session_id === target.session_id) {
+        this.ended(reason, "this", error);
+      }
+      return;
+    }
     await this.#settings.storage.remove(this.#settings.storageKey);
-    if (ended?.dpop_jkt) await this.#keys.forget(ended.dpop_jkt);
+    if (target?.dpop_jkt) await this.#keys.forget(target.dpop_jkt);
     this.publish({ type: "signedOut", from: this.id, reason });
     this.ended(reason, "this", error);
   }
@@ -147,7 +190,9 @@ export class SessionState {
         session: info(message.session),
         source: "other-tab",
       });
-    } else {
+    } else if (this.#current?.session_id === message.session.session_id) {
+      // New tokens of the session held here. Never of another or of none: a rotation
+      // handed over late must not bring back a session signed out or replaced here.
       this.adopt(message.session, "other-tab");
     }
   }

@@ -9,7 +9,9 @@ import { FakeClerk } from "./fake-clerk.ts";
 
 const clerk = new FakeClerk();
 const storage = defaultStorage();
-const client = createSessionClient({ url: `${location.origin}/functions/v1/session`, storage });
+// Unbound: the theft test replays the stored refresh token as a thief without the device key
+// would, which only an unbound session lets rotate (the SDK binds by default).
+const client = createSessionClient({ url: `${location.origin}/functions/v1/session`, storage, dpop: false });
 Object.assign(window, { fakeClerk: clerk, glue: { client, storage } });
 // A well-formed development key (pk_test_ + base64 of "<frontend API>$"); nothing is fetched.
 const publishableKey = `pk_test_${btoa("glue-test.clerk.accounts.dev$")}`;
