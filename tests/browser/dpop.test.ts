@@ -55,7 +55,7 @@ interface PageReport {
 const PAGE_SCRIPT = `async ({ action, storageKey }) => {
   const base = new URL("sdk/", location.href).href;
   const sdk = await import(base + "index.js");
-  const dpop = await import(base + "dpop.js");
+  const dpop = await import(base + "key-store.js");
   const { config } = window.sessionguardPage;
   const storage = sdk.defaultStorage();
   const sessions = sdk.createSessionClient({

@@ -87,9 +87,9 @@ describe("notes through npm start's Data API", { timeout: 90_000 }, () => {
         .sessionguardExample.client.getAccessToken()
     );
 
-    await a.getByRole("button", { name: "Refresh list" }).click();
-    await a.locator(".sg-devices [role=status]", { hasText: "Device list updated." }).waitFor();
-    const revokeB = a.getByRole("button", { name: `Revoke ${nameB}` });
+    // A signed in after B, so its device list already holds B's row.
+    const revokeB = a.getByRole("button", { name: `Sign out ${nameB}` });
+    await revokeB.waitFor();
     await expect.poll(() => revokeB.isEnabled()).toBe(true);
     await revokeB.click();
     await a.locator(".sg-devices [role=status]", { hasText: `${nameB} was signed out.` }).waitFor();

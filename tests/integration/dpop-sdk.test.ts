@@ -1,5 +1,5 @@
 /**
- * The SDK's device binding (sdk/src/dpop.ts, `dpop: true`) in Node against the
+ * The SDK's device binding (packages/client/src/key-store.ts, `dpop: true`) in Node against the
  * real Deno server and Postgres: binding at start, proofs on every route, the
  * nonce challenge, clock skew, shared storage racing at grace 0, key deleted on
  * sign-out, a lost key, keys in files across a restart.
@@ -19,7 +19,7 @@ import {
   type DpopKeyStore,
   fileKeyStore,
   memoryKeyStore,
-} from "../../packages/client/src/dpop.ts";
+} from "../../packages/client/src/key-store.ts";
 import type { StorageAdapter } from "../../packages/client/src/storage.ts";
 import { clerkId } from "../../scripts/lib/clerk-issuer.ts";
 import { eventsOf } from "../support/database-rows.ts";

@@ -8,7 +8,7 @@ import {
   localCoordinator,
   webCoordinator,
 } from "./coordination.ts";
-import { defaultKeyStore, type DpopKeyStore, dpopSupported } from "./dpop.ts";
+import { defaultKeyStore, type DpopKeyStore, dpopSupported } from "./key-store.ts";
 import { defaultStorage, type StorageAdapter } from "./storage.ts";
 
 export interface SessionClientOptions {

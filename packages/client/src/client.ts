@@ -12,11 +12,12 @@ import {
   type DeviceBinding,
   type SessionClientOptions,
 } from "./client-options.ts";
+import { Account } from "./account.ts";
 import { type SessionOrganization, updateClaims } from "./claims.ts";
 import { DeviceKeys } from "./device-keys.ts";
-import { errorFromResponse, SessionError, TERMINAL_CODES } from "./errors.ts";
-import type { SessionEvents, SignedOutReason } from "./events.ts";
-import { Http, readList, readTokenResponse } from "./http.ts";
+import { errorFromResponse, SessionError } from "./errors.ts";
+import type { SessionEvents } from "./events.ts";
+import { Http, readTokenResponse } from "./http.ts";
 import { endsSession, Refresher } from "./refresh.ts";
 import { RefreshTimer } from "./refresh-timer.ts";
 import { SessionState } from "./session-state.ts";
@@ -107,6 +108,7 @@ class SessionClientImpl implements SessionClient {
   readonly #state: SessionState;
   readonly #refresher: Refresher;
   readonly #timer: RefreshTimer;
+  readonly #account: Account;
 
   constructor(options: SessionClientOptions) {
     this.#settings = clientSettings(options);
@@ -129,6 +131,13 @@ class SessionClientImpl implements SessionClient {
       this.#state,
       this.#refresher,
     );
+    this.#account = new Account({
+      state: this.#state,
+      keys: this.#keys,
+      http: this.#http,
+      refresher: this.#refresher,
+      accessToken: () => this.getAccessToken(),
+    });
   }
 
   get deviceBinding(): DeviceBinding {
@@ -220,44 +229,20 @@ class SessionClientImpl implements SessionClient {
     return current ? info(current) : null;
   }
 
-  async signOut(scope: SignOutScope = "local"): Promise<void> {
-    if (!(await this.#state.load())) {
-      if (scope === "others") {
-        throw new SessionError("not_signed_in", "no session");
-      }
-      return;
-    }
-    let failure: unknown;
-    try {
-      await this.#authed("POST", "/signout", { scope });
-    } catch (err) {
-      failure = err;
-    }
-    if (scope !== "others" && this.#state.current) {
-      await this.#state.end("signed_out");
-    }
-    // Already ended by the server: for local/global that is what the caller wanted.
-    if (
-      failure instanceof SessionError && TERMINAL_CODES.has(failure.code) &&
-      scope !== "others"
-    ) return;
-    if (failure) throw failure;
+  signOut(scope: SignOutScope = "local"): Promise<void> {
+    return this.#account.signOut(scope);
   }
 
-  async listSessions(): Promise<DeviceSession[]> {
-    return await readList(await this.#authed("GET", "/sessions"), "sessions");
+  listSessions(): Promise<DeviceSession[]> {
+    return this.#account.listSessions();
   }
 
-  async revokeSession(id: string): Promise<void> {
-    const current = await this.#state.load();
-    await this.#authed("DELETE", `/sessions/${encodeURIComponent(id)}`);
-    if (current && current.session_id === id && this.#state.current) {
-      await this.#state.end("signed_out");
-    }
+  revokeSession(id: string): Promise<void> {
+    return this.#account.revokeSession(id);
   }
 
-  async listEvents(): Promise<SecurityEvent[]> {
-    return await readList(await this.#authed("GET", "/events"), "events");
+  listEvents(): Promise<SecurityEvent[]> {
+    return this.#account.listEvents();
   }
 
   updateClaims(clerkToken: string): Promise<SessionInfo & { organization: SessionOrganization | null }> {
@@ -287,49 +272,5 @@ class SessionClientImpl implements SessionClient {
   close(): void {
     this.#timer.stop();
     this.#state.close();
-  }
-
-  /**
-   * A request to an account route with the current access token (and a proof, when the
-   * session is bound). Refreshes first when due, and once more when the server refused
-   * a token we thought fresh; a terminal code ends the session here.
-   */
-  async #authed(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<Response> {
-    for (let attempt = 0;; attempt++) {
-      const token = await this.getAccessToken();
-      if (!token) throw new SessionError("not_signed_in", "no session");
-      const session = this.#state.current;
-      const signer = session?.dpop_jkt
-        ? await this.#keys.signerFor(session)
-        : null;
-      const res = await this.#http.exchange(method, path, {
-        token,
-        body,
-        signer,
-        bound: signer !== null,
-      });
-      if (res.ok) return res;
-      const err = await errorFromResponse(res);
-      if (
-        err.code === "invalid_token" && attempt === 0 && this.#state.current
-      ) {
-        // The access token was refused though we think it fresh (signing key rotated,
-        // clock trouble): rotate once and retry; a dead session then surfaces from /refresh.
-        try {
-          await this.#refresher.refresh(this.#state.current, true);
-        } catch {
-          throw err;
-        }
-        continue;
-      }
-      if (TERMINAL_CODES.has(err.code) && this.#state.current) {
-        await this.#state.end(err.code as SignedOutReason, err);
-      }
-      throw err;
-    }
   }
 }

@@ -2,7 +2,7 @@
  * Device binding (DPoP, RFC 9449), client side: the device key and the proof signed
  * with it for every request to the session function. The key is an ECDSA P-256 pair
  * made with WebCrypto whose private half cannot be exported; where it is kept is
- * dpop.ts's concern.
+ * key-store.ts's concern.
  *
  * The session function binds the session to the key at sign-in; from then on a
  * refresh token is useless without a proof from this key, so a copy of the

@@ -15,7 +15,7 @@
  *    be a regular file; a readable-by-others one is tightened to 0600.
  */
 import { ECDSA_P256, subtle } from "./dpop-proof.ts";
-import type { DpopKeyStore } from "./dpop.ts";
+import type { DpopKeyStore } from "./key-store.ts";
 
 /** Directory and file modes: the owner alone. */
 const DIRECTORY_MODE = 0o700;

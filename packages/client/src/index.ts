@@ -11,8 +11,8 @@ export type { Coordinator, TabMessage } from "./coordination.ts";
 export { isSessionError, SERVER_ERROR_CODES, SessionError } from "./errors.ts";
 export type { ClientErrorCode, ServerErrorCode, SessionErrorCode } from "./errors.ts";
 export type { SessionEvents, SignedOutReason } from "./events.ts";
-export { defaultKeyStore, dpopSupported, fileKeyStore, indexedDbKeyStore, memoryKeyStore } from "./dpop.ts";
-export type { DpopKeyStore } from "./dpop.ts";
+export { defaultKeyStore, dpopSupported, fileKeyStore, indexedDbKeyStore, memoryKeyStore } from "./key-store.ts";
+export type { DpopKeyStore } from "./key-store.ts";
 export { defaultStorage, indexedDbStorage, keyValueStorage, memoryStorage } from "./storage.ts";
 export type { KeyValueStore, StorageAdapter } from "./storage.ts";
 export type {

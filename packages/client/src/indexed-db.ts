@@ -1,6 +1,6 @@
 /**
  * One IndexedDB object store, opened on first use: where the browser keeps the
- * session (storage.ts `indexedDbStorage`) and the device keys (dpop.ts
+ * session (storage.ts `indexedDbStorage`) and the device keys (key-store.ts
  * `indexedDbKeyStore`). IndexedDB is consistent across the tabs of an origin and
  * stores CryptoKey objects as they are, which is why both use it.
  */

@@ -19,7 +19,7 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fileKeyStore } from "../../../packages/client/src/dpop.ts";
+import { fileKeyStore } from "../../../packages/client/src/key-store.ts";
 
 let scratch: string;
 beforeEach(async () => {
