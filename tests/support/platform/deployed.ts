@@ -19,7 +19,7 @@ const EDGE_RUNTIME = path.join(root, "tests", "support", "platform", "edge-runti
 
 /** A main module that sets up the Edge Runtime's globals, then loads entrypoint `name`. */
 function edgeMain(name: string): string {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "sg-edge-")), `${name}.js`);
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "sg-edge-")), `${path.basename(name)}.js`);
   const entry = path.join(root, "supabase", "functions", name, "index.ts");
   writeFileSync(
     file,
