@@ -51,11 +51,12 @@ describe("model traces replayed on the SQL API", () => {
     expect(divergences).toEqual([]);
 
     // The traces exercise the model's answers on bound and unbound families. Reuse of a
-    // bound family is rare at random since P14 (it needs the key two steps back); the
-    // enumerated replay (enumerated.test.ts) covers it on fixed sequences every run.
+    // bound family (and so its revocation) is rare at random since P14 (it needs the key
+    // two steps back); the enumerated replay (enumerated.test.ts) covers it on fixed
+    // sequences every run.
     const results = new Set(traces.flatMap((t) => t.steps.map((s) => `${t.bound ? "bound" : "unbound"} ${s.result}`)));
     for (const r of ["rotated", "grace", "reused", "revoked"]) expect(results).toContain(`unbound ${r}`);
-    for (const r of ["rotated", "grace", "revoked"]) expect(results).toContain(`bound ${r}`);
+    for (const r of ["rotated", "grace"]) expect(results).toContain(`bound ${r}`);
     expect(results).toContain("bound dpop_mismatch");
     expect(traces.reduce((n, t) => n + t.steps.length, 0)).toBeGreaterThan(SIMULATIONS * 2);
   }, 600_000);
