@@ -53,7 +53,7 @@ export interface RevocationSupabase {
 export interface RevocationListenerOptions {
   /**
    * Told when the topic cannot be joined (no policy lets this session read it, or the
-   * session is dead already) or a step fails. Default: `console.warn`.
+   * session is dead already) or a step fails. Default: `console.warn`, once per message.
    */
   onError?: (error: Error) => void;
 }
@@ -90,8 +90,13 @@ export function listenForRevocation(
   supabase: RevocationSupabase,
   options: RevocationListenerOptions = {},
 ): () => void {
-  const report = options.onError ??
-    ((error: Error) => console.warn("sessionguard: revocation channel:", error.message));
+  // By default each distinct problem is logged once: realtime-js retries a lost socket for ever.
+  const warned = new Set<string>();
+  const report = options.onError ?? ((error: Error) => {
+    if (warned.has(error.message)) return;
+    warned.add(error.message);
+    console.warn("sessionguard: revocation channel:", error.message);
+  });
   const endHere = announcedEnd(sessions) ?? (async (sessionId: string) => {
     // A client from another copy of this package: sign out through the server instead.
     if ((await sessions.getSession())?.session_id !== sessionId) return false;
@@ -117,9 +122,13 @@ export function listenForRevocation(
   const onAnnouncement = (sessionId: string, event: string, payload: unknown) => {
     const reason = endingReason(event);
     if (stopped || !reason || (payload as { session_id?: unknown } | null)?.session_id !== sessionId) return;
-    // Channels first: they stop receiving as soon as the leave reaches Realtime.
-    closeAll().catch((error) => report(asError(error)));
-    endHere(sessionId, reason).catch((error) => report(asError(error)));
+    (async () => {
+      // Still the session held here (a sign-in may have replaced it): read from memory.
+      if ((await sessions.getSession())?.session_id !== sessionId) return;
+      // Channels first: they stop receiving as soon as the leave reaches Realtime.
+      closeAll().catch((error) => report(asError(error)));
+      await endHere(sessionId, reason);
+    })().catch((error) => report(asError(error)));
   };
 
   const follow = () =>
