@@ -20,6 +20,7 @@ import { accessToken } from "./authorization.ts";
 import { describe } from "./describe-error.ts";
 import { createDpopVerifier, type DpopVerifier } from "./dpop.ts";
 import { ApiError, type ErrorCode, errorResponse, toApiError } from "./errors.ts";
+import { isThumbprint, isUuid } from "./formats.ts";
 
 /** Who is calling: the verified token's user and live session. */
 export interface SessionIdentity {
@@ -56,8 +57,6 @@ export interface RequireSessionOptions {
   readonly log?: (line: string) => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const JKT = /^[A-Za-z0-9_-]{43}$/;
 /** Largest clock difference accepted on `exp`/`iat`, seconds (as PostgREST's 30 s at most). */
 const CLOCK_TOLERANCE_SECONDS = 5;
 /** What check_access answers for a dead session, as the API's error codes. */
@@ -117,7 +116,7 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
       throw new ApiError("invalid_token", { detail: `access token: ${describe(error)}` });
     }
     const { sub, sid, role, cnf } = claims;
-    if (typeof sub !== "string" || sub === "" || typeof sid !== "string" || !UUID.test(sid)) {
+    if (typeof sub !== "string" || sub === "" || !isUuid(sid)) {
       throw new ApiError("invalid_token", { detail: "access token: bad sub or sid" });
     }
     if (role !== "authenticated") throw new ApiError("invalid_token", { detail: "access token: bad role" });
@@ -126,7 +125,7 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
     let proofLifetime = 300;
     if (cnf !== undefined) {
       const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
-      if (typeof jkt !== "string" || !JKT.test(jkt)) {
+      if (!isThumbprint(jkt)) {
         throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
       }
       // A bound token is worth nothing without a fresh proof from its key (RFC 9449 §7).
