@@ -53,7 +53,7 @@ export interface RevocationSupabase {
 export interface RevocationListenerOptions {
   /**
    * Told when the topic cannot be joined (no policy lets this session read it, or the
-   * session is dead already) or a step fails. Default: `console.warn`, once per message.
+   * session is dead already: then the refresh this triggers signs out) or a step fails. Default: `console.warn`, once per message.
    */
   onError?: (error: Error) => void;
 }
@@ -155,10 +155,13 @@ export function listenForRevocation(
           if (status !== "CHANNEL_ERROR" && status !== "TIMED_OUT") return;
           report(new Error(`cannot listen on ${topic}: ${error?.message ?? status}`));
           // Refused by the policies (Realtime's "Unauthorized: You do not have permissions
-          // to read from this Channel topic"): asking again every 10 s changes nothing.
+          // to read from this Channel topic"): asking again every 10 s changes nothing. The
+          // session may have ended while the socket was down, its announcement missed: one
+          // refresh asks the server, and ends the session here (closing every channel) if so.
           if (/unauthorized/i.test(error?.message ?? "") && joined?.channel === channel) {
             joined = null;
             supabase.removeChannel(channel).catch((e) => report(asError(e)));
+            sessions.refresh().catch(() => undefined);
           }
         });
     });

@@ -253,11 +253,12 @@ describe("listenForRevocation, end to end", () => {
     });
     expect(refusal).toMatch(/^CHANNEL_ERROR .*Unauthorized/);
 
-    // The SDK on the device that missed the announcement: told, and it stops asking.
+    // The SDK on the device that missed the announcement: refused, it asks the server once
+    // (a refresh, refused too) and signs out.
     const returning = device(offline);
-    await vi.waitFor(() => expect(returning.errors.map((e) => e.message)).toEqual([
-      expect.stringMatching(/Unauthorized/),
-    ]), { timeout: 10_000 });
+    await vi.waitFor(() => expect(returning.signedOut).toEqual(["session_revoked"]), { timeout: 10_000 });
+    expect(returning.errors.map((e) => e.message)).toEqual([expect.stringMatching(/Unauthorized/)]);
+    expect(await offline.get(STORAGE_KEY)).toBeNull();
     await vi.waitFor(() => expect(returning.supabase.getChannels()).toEqual([]), { timeout: 10_000 });
     expect((await joinedOnServer()).filter((t) => t.endsWith(user))).toEqual([`sessionguard:${user}`]);
   });

@@ -93,7 +93,7 @@ function setup() {
   const supabase = new RecordingSupabase(() => sessions.getAccessToken());
   const signedOut: string[] = [];
   sessions.on("signedOut", ({ reason }) => signedOut.push(reason));
-  return { sessions, storage, supabase, signedOut };
+  return { sessions, storage, supabase, signedOut, server };
 }
 
 describe("which announcements end a session", () => {
@@ -152,8 +152,8 @@ describe("listenForRevocation", () => {
     expect(await storage.get("sessionguard.session")).toBeNull();
   });
 
-  it("a refused join is reported once and not retried", async () => {
-    const { sessions, supabase } = setup();
+  it("a refused join is reported once, not retried, and asks the server once whether the session lives", async () => {
+    const { sessions, supabase, server } = setup();
     const errors: string[] = [];
     listenForRevocation(sessions, supabase, { onError: (e) => errors.push(e.message) });
     await sessions.start("clerk:user_d");
@@ -164,6 +164,8 @@ describe("listenForRevocation", () => {
     );
     expect(errors).toEqual([expect.stringContaining("cannot listen on sessionguard:user_d: Unauthorized")]);
     await vi.waitFor(() => expect(supabase.open.size).toBe(0));
+    // Alive after all (the policy is what is missing): one refresh, and it stays signed in.
+    await vi.waitFor(() => expect(server.calls.filter((c) => c.path.endsWith("/refresh"))).toHaveLength(1));
     expect(await sessions.getSession()).not.toBeNull();
   });
 });
