@@ -8,6 +8,9 @@
  *   /dev/...                        the LOCAL DEVELOPMENT ISSUER — only with SG_DEV_ISSUER_JWK
  *   /rest/v1/...                    the LOCAL DATA API STAND-IN (dev/data-api/), or a real
  *                                   Data API (SG_DATA_API_UPSTREAM); SG_DATA_API=off: none
+ *   /realtime/v1/websocket          the LOCAL REALTIME STAND-IN (dev/realtime-standin.ts),
+ *                                   private broadcast channels, where the database has the
+ *                                   realtime schema (npm start adds it); SG_REALTIME=off: none
  *   /...                            the devices page from web/
  *
  * Never deployed: it lives in dev/, and nothing under supabase/functions imports it.
@@ -27,6 +30,8 @@
  * other answers 400, so a DNS-rebinding page cannot use the stack (dev/loopback.ts).
  *   CLERK_PUBLISHABLE_KEY             lets the page sign in with a real Clerk instance
  */
+import { createLocalJWKSet, type JSONWebKeySet } from "jose";
+import postgres from "postgres";
 import { ApiError, errorResponse, respondToError } from "../functions/errors.ts";
 import { createClerkWebhookFunction } from "../supabase/functions/clerk-webhook/index.ts";
 import { createSessionFunction } from "../supabase/functions/session/index.ts";
@@ -34,6 +39,7 @@ import { createWebHandler } from "../web/server.ts";
 import { createDevIssuer, DEV_ISSUER_LABEL, type DevIssuer } from "./dev-issuer.ts";
 import { foreignHostResponse, hasLoopbackHost, isLocalDatabaseUrl } from "./loopback.ts";
 import { mountDataApi } from "./data-api/mount.ts";
+import { createRealtimeHandler, type RealtimeHandler } from "./realtime-standin.ts";
 
 if ("EdgeRuntime" in globalThis) {
   // Belt and braces: this file is never deployed, and must not run if it ever were.
@@ -62,6 +68,7 @@ const web = mountWeb(devIssuer);
 const dataApi = await mountDataApi(env, (line) => console.log(`gateway: ${line}`))
   .catch((error) => fail(`data api: ${error.message}`));
 if (dataApi) console.log(`gateway: ${dataApi.label} is on at ${publicUrl}/rest/v1`);
+const realtime = mountRealtime();
 
 function mountClerkWebhook(): ReturnType<typeof createClerkWebhookFunction> {
   try {
@@ -98,6 +105,43 @@ function mountWeb(issuer: DevIssuer | null): ReturnType<typeof createWebHandler>
   return createWebHandler({ sessionUrl, devTokenUrl: issuer?.tokenUrl, clerk, pageDir: env.SG_WEB_PAGE_DIR });
 }
 
+/**
+ * The Realtime stand-in, made on the first websocket request: the gateway is prepared
+ * before the database has its schema. Tokens are checked against the session function's
+ * own key set, read in-process. Null when SG_REALTIME=off or there is no database here.
+ */
+function mountRealtime(): { handle(request: Request): Promise<Response | null>; close(): Promise<void> } | null {
+  const url = env.DATABASE_URL ?? env.SUPABASE_DB_URL;
+  if (env.SG_REALTIME === "off" || !url || !isLocalDatabaseUrl(url)) return null;
+  const sql = postgres(url, { max: 2, onnotice: () => {} });
+  let made: Promise<RealtimeHandler | null> | undefined;
+  const make = async (): Promise<RealtimeHandler | null> => {
+    const [row] = await sql`select to_regclass('realtime.messages') is not null as present`;
+    if (!row?.present) {
+      console.log("gateway: no realtime schema in the database: the Realtime stand-in is off");
+      return null;
+    }
+    const jwks = await session.handler(new Request(`${sessionUrl}/.well-known/jwks.json`));
+    const handler = await createRealtimeHandler({ sql, key: createLocalJWKSet(await jwks.json() as JSONWebKeySet) });
+    console.log(`gateway: LOCAL REALTIME STAND-IN (not Supabase Realtime) is on at ${publicUrl}/realtime/v1`);
+    return handler;
+  };
+  return {
+    async handle(request) {
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return null;
+      made ??= make().catch((error) => {
+        made = undefined;
+        throw error;
+      });
+      return (await made)?.handle(request) ?? null;
+    },
+    async close() {
+      await (await made?.catch(() => null))?.close();
+      await sql.end({ timeout: 1 });
+    },
+  };
+}
+
 /** The functions' own 404 (functions/errors.ts), for paths nothing here serves. */
 function notFound(): Response {
   return errorResponse(new ApiError("not_found"));
@@ -132,6 +176,7 @@ async function route(request: Request, info: Deno.ServeHandlerInfo): Promise<Res
   if (under(pathname, "/functions/v1/clerk-webhook")) return await webhook.handler(forwarded(request, info));
   if (under(pathname, "/functions/v1")) return notFound();
   if (under(pathname, "/rest/v1")) return (dataApi && (await dataApi.handle(request))) ?? notFound();
+  if (pathname === "/realtime/v1/websocket") return (realtime && (await realtime.handle(request))) ?? notFound();
   if (under(pathname, "/dev")) return (devIssuer && (await devIssuer.handle(request))) ?? notFound();
   return (await web(request)) ?? notFound();
 }
@@ -167,7 +212,7 @@ function stop(): Promise<void> {
     // In-flight requests finish; a stuck one does not hold the stack up.
     const deadline = setTimeout(() => Deno.exit(0), 3_000);
     await server.shutdown();
-    await Promise.allSettled([session.close(), webhook.close(), dataApi?.close()]);
+    await Promise.allSettled([session.close(), webhook.close(), dataApi?.close(), realtime?.close()]);
     clearTimeout(deadline);
     Deno.exit(0);
   })();

@@ -108,6 +108,9 @@ function printBanner(s: LocalStack, ms: number): void {
     row("Clerk webhook", s.webhook ? s.urls.clerkWebhook : "not mounted (no supabase/functions/clerk-webhook/index.ts)"),
     row("Data API", dataApiLine(s)),
     row("", `key     ${s.dataApi.apiKey}   (supabase-js's anon key here; local only)`),
+    row("Realtime", s.realtime
+      ? `${s.urls.origin.replace(/^http/, "ws")}/realtime/v1  (LOCAL REALTIME STAND-IN — private broadcast only, not Supabase Realtime)`
+      : "off (SG_REALTIME=off, or a Supabase database: use its own Realtime)"),
     row("Database", s.ownDatabase ? `${s.databaseUrl}  (PostgreSQL 17, data .local/pg17-${s.name})` : redactUrl(s.databaseUrl)),
     row("Keys", `${rel(s.keysFile)}  (${s.keysCreated ? "generated now" : "kept from an earlier run"}; local only, never commit)`),
   ];

@@ -1,6 +1,6 @@
 /**
  * Revoke to closed subscription, end to end, against the stand-in of Supabase Realtime in
- * realtime-standin.ts, which cites the rules it copies (run by scripts/realtime-close.ts,
+ * dev/realtime-standin.ts, which cites the rules it copies (run by scripts/realtime-close.ts,
  * which prepares the database; Deno).
  *
  * The client is the shipped code: @supabase/supabase-js as an app uses it with
@@ -17,7 +17,7 @@ import { createClient } from "@supabase/supabase-js";
 import { generateKeyPair, SignJWT } from "jose";
 import postgres from "postgres";
 import { createSessionClient, listenForRevocation, memoryStorage } from "../../packages/client/src/index.ts";
-import { startRealtimeStandin } from "./realtime-standin.ts";
+import { startRealtimeStandin } from "../../dev/realtime-standin.ts";
 
 const SAMPLES = Number(Deno.env.get("SAMPLES") ?? "50");
 const sql = postgres(Deno.env.get("DATABASE_URL")!, { max: 4, onnotice: () => {} });

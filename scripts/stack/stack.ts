@@ -15,6 +15,7 @@ import { buildPage, pageBuildDir } from "../../web/build.ts";
 import { mergeSettings, readDotenv, type Settings, unreadSettings } from "./env.ts";
 import { LOCAL_PUBLISHABLE_KEY } from "../../dev/data-api/handler.ts";
 import { applyExampleTables } from "./example-tables.ts";
+import { applyRealtimeTables } from "./realtime-tables.ts";
 import { type GatewayProcess, startGateway } from "./gateway.ts";
 import { loadOrCreateKeys } from "./keys.ts";
 import { dataDir, PG_VERSION, refuseSecondStack, stackDir, stopOrphanedPostgres, Stoppers } from "./lifecycle.ts";
@@ -61,6 +62,8 @@ export interface LocalStack {
   readonly overridden: readonly string[];
   /** What `/rest/v1` serves: the stand-in, a real Data API (its URL), or nothing. */
   readonly dataApi: { readonly kind: "stand-in" | "upstream" | "off"; readonly upstream?: string; readonly apiKey: string };
+  /** Whether the gateway serves the Realtime stand-in at /realtime/v1/websocket. */
+  readonly realtime: boolean;
   readonly pids: { readonly stack: number; readonly gateway: number; readonly postgres: number | null };
   readonly timings: { readonly totalMs: number; readonly databaseMs: number; readonly gatewayMs: number };
   /** Resolves when the gateway exits on its own (a crash), with its exit code. */
@@ -151,6 +154,9 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         const tables = await applyExampleTables(options.root, db.url);
         if (tables.length > 0) progress(`example   created ${tables.join(", ")} (examples/notes/supabase/migrations)`);
       }
+      if (settings.SG_REALTIME !== "off" && !prepared.supabase && await applyRealtimeTables(options.root, db.url)) {
+        progress("realtime  created the realtime schema stand-in and the session events policy");
+      }
       return { db, prepared, ms: performance.now() - t };
     })();
     const gateway = (async () => {
@@ -203,6 +209,7 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
         upstream: settings.SG_DATA_API_UPSTREAM,
         apiKey: settings.SG_SUPABASE_API_KEY ?? LOCAL_PUBLISHABLE_KEY,
       },
+      realtime: settings.SG_REALTIME !== "off" && !prepared.supabase,
       pids: { stack: process.pid, gateway: gw.pid, postgres: postgresPid },
       timings: {
         totalMs: Math.round(performance.now() - t0),
@@ -218,10 +225,10 @@ export async function startLocalStack(options: StackOptions, stoppers = new Stop
   }
 }
 
-/** The gateway's `/rest/v1` settings (dev/data-api/mount.ts). */
+/** The gateway's `/rest/v1` and `/realtime/v1` settings (dev/data-api/mount.ts, dev/gateway.ts). */
 function dataApiSettings(settings: Settings): Settings {
   const out: Settings = {};
-  for (const name of ["SG_DATA_API", "SG_DATA_API_UPSTREAM"]) if (settings[name]) out[name] = settings[name];
+  for (const name of ["SG_DATA_API", "SG_DATA_API_UPSTREAM", "SG_REALTIME"]) if (settings[name]) out[name] = settings[name];
   return out;
 }
 

@@ -8,7 +8,7 @@
  * stand-in (supabase/tests/stand-ins/realtime.psql) and the example channel policies
  * (examples/surfaces); the SDK and supabase-js in this process (with `ws` as Realtime's
  * transport, as supabase-js asks on Node 20); and the Realtime protocol and authorization
- * stand-in bench/servers/realtime-standin.ts, which cites the rules it copies, checks the
+ * stand-in dev/realtime-standin.ts, which cites the rules it copies, checks the
  * policies on each join and delivers what `realtime.send` writes. Nothing here is timed.
  */
 import { spawn } from "node:child_process";
@@ -60,7 +60,7 @@ beforeAll(async () => {
   });
   const started = await startUntil("realtime stand-in", {
     command: DENO,
-    args: ["run", "--quiet", "--allow-net", "--allow-env", "--allow-read", "bench/servers/realtime-standin.ts"],
+    args: ["run", "--quiet", "--allow-net", "--allow-env", "--allow-read", "dev/realtime-standin.ts"],
     env: { DATABASE_URL: db.url, REALTIME_JWKS_URL: `${server.url}/.well-known/jwks.json` },
     // It serves until this pipe closes.
     stdin: true,

@@ -1,7 +1,8 @@
 /**
- * A stand-in of Supabase Realtime for private broadcast channels (Deno), used by
- * bench/servers/realtime-close.ts and, run on its own, by
- * tests/integration/platform/revocation-channel.test.ts.
+ * A stand-in of Supabase Realtime for private broadcast channels (Deno): mounted by the
+ * local gateway at `/realtime/v1/websocket` (dev/gateway.ts, so `npm start` apps hear
+ * revocations), used by bench/servers/realtime-close.ts and, run on its own, by
+ * tests/integration/platform/revocation-channel.test.ts. Never deployed.
  *
  * It speaks Realtime's client protocol (Phoenix channels, serializer 2.0.0 JSON frames
  * `[join_ref, ref, topic, event, payload]`, as @supabase/realtime-js lib/serializer.js
@@ -30,9 +31,21 @@ type Sql = ReturnType<typeof postgres>;
 /** What jose's jwtVerify takes as key: a public key or a key set. */
 type VerifyKey = Parameters<typeof jwtVerify>[1];
 
+/** The stand-in as a request handler, to mount where a gateway routes `/realtime/v1/websocket`. */
+export interface RealtimeHandler {
+  /** Upgrades a websocket request to a Realtime connection. */
+  handle(request: Request): Response;
+  /** The topics joined now (one entry per joined channel). */
+  joinedTopics(): string[];
+  /** Stops delivering broadcasts. */
+  close(): Promise<void>;
+}
+
+/** The stand-in on a port of its own. */
 export interface RealtimeStandin {
   /** http://127.0.0.1:<port>: a supabase-js client's project URL. */
   readonly origin: string;
+  joinedTopics(): string[];
   shutdown(): Promise<void>;
 }
 
@@ -70,15 +83,15 @@ async function canRead(sql: Sql, claims: JWTPayload, subTopic: string): Promise<
 }
 
 /**
- * Serves Realtime's websocket on 127.0.0.1 for the database `sql` (which has the
- * realtime.messages stand-in), trusting tokens signed by `key`. `onLeave` is told of each
+ * Realtime's websocket for the database `sql` (which has the realtime.messages stand-in,
+ * sql/realtime_standin.sql), trusting tokens signed by `key`. `onLeave` is told of each
  * channel left, as the server receives the leave.
  */
-export async function startRealtimeStandin(options: {
+export async function createRealtimeHandler(options: {
   sql: Sql;
   key: VerifyKey;
   onLeave?: (subTopic: string) => void;
-}): Promise<RealtimeStandin & { joinedTopics(): string[] }> {
+}): Promise<RealtimeHandler> {
   const { sql, key } = options;
   const joined = new Set<Joined>();
   await sql.unsafe(`
@@ -92,10 +105,7 @@ export async function startRealtimeStandin(options: {
       for each row when (new.extension = 'broadcast' and new.event is not null)
       execute function realtime.standin_notify();`);
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
-    const path = new URL(request.url).pathname;
-    if (path === "/standin/joined") return Response.json([...joined].map((j) => j.subTopic));
-    if (path !== "/realtime/v1/websocket") return new Response("not found", { status: 404 });
+  const handle = (request: Request): Response => {
     const { socket, response } = Deno.upgradeWebSocket(request);
     socket.onmessage = async (message) => {
       const [joinRef, ref, topic, event, payload] = JSON.parse(String(message.data));
@@ -138,7 +148,7 @@ export async function startRealtimeStandin(options: {
       for (const j of joined) if (j.socket === socket) joined.delete(j);
     };
     return response;
-  });
+  };
 
   // Delivery of realtime.messages rows to the channels joined on their topic.
   const listening = await sql.listen("realtime_standin", (text) => {
@@ -156,10 +166,36 @@ export async function startRealtimeStandin(options: {
   });
 
   return {
-    origin: `http://127.0.0.1:${server.addr.port}`,
+    handle,
     joinedTopics: () => [...joined].map((j) => j.subTopic),
-    async shutdown() {
+    async close() {
       await listening.unlisten();
+      for (const j of joined) j.socket.close();
+    },
+  };
+}
+
+/**
+ * Serves the stand-in on 127.0.0.1 at a port of its own: `/realtime/v1/websocket`, and
+ * `GET /standin/joined` listing the topics joined, so a test can see that a client left.
+ */
+export async function startRealtimeStandin(options: {
+  sql: Sql;
+  key: VerifyKey;
+  onLeave?: (subTopic: string) => void;
+}): Promise<RealtimeStandin> {
+  const realtime = await createRealtimeHandler(options);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/standin/joined") return Response.json(realtime.joinedTopics());
+    if (path !== "/realtime/v1/websocket") return new Response("not found", { status: 404 });
+    return realtime.handle(request);
+  });
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    joinedTopics: realtime.joinedTopics,
+    async shutdown() {
+      await realtime.close();
       await server.shutdown();
     },
   };
