@@ -173,14 +173,17 @@ describe("organization notes in the React example", { timeout: 120_000 }, () => 
     // No organization: the personal note again.
     expect(await switchTo(page, null)).toEqual([`personal ${t}`]);
 
-    // Never signed in again: one /start, the same session, every switch through /claims.
+    // Never signed in again: one /start, the same session, every switch through /claims;
+    // and a reload keeps it so (the activity list loads afresh, with the switches in it).
+    await page.reload();
+    await page.getByRole("heading", { name: "Signed in" }).waitFor();
+    await scope(page, null);
+    await page.locator(".sg-events li[data-type=session_claims_changed]", { hasText: "switched to organization" })
+      .first().waitFor();
     expect(posts.filter((p) => p === "start")).toHaveLength(1);
     expect(posts.filter((p) => p === "claims").length).toBeGreaterThanOrEqual(4);
     expect((await sessionOf(page))?.session_id).toBe(session!.session_id);
     expect(await page.getByRole("button", { name: "Sign in as the demo user" }).count()).toBe(0);
-    // The session's own activity log says so, in plain words.
-    await page.locator(".sg-events li[data-type=session_claims_changed]", { hasText: "switched to organization" })
-      .first().waitFor();
   });
 
   it("another member of the organization sees its notes; outside it, they do not", async () => {
