@@ -62,8 +62,8 @@ async function nextNotesQuery(page: Page): Promise<string[]> {
 }
 
 /** The example for `user`, with demo organizations of its own (`?orgs=`), signed in. */
-async function openSignedIn(user: string, orgs: string, deviceName: string): Promise<Opened> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+async function openSignedIn(user: string, orgs: string, deviceName: string, width = 1100): Promise<Opened> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
   contexts.push(context);
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err));
@@ -198,5 +198,26 @@ describe("organization notes in the React example", { timeout: 120_000 }, () => 
     expect(await switchTo(reader.page, orgA)).toEqual([`shared ${t}`]);
     expect(await switchTo(reader.page, `org_${t}_globex`)).toEqual([]);
     expect(reader.posts.filter((p) => p === "start")).toHaveLength(1);
+  });
+
+  it("the organization picker and the notes' scope fit a 320 px phone", async () => {
+    const t = tag();
+    const { page } = await openSignedIn(`user_${t}`, t, `Phone ${t}`, 320);
+    await switchTo(page, `org_${t}_acme`);
+    await addNote(page, `acme ${t}`);
+    const m = await page.evaluate(() => {
+      const box = (selector: string) => document.querySelector(selector)!.getBoundingClientRect();
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        picker: box("#org-picker").right,
+        scope: box("[data-testid=notes-scope]").right,
+      };
+    });
+    expect(m.innerWidth).toBe(320);
+    expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+    expect(m.picker).toBeLessThanOrEqual(m.innerWidth);
+    expect(m.scope).toBeLessThanOrEqual(m.innerWidth);
+    await page.screenshot({ path: screenshotPath("notes-org-02-phone-320"), fullPage: true });
   });
 });
