@@ -1,6 +1,12 @@
+import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // @sessionguard/server signs its DPoP proofs with @sessionguard/client: in this
+  // repository the import resolves to the client's sources, as tsconfig.json's paths say.
+  resolve: {
+    alias: { "@sessionguard/client": path.join(import.meta.dirname, "packages", "client", "src", "index.ts") },
+  },
   test: {
     include: ["tests/**/*.test.ts"],
     globalSetup: ["tests/support/global-setup.ts"],

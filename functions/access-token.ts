@@ -22,12 +22,10 @@
  * the session instead. `amr` is left out: Auth fills it with its own method
  * names, which a Clerk sign-in has no honest equivalent for.
  */
-import { importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { importJWK, type JWK, SignJWT } from "jose";
 import type { Config } from "./config.ts";
-import { describe } from "./describe-error.ts";
-import { ApiError } from "./errors.ts";
-import { isThumbprint, isUuid } from "./formats.ts";
 import { createEs256Signer, fullLengthJwk, type JwsSigner } from "./signer.ts";
+import { verifyAccessToken } from "./verify-access-token.ts";
 
 /** The claims sessionguard puts in every access token. */
 export interface AccessTokenClaims {
@@ -106,8 +104,6 @@ interface Key {
   readonly verifyKey: CryptoKey | Uint8Array;
 }
 
-const CLOCK_TOLERANCE_SECONDS = 5;
-
 /** Imports the configured keys; throws when a key cannot be imported. */
 export async function createAccessTokens(config: Config): Promise<AccessTokens> {
   const { issuer, accessTtl } = config.session;
@@ -167,55 +163,26 @@ export async function createAccessTokens(config: Config): Promise<AccessTokens> 
     },
 
     async verify(token, now) {
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(
-          token,
-          (header) => {
-            // No `kid`: only the HS256 secret (tokens from before SESSION_JWT_KID was set too).
-            const key = keys.find((k) =>
-              k.alg === header.alg && (header.kid === undefined ? k.alg === "HS256" : k.kid === header.kid)
-            );
-            if (!key) throw new Error(`unknown kid ${JSON.stringify(header.kid)}`);
-            return key.verifyKey;
-          },
-          {
-            algorithms,
-            issuer,
-            audience: "authenticated",
-            clockTolerance: CLOCK_TOLERANCE_SECONDS,
-            currentDate: now,
-            requiredClaims: ["sub", "sid", "iat", "exp"],
-          },
-        ));
-      } catch (error) {
-        throw new ApiError("invalid_token", { detail: `access token: ${describe(error)}` });
-      }
-      const { sub, sid, role, iat, exp, cnf } = payload;
-      if (typeof sub !== "string" || sub === "" || !isUuid(sid)) {
-        throw new ApiError("invalid_token", { detail: "access token: bad sub or sid" });
-      }
-      if (role !== "authenticated") throw new ApiError("invalid_token", { detail: "access token: bad role" });
-      let bound: { jkt: string } | undefined;
-      if (cnf !== undefined) {
-        const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
-        if (!isThumbprint(jkt)) {
-          throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
-        }
-        bound = { jkt };
-      }
+      const verified = await verifyAccessToken(token, (header) => {
+        // No `kid`: only the HS256 secret (tokens from before SESSION_JWT_KID was set too).
+        const key = keys.find((k) =>
+          k.alg === header.alg && (header.kid === undefined ? k.alg === "HS256" : k.kid === header.kid)
+        );
+        if (!key) throw new Error(`unknown kid ${JSON.stringify(header.kid)}`);
+        return key.verifyKey;
+      }, { issuer, algorithms, now });
       return {
         iss: issuer,
-        sub,
+        sub: verified.sub,
         aud: "authenticated",
-        role,
-        sid,
-        session_id: sid,
+        role: "authenticated",
+        sid: verified.sid,
+        session_id: verified.sid,
         is_anonymous: false,
         aal: "aal1",
-        iat: iat!,
-        exp: exp!,
-        ...(bound && { cnf: bound }),
+        iat: verified.iat,
+        exp: verified.exp,
+        ...(verified.jkt !== null && { cnf: { jkt: verified.jkt } }),
       };
     },
 

@@ -14,12 +14,12 @@
  *   const session = await requireSession(req);
  *   if (session instanceof Response) return session;
  */
-import { createRemoteJWKSet, type JWTPayload, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Sql } from "postgres";
 import { accessToken } from "./authorization.ts";
-import { describe } from "./describe-error.ts";
 import { createDpopVerifier, type DpopVerifier } from "./dpop.ts";
 import { ApiError, type ErrorCode, errorResponse, toApiError } from "./errors.ts";
+import { verifyAccessToken } from "./verify-access-token.ts";
 
 /** Who is calling: the verified token's user and live session. */
 export interface SessionIdentity {
@@ -56,10 +56,6 @@ export interface RequireSessionOptions {
   readonly log?: (line: string) => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const JKT = /^[A-Za-z0-9_-]{43}$/;
-/** Largest clock difference accepted on `exp`/`iat`, seconds (as PostgREST's 30 s at most). */
-const CLOCK_TOLERANCE_SECONDS = 5;
 /** What check_access answers for a dead session, as the API's error codes. */
 const DEAD = new Map<string, ErrorCode>([["revoked", "session_revoked"], ["expired", "session_expired"]]);
 /** Proof verifiers kept per function name; the name comes from the request path, so bounded. */
@@ -103,32 +99,15 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
   const check = async (request: Request): Promise<SessionIdentity> => {
     const at = now();
     const token = accessToken(request);
-    let claims: JWTPayload;
-    try {
-      ({ payload: claims } = await jwtVerify(token, key as JWTVerifyGetKey, {
-        algorithms,
-        issuer: options.issuer,
-        audience: "authenticated",
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: at,
-        requiredClaims: ["sub", "sid", "iat", "exp"],
-      }));
-    } catch (error) {
-      throw new ApiError("invalid_token", { detail: `access token: ${describe(error)}` });
-    }
-    const { sub, sid, role, cnf } = claims;
-    if (typeof sub !== "string" || sub === "" || typeof sid !== "string" || !UUID.test(sid)) {
-      throw new ApiError("invalid_token", { detail: "access token: bad sub or sid" });
-    }
-    if (role !== "authenticated") throw new ApiError("invalid_token", { detail: "access token: bad role" });
+    const { sub, sid, jkt, payload: claims } = await verifyAccessToken(token, key, {
+      issuer: options.issuer,
+      algorithms,
+      now: at,
+    });
 
     let proof: { jkt: string; jti: string } | null = null;
     let proofLifetime = 300;
-    if (cnf !== undefined) {
-      const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
-      if (typeof jkt !== "string" || !JKT.test(jkt)) {
-        throw new ApiError("invalid_token", { detail: "access token: bad cnf" });
-      }
+    if (jkt !== null) {
       // A bound token is worth nothing without a fresh proof from its key (RFC 9449 §7).
       const verifier = verifierFor(request);
       proof = await verifier.verify(request, { now: at, accessToken: token });
@@ -147,7 +126,7 @@ export function createRequireSession(options: RequireSessionOptions): RequireSes
     if (status !== "active") {
       throw new ApiError(DEAD.get(status ?? "") ?? "invalid_token", { detail: `session ${status}` });
     }
-    return Object.freeze({ userId: sub, sessionId: sid.toLowerCase(), ...orgOf(claims), claims });
+    return Object.freeze({ userId: sub, sessionId: sid, ...orgOf(claims), claims });
   };
 
   return async (request) => {

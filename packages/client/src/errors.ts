@@ -1,5 +1,5 @@
 /**
- * Error codes the session server answers with (SPEC "Errors"), plus the few the
+ * Error codes the session server answers with (docs/contract.md, "Errors"), plus the few the
  * client itself raises. One closed union: callers switch on `code`, never on a message.
  */
 export const SERVER_ERROR_CODES = [

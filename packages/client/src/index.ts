@@ -6,6 +6,8 @@ export { createSessionClient } from "./client.ts";
 export type { SessionOrganization } from "./claims.ts";
 export type { SessionClient } from "./client.ts";
 export type { DeviceBinding, SessionClientOptions } from "./client-options.ts";
+export { deviceKey } from "./dpop-proof.ts";
+export type { DeviceKey } from "./dpop-proof.ts";
 export { localCoordinator, webCoordinator } from "./coordination.ts";
 export type { Coordinator, TabMessage } from "./coordination.ts";
 export { isSessionError, SERVER_ERROR_CODES, SessionError } from "./errors.ts";

@@ -1,9 +1,10 @@
-/** Shapes of the session server's HTTP API (SPEC "HTTP API"). Times are Unix seconds. */
+/** Shapes of the session server's HTTP API (docs/contract.md, "HTTP API"). Times are Unix seconds. */
 
 /** The body of a 200 from `POST /start` and `POST /refresh`. */
 export interface TokenResponse {
   access_token: string;
-  token_type: "bearer";
+  /** `DPoP` when the session is bound to a device key: every use needs a proof with the token's hash. */
+  token_type: "bearer" | "DPoP";
   expires_in: number;
   expires_at: number;
   refresh_token: string;
@@ -17,9 +18,9 @@ export interface DeviceSession {
   device_name: string | null;
   user_agent: string | null;
   ip: string | null;
-  created_at: string | number;
-  last_active_at: string | number;
-  expires_at: string | number;
+  created_at: number;
+  last_active_at: number;
+  expires_at: number;
   /** True on the session the request was made with. */
   current: boolean;
 }
@@ -41,7 +42,7 @@ export interface SecurityEvent {
   id: string;
   type: SecurityEventType;
   session_id: string | null;
-  created_at: string | number;
+  created_at: number;
   ip: string | null;
   user_agent: string | null;
   /** A sentence meant for the user. */

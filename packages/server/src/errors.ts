@@ -1,6 +1,6 @@
 /**
  * Why a server-held session ended or a call failed. The session function's own codes
- * (SPEC "Errors") pass through as they are; the few this package adds are listed apart.
+ * (docs/contract.md, "Errors") pass through as they are; the few this package adds are listed apart.
  */
 
 /** Codes after which the cookie's session is dead: the cookie is cleared. */

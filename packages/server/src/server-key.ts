@@ -14,7 +14,7 @@
  * public JWK in the header, `htm`, `htu` (no query), `iat`, a random `jti`, `ath` with
  * an access token, `nonce` when the function asked for one.
  */
-import { encodeBase64url } from "./encoding.ts";
+import { deviceKey } from "@sessionguard/client";
 
 /** A key that signs DPoP proofs. */
 export interface ServerKey {
@@ -24,7 +24,6 @@ export interface ServerKey {
 }
 
 const ECDSA = { name: "ECDSA", namedCurve: "P-256" } as const;
-const encoder = new TextEncoder();
 
 /** A new P-256 private JWK for `SESSIONGUARD_SERVER_KEY` (print it once, keep it secret). */
 export async function generateServerKeyJwk(): Promise<JsonWebKey> {
@@ -33,41 +32,24 @@ export async function generateServerKeyJwk(): Promise<JsonWebKey> {
   return { kty, crv, x, y, d };
 }
 
-/** Imports a P-256 private JWK (an object or its JSON); throws a TypeError naming what is wrong. */
+/**
+ * Imports a P-256 private JWK (an object or its JSON); throws a TypeError naming what is
+ * wrong. Proofs are signed by @sessionguard/client's signer, the one browsers use, so the
+ * proof format has one definition on the client side as functions/dpop.ts is its one
+ * verifier.
+ */
 export async function importServerKey(jwk: JsonWebKey | string): Promise<ServerKey> {
   const parsed = typeof jwk === "string" ? parseJwk(jwk) : jwk;
   if (parsed.kty !== "EC" || parsed.crv !== "P-256" || !parsed.x || !parsed.y || !parsed.d) {
     throw new TypeError("sessionguard: the server key must be a private P-256 JWK (kty EC, crv P-256, x, y, d)");
   }
-  const privateKey = await crypto.subtle.importKey(
-    "jwk",
-    { kty: "EC", crv: "P-256", x: parsed.x, y: parsed.y, d: parsed.d },
-    ECDSA,
-    false,
-    ["sign"],
-  );
-  // Only the required members, in RFC 7638 order: the canonical thumbprint input and a fine header jwk.
-  const publicJwk = { crv: "P-256", kty: "EC", x: parsed.x, y: parsed.y };
-  const jkt = await sha256(JSON.stringify(publicJwk));
-  const header = encodeBase64url(encoder.encode(JSON.stringify({ typ: "dpop+jwt", alg: "ES256", jwk: publicJwk })));
-  return {
-    jkt,
-    async proof(method, url, options = {}) {
-      const target = new URL(url);
-      const claims: Record<string, unknown> = {
-        jti: encodeBase64url(crypto.getRandomValues(new Uint8Array(16))),
-        htm: method.toUpperCase(),
-        htu: `${target.origin}${target.pathname}`,
-        iat: Math.floor(Date.now() / 1000),
-      };
-      if (options.accessToken !== undefined) claims.ath = await sha256(options.accessToken);
-      if (options.nonce !== undefined) claims.nonce = options.nonce;
-      const input = `${header}.${encodeBase64url(encoder.encode(JSON.stringify(claims)))}`;
-      // WebCrypto's ECDSA signature is r || s: exactly JWS's ES256 encoding.
-      const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, encoder.encode(input));
-      return `${input}.${encodeBase64url(new Uint8Array(signature))}`;
-    },
-  };
+  const { x, y, d } = parsed;
+  const [privateKey, publicKey] = await Promise.all([
+    crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x, y, d }, ECDSA, false, ["sign"]),
+    crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x, y }, ECDSA, true, ["verify"]),
+  ]);
+  const key = await deviceKey({ privateKey, publicKey });
+  return { jkt: key.jkt, proof: (method, url, options) => key.proof(method, url, options) };
 }
 
 function parseJwk(text: string): JsonWebKey {
@@ -76,8 +58,4 @@ function parseJwk(text: string): JsonWebKey {
   } catch {
     throw new TypeError("sessionguard: the server key is not JSON (expected a private P-256 JWK)");
   }
-}
-
-async function sha256(text: string): Promise<string> {
-  return encodeBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 }

@@ -1,44 +1,13 @@
 /**
- * Server-to-server calls to the session function (SPEC "HTTP API"), with the server's
+ * Server-to-server calls to the session function (docs/contract.md, "HTTP API"), with the server's
  * DPoP proof on each when a key is configured. Errors become {@link SessionGuardError}
  * with the function's own code; a `use_dpop_nonce` answer is retried once with the nonce.
  */
+import type { DeviceSession, SecurityEvent, TokenResponse } from "@sessionguard/client";
 import { SessionGuardError } from "./errors.ts";
 import type { ServerKey } from "./server-key.ts";
 
-/** The body of a 200 from `/start` and `/refresh`. */
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  expires_at: number;
-  refresh_token: string;
-  session: { id: string; expires_at: number };
-  user_id: string;
-}
-
-/** One of the user's live sessions (`GET /sessions`); times in Unix seconds. */
-export interface DeviceSession {
-  id: string;
-  device_name: string | null;
-  user_agent: string | null;
-  ip: string | null;
-  created_at: number;
-  last_active_at: number;
-  expires_at: number;
-  current: boolean;
-}
-
-/** One security event (`GET /events`), newest first. */
-export interface SecurityEvent {
-  id: string;
-  type: string;
-  session_id: string | null;
-  created_at: number;
-  ip: string | null;
-  user_agent: string | null;
-  description: string;
-}
+export type { DeviceSession, SecurityEvent, TokenResponse };
 
 /** An access token and its type (`bearer`, or `DPoP` when it needs a proof with its hash). */
 export interface AccessToken {

@@ -1,6 +1,6 @@
 /**
- * @sessionguard/server and @sessionguard/nextjs as users get them: `npm pack` both (each
- * builds itself), install the tarballs into a clean Next.js 16 app outside this repository
+ * @sessionguard/server (with the @sessionguard/client it signs proofs with) and
+ * @sessionguard/nextjs as users get them: `npm pack` each (each builds itself), install the tarballs into a clean Next.js 16 app outside this repository
  * (`npm install --prefer-offline`), `next build` it, then serve it with `next start`
  * against the real session function (Deno, real Postgres): a session started from Node
  * with the installed server package is read by the installed Next.js package in a
@@ -126,7 +126,7 @@ beforeAll(async () => {
   stack = await startStack({ SESSION_REUSE_GRACE: "10" });
   work = mkdtempSync(path.join(os.tmpdir(), "sessionguard-nextjs-"));
   const packed = JSON.parse(
-    run("npm", ["pack", "--json", "--pack-destination", work, "./packages/server", "./packages/nextjs"], ROOT),
+    run("npm", ["pack", "--json", "--pack-destination", work, "./packages/client", "./packages/server", "./packages/nextjs"], ROOT),
   ) as { name: string; filename: string }[];
   tarballs = Object.fromEntries(packed.map((p) => [p.name, path.join(work, p.filename)]));
   app = path.join(work, "app");
@@ -141,6 +141,8 @@ beforeAll(async () => {
       private: true,
       type: "module",
       dependencies: {
+        // The server package's dependency, from its tarball too (it is not on the registry).
+        "@sessionguard/client": `file:${tarballs["@sessionguard/client"]}`,
         "@sessionguard/server": `file:${tarballs["@sessionguard/server"]}`,
         "@sessionguard/nextjs": `file:${tarballs["@sessionguard/nextjs"]}`,
         ...Object.fromEntries(APP_DEPENDENCIES.map((name) => [name, pinned(name)])),
