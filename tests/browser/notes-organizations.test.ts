@@ -84,7 +84,7 @@ async function openSignedIn(user: string, orgs: string, deviceName: string, widt
   await page.getByRole("heading", { name: "Signed in" }).waitFor();
   await scope(page, null);
   const first = await loaded;
-  await expect.poll(() => listed(page)).toEqual(first);
+  await expect.poll(() => listed(page), { timeout: 15_000 }).toEqual(first);
   return { page, posts, first };
 }
 
@@ -109,7 +109,7 @@ async function switchTo(page: Page, orgId: string | null): Promise<string[]> {
   expect(((await answer.json()) as { organization: { id: string } | null }).organization?.id ?? null).toBe(orgId);
   await scope(page, orgId);
   const bodies = await reloaded;
-  await expect.poll(() => listed(page)).toEqual(bodies);
+  await expect.poll(() => listed(page), { timeout: 15_000 }).toEqual(bodies);
   return bodies;
 }
 
@@ -119,7 +119,7 @@ function listed(page: Page): Promise<string[]> {
 
 async function addNote(page: Page, body: string): Promise<void> {
   await page.getByLabel("New note").fill(body);
-  await page.getByRole("button", { name: "Add" }).click();
+  await page.getByRole("button", { name: "Add", exact: true }).click();
   await page.locator("ul.notes li", { hasText: body }).waitFor();
 }
 
