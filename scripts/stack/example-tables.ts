@@ -21,7 +21,9 @@ export async function exampleMigrations(
   for (const file of files) {
     const text = await readFile(path.join(dir, file), "utf8");
     const created = /create table (public\.[a-z_][a-z0-9_]*)/i.exec(text);
-    const altered = created ? null : /alter table (public\.[a-z_][a-z0-9_]*)\s+add column ([a-z_][a-z0-9_]*)/i.exec(text);
+    const altered = created
+      ? null
+      : /alter table (public\.[a-z_][a-z0-9_]*)\s+add column ([a-z_][a-z0-9_]*)/i.exec(text);
     const table = created?.[1] ?? altered?.[1];
     if (!table) {
       throw new Error(

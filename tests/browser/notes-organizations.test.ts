@@ -13,7 +13,12 @@ import { createClient } from "@supabase/supabase-js";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
-import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "../support/browser/launcher.ts";
+import {
+  type BrowserStack,
+  launchBrowser,
+  screenshotPath,
+  startBrowserStack,
+} from "../support/browser/launcher.ts";
 
 /** The local publishable key the example uses (examples/react-vite/src/config.ts). */
 const LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
@@ -106,7 +111,9 @@ async function switchTo(page: Page, orgId: string | null): Promise<string[]> {
   await page.getByLabel("Active organization").selectOption(orgId ?? "");
   const answer = await claims;
   expect(answer.status()).toBe(200);
-  expect(((await answer.json()) as { organization: { id: string } | null }).organization?.id ?? null).toBe(orgId);
+  expect(((await answer.json()) as { organization: { id: string } | null }).organization?.id ?? null).toBe(
+    orgId,
+  );
   await scope(page, orgId);
   const bodies = await reloaded;
   await expect.poll(() => listed(page), { timeout: 15_000 }).toEqual(bodies);
@@ -146,7 +153,10 @@ function dataApi(token: string) {
 }
 
 function claimsOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<
+    string,
+    unknown
+  >;
 }
 
 describe("organization notes in the React example", { timeout: 120_000 }, () => {
@@ -204,7 +214,9 @@ describe("organization notes in the React example", { timeout: 120_000 }, () => 
     await page.reload();
     await page.getByRole("heading", { name: "Signed in" }).waitFor();
     await scope(page, null);
-    await page.locator(".sg-events li[data-type=session_claims_changed]", { hasText: "switched to organization" })
+    await page.locator(".sg-events li[data-type=session_claims_changed]", {
+      hasText: "switched to organization",
+    })
       .first().waitFor();
     expect(posts.filter((p) => p === "start")).toHaveLength(1);
     expect((await sessionOf(page))?.session_id).toBe(session!.session_id);

@@ -18,9 +18,7 @@ export function OrganizationPicker({ identity }: { identity: LocalIdentity }) {
         onChange={(event) => identity.setOrganization(event.currentTarget.value || null)}
       >
         <option value="">Personal account (no organization)</option>
-        {organizations.map((org) => (
-          <option key={org.id} value={org.id}>{org.name} ({org.role})</option>
-        ))}
+        {organizations.map((org) => <option key={org.id} value={org.id}>{org.name} ({org.role})</option>)}
       </select>
     </p>
   );
