@@ -11,7 +11,7 @@
 import type { Env as HonoEnv, Hono, HonoRequest } from "hono";
 import { describe } from "./describe-error.ts";
 
-/** Every error code of the HTTP API (SPEC, "Errors"). */
+/** Every error code of the HTTP API (docs/contract.md, "Errors"). */
 export type ErrorCode =
   | "invalid_request"
   | "invalid_token"

@@ -1,5 +1,5 @@
 /**
- * The session API (SPEC, "HTTP API") as one `(Request) => Promise<Response>`:
+ * The session API (docs/contract.md, "HTTP API") as one `(Request) => Promise<Response>`:
  * the composition file. It resolves the dependencies once, mounts the
  * per-resource sub-apps of functions/routes/ (start, refresh, account,
  * well-known) with `app.route()`, and owns what is common to all of them: CORS

@@ -1,5 +1,5 @@
 /**
- * The token response of `/start` and `/refresh` (SPEC, "Token response"): an
+ * The token response of `/start` and `/refresh` (docs/contract.md, "Token response"): an
  * access token signed now and the refresh token of the session's current
  * generation, minted from the secret (never stored).
  */

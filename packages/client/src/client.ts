@@ -16,7 +16,7 @@ import { Account } from "./account.ts";
 import { type SessionOrganization, updateClaims } from "./claims.ts";
 import { DeviceKeys } from "./device-keys.ts";
 import { errorFromResponse, SessionError } from "./errors.ts";
-import type { SessionEvents } from "./events.ts";
+import type { SessionEvents, SignedOutReason } from "./events.ts";
 import { Http, readTokenResponse } from "./http.ts";
 import { endsSession, Refresher } from "./refresh.ts";
 import { RefreshTimer } from "./refresh-timer.ts";
@@ -101,6 +101,24 @@ export function createSessionClient(
   return new SessionClientImpl(options);
 }
 
+/** Each client's way to end a session the server announced as over (revocation-channel.ts). */
+const announcedEnds = new WeakMap<
+  SessionClient,
+  (sessionId: string, reason: SignedOutReason) => Promise<boolean>
+>();
+
+/**
+ * @internal Ends the session `sessionId` here without asking the server, as a refused
+ * refresh does (storage cleared, the device key forgotten, the other tabs told,
+ * `signedOut` emitted); nothing happens if the client holds another session or none by
+ * now. True when it ended it. Undefined for a client this module did not create.
+ */
+export function announcedEnd(
+  client: SessionClient,
+): ((sessionId: string, reason: SignedOutReason) => Promise<boolean>) | undefined {
+  return announcedEnds.get(client);
+}
+
 class SessionClientImpl implements SessionClient {
   readonly #settings: ClientSettings;
   readonly #keys: DeviceKeys;
@@ -138,6 +156,18 @@ class SessionClientImpl implements SessionClient {
       refresher: this.#refresher,
       accessToken: () => this.getAccessToken(),
     });
+    announcedEnds.set(this, (sessionId, reason) => this.#endAnnounced(sessionId, reason));
+  }
+
+  async #endAnnounced(sessionId: string, reason: SignedOutReason): Promise<boolean> {
+    await this.#state.load();
+    // Read and ended in one turn: end() ends whatever is current when it is called.
+    if (this.#state.current?.session_id !== sessionId) return false;
+    const error = reason === "refresh_token_reused"
+      ? new SessionError("refresh_token_reused", "the server announced that a refresh token of this session was reused")
+      : undefined;
+    await this.#state.end(reason, error);
+    return true;
   }
 
   get deviceBinding(): DeviceBinding {

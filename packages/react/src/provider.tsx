@@ -14,6 +14,11 @@ export interface SupabaseSettings {
   anonKey: string;
   /** Passed on to supabase-js's `createClient` (its `accessToken` is set by us). */
   options?: Record<string, unknown>;
+  /**
+   * Listen on `sessionguard:<user id>` and, when the server ends this session, remove every
+   * channel and sign out here (`listenForRevocation`). Default true.
+   */
+  closeOnRevocation?: boolean;
 }
 
 export interface SessionGuardProviderProps {

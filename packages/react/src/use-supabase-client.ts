@@ -3,7 +3,12 @@
  * the sessionguard access token (supabase-js's `accessToken` option), so RLS sees the
  * Clerk user as `sub` and the session as `sid`. Needs `supabase={{ url, anonKey }}` on
  * the provider and `@supabase/supabase-js` installed.
+ *
+ * The client also listens on the session's announcement channel (`listenForRevocation`):
+ * when the server ends this session, every channel is removed and the session ends here.
+ * `supabase={{ ..., closeOnRevocation: false }}` turns that off.
  */
+import { listenForRevocation } from "@sessionguard/client";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { useSessionGuardContext } from "./provider.tsx";
 
@@ -13,10 +18,15 @@ export function useSupabaseClient(): SupabaseClient {
   if (!supabase) {
     throw new Error("useSupabaseClient needs <SessionGuardProvider supabase={{ url, anonKey }}>");
   }
-  supabaseClient.current ??= createClient(supabase.url, supabase.anonKey, {
-    ...supabase.options,
-    // With accessToken set, supabase-js turns off supabase.auth: sessionguard is the auth.
-    accessToken: () => client.getAccessToken(),
-  });
+  if (!supabaseClient.current) {
+    const created = createClient(supabase.url, supabase.anonKey, {
+      ...supabase.options,
+      // With accessToken set, supabase-js turns off supabase.auth: sessionguard is the auth.
+      accessToken: () => client.getAccessToken(),
+    });
+    // Once per provider, like the client itself; it lives as long as the session client.
+    if (supabase.closeOnRevocation !== false) listenForRevocation(client, created);
+    supabaseClient.current = created;
+  }
   return supabaseClient.current as SupabaseClient;
 }
