@@ -55,7 +55,7 @@ async function signIn(page: Page, deviceName: string): Promise<void> {
 
 async function addNote(page: Page, body: string): Promise<void> {
   await page.getByLabel("New note").fill(body);
-  await page.getByRole("button", { name: "Add" }).click();
+  await page.getByRole("button", { name: "Add", exact: true }).click();
   await page.locator("ul.notes li", { hasText: body }).waitFor();
 }
 

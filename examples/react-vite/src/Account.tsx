@@ -7,7 +7,7 @@
  */
 import { type ReactNode, useEffect, useState } from "react";
 import { DeviceList, describeSignOut, SecurityEvents, useSession } from "@sessionguard/react";
-import { Notes } from "./Notes.tsx";
+import { Notes, type OrganizationName } from "./Notes.tsx";
 
 /** What the developer tools get: whether the story is still on screen, and a way to end it. */
 export interface StoryProps {
@@ -16,7 +16,14 @@ export interface StoryProps {
 }
 
 export function Account(
-  { signIn, devTools, banner }: { signIn: ReactNode; devTools?: (story: StoryProps) => ReactNode; banner?: ReactNode },
+  { signIn, devTools, banner, organization, organizationName }: {
+    signIn: ReactNode;
+    devTools?: (story: StoryProps) => ReactNode;
+    banner?: ReactNode;
+    /** Shows and switches the active organization (Clerk's <OrganizationSwitcher/>, or the local picker). */
+    organization?: ReactNode;
+    organizationName?: OrganizationName;
+  },
 ) {
   const { status, userId, signOut, signedOutReason, theftDetected } = useSession();
   const [dismissed, setDismissed] = useState(false);
@@ -56,9 +63,10 @@ export function Account(
             <section aria-labelledby="who" className="card">
               <h2 id="who">Signed in</h2>
               <p>Signed in as <strong data-testid="user-id">{userId}</strong>.</p>
+              {organization}
               <button type="button" className="sg-button" onClick={() => void signOut("local")}>Sign out</button>
             </section>
-            <Notes />
+            <Notes organizationName={organizationName} />
             <DeviceList />
           </>
         )}

@@ -8,6 +8,7 @@ import { useSessionSync } from "@sessionguard/react";
 import { Account } from "./Account.tsx";
 import { TheftDemo } from "./TheftDemo.tsx";
 import { useLocalIdentity } from "./local-identity.ts";
+import { localOrganizationName, OrganizationPicker } from "./OrganizationPicker.tsx";
 
 export function App() {
   const identity = useLocalIdentity();
@@ -45,6 +46,8 @@ export function App() {
           )}
         </section>
       }
+      organization={<OrganizationPicker identity={identity} />}
+      organizationName={localOrganizationName}
       devTools={(story) => <TheftDemo {...story} />}
     />
   );

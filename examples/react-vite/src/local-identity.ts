@@ -4,6 +4,11 @@
  * has an identity session id (`sess_...`) shared by the browser's tabs, and its session
  * tokens come from `GET /dev/clerk-token?user=...&sid=...`. `?user=alice` in the page URL
  * picks a demo user (the browser tests use one per test).
+ *
+ * Organizations, as Clerk's `setActive({ organization })` does them: the same identity
+ * session, another active organization, and the next token carries it in Clerk's v2 `o`
+ * claim (`&org=...&role=...`). Two demo organizations; `?orgs=<tag>` in the page URL gives
+ * them ids of their own (`org_<tag>_acme`), so a test's notes are its own.
  */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { IdentityState } from "@sessionguard/react";
@@ -13,6 +18,25 @@ const KEY = "example.local-identity";
 interface Signed {
   userId: string;
   sessionId: string;
+  /** The active organization's id, or null for none (Clerk's personal account). */
+  orgId?: string | null;
+}
+
+/** A demo organization the local issuer can make active; `role` as Clerk's v2 `o.rol` (no `org:`). */
+export interface DemoOrganization {
+  id: string;
+  name: string;
+  role: "admin" | "member";
+}
+
+/** The demo user's organizations: an admin of one, a member of the other. */
+export function demoOrganizations(): DemoOrganization[] {
+  const tag = new URLSearchParams(location.search).get("orgs");
+  const space = tag && /^[A-Za-z0-9]{1,32}$/.test(tag) ? tag : "demo";
+  return [
+    { id: `org_${space}_acme`, name: "Acme Inc.", role: "admin" },
+    { id: `org_${space}_globex`, name: "Globex", role: "member" },
+  ];
 }
 
 function read(): Signed | null {
@@ -31,6 +55,8 @@ function randomSessionId(): string {
 
 export interface LocalIdentity extends IdentityState {
   signIn(): void;
+  /** Makes an organization active (null: none), in every tab; the next token carries it. */
+  setOrganization(orgId: string | null): void;
 }
 
 export function useLocalIdentity(): LocalIdentity {
@@ -54,12 +80,24 @@ export function useLocalIdentity(): LocalIdentity {
     localStorage.removeItem(KEY);
     setSigned(null);
   }, []);
+  const setOrganization = useCallback((orgId: string | null) => {
+    const current = read();
+    if (!current || !(orgId === null || demoOrganizations().some((org) => org.id === orgId))) return;
+    const next = { ...current, orgId };
+    localStorage.setItem(KEY, JSON.stringify(next));
+    setSigned(next);
+  }, []);
   const getToken = useCallback(async () => {
     const current = read();
     if (!current) return null;
     const url = new URL("/dev/clerk-token", location.origin);
     url.searchParams.set("user", current.userId);
     url.searchParams.set("sid", current.sessionId);
+    const org = demoOrganizations().find((candidate) => candidate.id === current.orgId);
+    if (org) {
+      url.searchParams.set("org", org.id);
+      url.searchParams.set("role", org.role);
+    }
     const res = await fetch(url, { headers: { accept: "application/json" } });
     if (!res.ok) throw new Error(`the local development issuer answered ${res.status}`);
     const body = (await res.json()) as { token?: unknown };
@@ -72,8 +110,11 @@ export function useLocalIdentity(): LocalIdentity {
     isSignedIn: signed !== null,
     userId: signed?.userId ?? null,
     sessionId: signed?.sessionId ?? null,
+    // As the Clerk glue passes useAuth()'s orgId: null for none, undefined when signed out.
+    orgId: signed ? signed.orgId ?? null : undefined,
     getToken,
     signOut,
     signIn,
-  }), [signed, getToken, signOut, signIn]);
+    setOrganization,
+  }), [signed, getToken, signOut, signIn, setOrganization]);
 }
