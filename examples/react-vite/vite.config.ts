@@ -1,7 +1,7 @@
 /**
  * The example against `npm start`'s stack. The dev server proxies the session function
- * (`/functions/v1/*`), the Data API (`/rest/v1/*`) and the local development issuer
- * (`/dev/*`) to the stack, so the
+ * (`/functions/v1/*`), the Data API (`/rest/v1/*`), Realtime (`/realtime/v1`, a websocket)
+ * and the local development issuer (`/dev/*`) to the stack, so the
  * page and the API share one origin and the stack's CORS and Clerk `azp` settings need no
  * change. `@sessionguard/*` resolve to the sources in this repository (edits reload at
  * once); an app of your own installs the packages instead (see README.md).
@@ -40,6 +40,8 @@ export default defineConfig({
       // host only (docs/dpop.md "Which URL a proof must name").
       "/functions/v1": { target: stack, changeOrigin: false },
       "/rest/v1": { target: stack, changeOrigin: true },
+      // Realtime's websocket: the SDK hears its session's end here (listenForRevocation).
+      "/realtime/v1": { target: stack, changeOrigin: true, ws: true },
       "/dev": { target: stack, changeOrigin: true },
     },
   },

@@ -239,6 +239,50 @@ describe("React example", { timeout: 90_000 }, () => {
     await b.screenshot({ path: screenshotPath("react-02-revoked-elsewhere"), fullPage: true });
   });
 
+  it("revoking a device signs the other out at once through Realtime: its channels left, no request of its own", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    const b = await open(await newContext(), user);
+    // B's Realtime frames, as its browser sent and received them.
+    const received: unknown[][] = [];
+    const sent: unknown[][] = [];
+    b.on("websocket", (socket) => {
+      if (!socket.url().includes("/realtime/v1/websocket")) return;
+      socket.on("framereceived", ({ payload }) => received.push(JSON.parse(String(payload))));
+      socket.on("framesent", ({ payload }) => sent.push(JSON.parse(String(payload))));
+    });
+    const nameA = `Browser A ${tag()}`;
+    const nameB = `Browser B ${tag()}`;
+    await signIn(b, nameB);
+    await signIn(a, nameA);
+    // B has joined its user's sessionguard topic (the server answered the join ok).
+    const isTopic = (frame: unknown[]) => /^realtime:sessionguard:/.test(String(frame[2]));
+    await expect.poll(() =>
+      received.some((f) => isTopic(f) && f[3] === "phx_reply" && (f[4] as { status?: string }).status === "ok"), {
+      timeout: 15_000,
+    }).toBe(true);
+    const sessionCalls: string[] = [];
+    b.on("request", (request) => {
+      if (request.url().includes("/functions/v1/session/")) sessionCalls.push(request.url());
+    });
+
+    await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    const revokeB = a.getByRole("button", { name: `Sign out ${nameB}` });
+    await expect.poll(() => revokeB.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await revokeB.click();
+
+    // B, left alone, hears it and shows why.
+    const alert = b.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.getAttribute("data-reason")).toBe("session_revoked");
+    expect(received.some((f) => isTopic(f) && f[3] === "broadcast" &&
+      (f[4] as { event?: string }).event === "session_revoked")).toBe(true);
+    await expect.poll(() => sent.some((f) => isTopic(f) && f[3] === "phx_leave")).toBe(true);
+    // Nothing asked the session function: the announcement alone signed it out.
+    expect(sessionCalls).toEqual([]);
+    await b.getByRole("button", { name: "Sign in as the demo user" }).waitFor();
+  });
+
   it("a replayed refresh token shows the theft message, and the event afterwards", async () => {
     const user = `user_${tag()}`;
     // Unbound (the example binds by default): the demo's thief holds only the token.
