@@ -237,6 +237,34 @@ describe("organization notes in the React example", { timeout: 120_000 }, () => 
     expect(reader.posts.filter((p) => p === "start")).toHaveLength(1);
   });
 
+  it("a switch the server refuses is said on the page and changes nothing; the next one that succeeds clears it", async () => {
+    const t = tag();
+    const orgA = `org_${t}_acme`;
+    const orgB = `org_${t}_globex`;
+    const { page } = await openSignedIn(`user_${t}`, t, `Laptop ${t}`);
+    await addNote(page, `personal ${t}`);
+    // The next POST /claims is refused, as the function refuses a token it will not take.
+    let refused = 0;
+    await page.route("**/functions/v1/session/claims", async (route) => {
+      if (refused++ > 0) return await route.continue();
+      await route.fulfill({
+        status: 400,
+        contentType: "application/json",
+        body: JSON.stringify({ error: "invalid_request", error_description: "refused for this test" }),
+      });
+    });
+    await page.getByLabel("Active organization").selectOption(orgA);
+    await expect(page.getByTestId("org-switch-error").textContent()).resolves.toContain("Could not switch organization");
+    // The session kept its claims: the notes list still lists the personal notes.
+    await scope(page, null);
+    expect(await listed(page)).toEqual([`personal ${t}`]);
+    expect(claimsOf(await accessTokenOf(page)).org_id).toBeUndefined();
+
+    expect(await switchTo(page, orgB)).toEqual([]);
+    expect(await page.getByTestId("org-switch-error").count()).toBe(0);
+    expect(refused).toBe(2);
+  });
+
   it("the organization picker and the notes' scope fit a 320 px phone", async () => {
     const t = tag();
     const { page } = await openSignedIn(`user_${t}`, t, `Phone ${t}`, 320);

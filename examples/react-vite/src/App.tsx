@@ -46,7 +46,7 @@ export function App() {
           )}
         </section>
       }
-      organization={<OrganizationPicker identity={identity} />}
+      organization={<OrganizationPicker identity={identity} error={sync.status === "ready" ? sync.error : null} />}
       organizationName={localOrganizationName}
       devTools={(story) => <TheftDemo {...story} />}
     />

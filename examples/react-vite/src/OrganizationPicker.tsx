@@ -2,14 +2,16 @@
  * Local mode's stand-in for Clerk's <OrganizationSwitcher/>: a labelled select of the
  * demo user's organizations (local-identity.ts). Picking one makes it active as
  * `setActive({ organization })` does in Clerk; useSessionSync then sends the next token
- * to POST /claims, and the notes list follows. No new sign-in.
+ * to POST /claims, and the notes list follows. No new sign-in. A switch the server refused
+ * is said under the picker (`error`, useSessionSync's) until a later one succeeds.
  */
 import type { LocalIdentity } from "./local-identity.ts";
 import { demoOrganizations } from "./local-identity.ts";
 
-export function OrganizationPicker({ identity }: { identity: LocalIdentity }) {
+export function OrganizationPicker({ identity, error }: { identity: LocalIdentity; error?: unknown }) {
   const organizations = demoOrganizations();
   return (
+    <>
     <p>
       <label htmlFor="org-picker">Active organization</label>{" "}
       <select
@@ -21,6 +23,12 @@ export function OrganizationPicker({ identity }: { identity: LocalIdentity }) {
         {organizations.map((org) => <option key={org.id} value={org.id}>{org.name} ({org.role})</option>)}
       </select>
     </p>
+    {error != null && (
+      <p role="alert" className="notice" data-testid="org-switch-error">
+        Could not switch organization: {String((error as Error)?.message ?? error)}
+      </p>
+    )}
+    </>
   );
 }
 

@@ -134,6 +134,8 @@ export function useSessionSync(identity: IdentityState, options: SessionSyncOpti
     synced.current = { sessionId, orgId, verifiedAt, fresh: true };
     void latest.current.getToken()
       .then((token) => token ? client.updateClaims(token) : undefined)
+      // A later switch that succeeds clears the error an earlier one left.
+      .then(() => setState((current) => current.error === null ? current : { ...current, error: null }))
       .catch((error: unknown) => setState((current) => ({ ...current, error })));
   }, [client, state.status, sessionId, orgId, verifiedAt]);
 
