@@ -38,6 +38,13 @@ export interface SessionFunction extends Server {
 /**
  * Starts the real session function against `databaseUrl`, signing ES256 access tokens,
  * or HS256 ones (Supabase's legacy JWT secret) with `hs256`.
+ *
+ * Prepared statements on unless `prepare` says otherwise: the bench's database is a
+ * direct connection, where `SESSION_DB_PREPARE=on` (or `auto` on Supabase's direct and
+ * session-mode hosts) is what docs/deploy.md advises, and every side it is compared with
+ * prepares too (postgres.js in the select-1 baseline by default, oidc-provider's adapter;
+ * scenario 9 counts the parses). The function's own default, `off`, is for a transaction
+ * pooler; figure 10 measures what preparing saves.
  */
 export async function startSessionFunction(
   databaseUrl: string,
@@ -54,7 +61,7 @@ export async function startSessionFunction(
     SESSION_REFRESH_SECRET: refreshSecret(),
     SESSION_RATE_LIMITS: "off",
     ...(options.signer ? { SESSION_SIGNER: options.signer } : {}),
-    ...(options.prepare ? { SESSION_DB_PREPARE: options.prepare } : {}),
+    SESSION_DB_PREPARE: options.prepare ?? "on",
   };
   const server = await startFunctionServer("session", settings, { denoArgs: options.denoArgs }).catch(async (error) => {
     await clerk.stop();
