@@ -84,7 +84,7 @@ describe("Next.js example", { timeout: 120_000 }, () => {
     await signIn(page, `n${tag()}`);
     const body = `note ${tag()}`;
     await page.getByLabel("New note").fill(body);
-    await page.getByRole("button", { name: "Add" }).click();
+    await page.getByRole("button", { name: "Add", exact: true }).click();
     await page.getByTestId("notes").locator("li", { hasText: body }).waitFor();
     expect(await page.getByTestId("notes-error").count()).toBe(0);
     // Another user's server render, through the same Data API, sees none of it.
