@@ -283,6 +283,27 @@ describe("React example", { timeout: 90_000 }, () => {
     await b.getByRole("button", { name: "Sign in as the demo user" }).waitFor();
   });
 
+  it("a sign-in on another device shows in this device's list at once, announced over Realtime (the poll is 30 s)", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    const joinedTopic = new Promise<void>((resolve) => {
+      a.on("websocket", (socket) => {
+        socket.on("framereceived", ({ payload }) => {
+          const frame = JSON.parse(String(payload)) as unknown[];
+          const ok = (frame[4] as { status?: string } | null)?.status === "ok";
+          if (/^realtime:sessionguard:/.test(String(frame[2])) && frame[3] === "phx_reply" && ok) resolve();
+        });
+      });
+    });
+    await signIn(a, `Browser A ${tag()}`);
+    await joinedTopic;
+    const b = await open(await newContext(), user);
+    const nameB = `Browser B ${tag()}`;
+    await signIn(b, nameB);
+    // A does nothing: no visibility change, and its list's 30 s poll is far off.
+    await a.locator(".sg-devices tbody tr", { hasText: nameB }).waitFor({ timeout: 10_000 });
+  });
+
   it("a replayed refresh token shows the theft message, and the event afterwards", async () => {
     const user = `user_${tag()}`;
     // Unbound (the example binds by default): the demo's thief holds only the token.

@@ -16,7 +16,12 @@ export type { SessionEvents, SignedOutReason } from "./events.ts";
 export { defaultKeyStore, dpopSupported, fileKeyStore, indexedDbKeyStore, memoryKeyStore } from "./key-store.ts";
 export type { DpopKeyStore } from "./key-store.ts";
 export { endingReason, listenForRevocation } from "./revocation-channel.ts";
-export type { RevocationChannel, RevocationListenerOptions, RevocationSupabase } from "./revocation-channel.ts";
+export type {
+  Announcement,
+  RevocationChannel,
+  RevocationListenerOptions,
+  RevocationSupabase,
+} from "./revocation-channel.ts";
 export { defaultStorage, indexedDbStorage, keyValueStorage, memoryStorage } from "./storage.ts";
 export type { KeyValueStore, StorageAdapter } from "./storage.ts";
 export type {

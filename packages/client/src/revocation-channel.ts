@@ -56,6 +56,21 @@ export interface RevocationListenerOptions {
    * session is dead already: then the refresh this triggers signs out) or a step fails. Default: `console.warn`, once per message.
    */
   onError?: (error: Error) => void;
+  /**
+   * Told of every announcement on the user's topic, whichever of the user's sessions it is
+   * about (a sign-in elsewhere, a device signed out, an organization switched): a list of
+   * devices or events can reload at once instead of at its next poll. Called after this
+   * session's own end has been acted on.
+   */
+  onAnnouncement?: (announcement: Announcement) => void;
+}
+
+/** One security event as announced on `sessionguard:<user id>`. */
+export interface Announcement {
+  /** The event's type, e.g. `session_started`, `session_revoked`. */
+  readonly type: string;
+  /** The session it is about, or null. */
+  readonly sessionId: string | null;
 }
 
 /**
@@ -119,16 +134,30 @@ export function listenForRevocation(
     return closing;
   };
 
+  const tell = (event: string, payload: unknown) => {
+    if (!options.onAnnouncement) return;
+    const about = (payload as { session_id?: unknown } | null)?.session_id;
+    try {
+      options.onAnnouncement({ type: event, sessionId: typeof about === "string" ? about : null });
+    } catch (error) {
+      report(asError(error));
+    }
+  };
+
   const onAnnouncement = (sessionId: string, event: string, payload: unknown) => {
+    if (stopped) return;
     const reason = endingReason(event);
-    if (stopped || !reason || (payload as { session_id?: unknown } | null)?.session_id !== sessionId) return;
+    if (!reason || (payload as { session_id?: unknown } | null)?.session_id !== sessionId) {
+      tell(event, payload);
+      return;
+    }
     (async () => {
       // Still the session held here (a sign-in may have replaced it): read from memory.
       if ((await sessions.getSession())?.session_id !== sessionId) return;
       // Channels first: they stop receiving as soon as the leave reaches Realtime.
       closeAll().catch((error) => report(asError(error)));
       await endHere(sessionId, reason);
-    })().catch((error) => report(asError(error)));
+    })().catch((error) => report(asError(error))).finally(() => tell(event, payload));
   };
 
   const follow = () =>

@@ -4,8 +4,9 @@
  * ends (`signedOut`, `theftDetected`): what a signed-out page shows is never stale.
  *
  * It keeps itself current without a button: every `refreshInterval` while the page is
- * visible, when the page becomes visible again, and when a list of the same client
- * changed something (a device signed out here adds a security event there). A poll is
+ * visible, when the page becomes visible again, when a list of the same client
+ * changed something (a device signed out here adds a security event there), and when the
+ * server announces one of the user's events on Realtime (use-supabase-client.ts). A poll is
  * the session's next request too: a session revoked elsewhere is signed out by it.
  */
 import { type Ref, useCallback, useEffect, useImperativeHandle, useRef, useState } from "react";

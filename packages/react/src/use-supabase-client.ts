@@ -5,12 +5,15 @@
  * the provider and `@supabase/supabase-js` installed.
  *
  * The client also listens on the session's announcement channel (`listenForRevocation`):
- * when the server ends this session, every channel is removed and the session ends here.
+ * when the server ends this session, every channel is removed and the session ends here,
+ * and any other announcement (a sign-in elsewhere, a device signed out) reloads the
+ * provider's device and event lists at once rather than at their next poll.
  * `supabase={{ ..., closeOnRevocation: false }}` turns that off.
  */
 import { listenForRevocation } from "@sessionguard/client";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { useSessionGuardContext } from "./provider.tsx";
+import { announceChange } from "./use-resource.ts";
 
 export function useSupabaseClient(): SupabaseClient {
   const context = useSessionGuardContext("useSupabaseClient");
@@ -25,7 +28,9 @@ export function useSupabaseClient(): SupabaseClient {
       accessToken: () => client.getAccessToken(),
     });
     // Once per provider, like the client itself; it lives as long as the session client.
-    if (supabase.closeOnRevocation !== false) listenForRevocation(client, created);
+    if (supabase.closeOnRevocation !== false) {
+      listenForRevocation(client, created, { onAnnouncement: () => announceChange(client) });
+    }
     supabaseClient.current = created;
   }
   return supabaseClient.current as SupabaseClient;

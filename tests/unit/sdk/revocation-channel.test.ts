@@ -152,6 +152,30 @@ describe("listenForRevocation", () => {
     expect(await storage.get("sessionguard.session")).toBeNull();
   });
 
+  it("tells onAnnouncement of every announcement, its own end after signing out", async () => {
+    const { sessions, supabase, signedOut } = setup();
+    const heard: { type: string; sessionId: string | null; signedOut: number }[] = [];
+    listenForRevocation(sessions, supabase, {
+      onAnnouncement: (a) => heard.push({ ...a, signedOut: signedOut.length }),
+    });
+    const { session_id } = await sessions.start("clerk:user_e");
+    await vi.waitFor(() => expect(supabase.open.has("sessionguard:user_e")).toBe(true));
+    const topic = supabase.open.get("sessionguard:user_e")!;
+    topic.deliver("session_started", { session_id: "phone" });
+    topic.deliver("signed_out", { session_id: "tablet" });
+    topic.deliver("session_claims_changed", null);
+    expect(heard).toEqual([
+      { type: "session_started", sessionId: "phone", signedOut: 0 },
+      { type: "signed_out", sessionId: "tablet", signedOut: 0 },
+      { type: "session_claims_changed", sessionId: null, signedOut: 0 },
+    ]);
+
+    topic.deliver("session_revoked", { session_id });
+    await vi.waitFor(() => expect(heard).toHaveLength(4));
+    expect(heard[3]).toEqual({ type: "session_revoked", sessionId: session_id, signedOut: 1 });
+    expect(signedOut).toEqual(["session_revoked"]);
+  });
+
   it("a refused join is reported once, not retried, and asks the server once whether the session lives", async () => {
     const { sessions, supabase, server } = setup();
     const errors: string[] = [];
