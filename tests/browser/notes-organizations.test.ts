@@ -10,15 +10,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { createClient } from "@supabase/supabase-js";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
-import {
-  type BrowserStack,
-  launchBrowser,
-  screenshotPath,
-  startBrowserStack,
-} from "../support/browser/launcher.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { useExampleHarness } from "../support/browser/example-harness.ts";
+import { screenshotPath } from "../support/browser/launcher.ts";
 
 /** The local publishable key the example uses (examples/react-vite/src/config.ts). */
 const LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
@@ -30,22 +25,7 @@ class NoWebSocket {
   }
 }
 
-let stack: BrowserStack;
-let example: ExampleServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startBrowserStack(), launchBrowser()]);
-  example = await startExample(new URL(stack.pageUrl).origin);
-}, 150_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await example?.stop();
-  await stack?.stop();
-});
+const harness = useExampleHarness();
 
 const tag = () => randomBytes(4).toString("hex");
 
@@ -68,8 +48,7 @@ async function nextNotesQuery(page: Page): Promise<string[]> {
 
 /** The example for `user`, with demo organizations of its own (`?orgs=`), signed in. */
 async function openSignedIn(user: string, orgs: string, deviceName: string, width = 1100): Promise<Opened> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  contexts.push(context);
+  const context = await harness.newContext(width);
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err));
   const posts: string[] = [];
@@ -79,7 +58,7 @@ async function openSignedIn(user: string, orgs: string, deviceName: string, widt
       posts.push(pathname.slice("/functions/v1/session/".length));
     }
   });
-  const url = new URL(example.url);
+  const url = new URL(harness.example.url);
   url.searchParams.set("user", user);
   url.searchParams.set("orgs", orgs);
   await page.goto(url.href);
@@ -146,7 +125,7 @@ function accessTokenOf(page: Page): Promise<string> {
 
 /** supabase-js against the example's /rest/v1 (proxied to npm start's Data API) with a fixed token. */
 function dataApi(token: string) {
-  return createClient(example.url, LOCAL_PUBLISHABLE_KEY, {
+  return createClient(harness.example.url, LOCAL_PUBLISHABLE_KEY, {
     accessToken: async () => token,
     realtime: { transport: NoWebSocket as never },
   });

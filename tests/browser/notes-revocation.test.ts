@@ -6,43 +6,22 @@
  * unexpired, and the other browser's still works.
  */
 import { randomBytes } from "node:crypto";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
-import {
-  type BrowserStack,
-  launchBrowser,
-  screenshotPath,
-  startBrowserStack,
-} from "../support/browser/launcher.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { useExampleHarness } from "../support/browser/example-harness.ts";
+import { screenshotPath } from "../support/browser/launcher.ts";
 
-let stack: BrowserStack;
-let example: ExampleServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startBrowserStack(), launchBrowser()]);
-  example = await startExample(new URL(stack.pageUrl).origin);
-}, 150_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await example?.stop();
-  await stack?.stop();
-});
+const harness = useExampleHarness();
 
 const tag = () => randomBytes(4).toString("hex");
 
 async function open(user: string, options: { realtime?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  contexts.push(context);
+  const context = await harness.newContext();
   const page = await context.newPage();
   // Without Realtime the page cannot hear the announcement of its session's end (a device
   // whose socket is down): its websocket reaches nothing that answers.
   if (options.realtime === false) await page.routeWebSocket(/\/realtime\/v1\//, () => {});
-  const url = new URL(example.url);
+  const url = new URL(harness.example.url);
   url.searchParams.set("user", user);
   await page.goto(url.href);
   await page.locator("h1", { hasText: "Notes" }).waitFor();

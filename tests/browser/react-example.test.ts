@@ -9,38 +9,18 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useExampleHarness } from "../support/browser/example-harness.ts";
 import { type ExampleServer, startExample } from "../support/browser/example-server.ts";
-import { type BrowserStack, launchBrowser, screenshotPath, startBrowserStack } from "../support/browser/launcher.ts";
+import { screenshotPath } from "../support/browser/launcher.ts";
 
-let stack: BrowserStack;
-let example: ExampleServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const harness = useExampleHarness();
 /** POST /start requests seen, per user (from the `user` query parameter of the page). */
 const starts = new Map<string, number>();
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startBrowserStack(), launchBrowser()]);
-  example = await startExample(new URL(stack.pageUrl).origin);
-  console.log(`React example ${example.url} against ${stack.kind}: ${stack.pageUrl}`);
-}, 150_000);
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await example?.stop();
-  await stack?.stop();
-});
-
 const tag = () => randomBytes(4).toString("hex");
 
-async function newContext(width = 1100): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  contexts.push(context);
-  return context;
-}
 
 async function open(context: BrowserContext, user: string, params: Record<string, string> = {}): Promise<Page> {
   const page = await context.newPage();
@@ -50,7 +30,7 @@ async function open(context: BrowserContext, user: string, params: Record<string
       starts.set(user, (starts.get(user) ?? 0) + 1);
     }
   });
-  const url = new URL(example.url);
+  const url = new URL(harness.example.url);
   url.searchParams.set("user", user);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   await page.goto(url.href);
@@ -77,7 +57,7 @@ function devices(page: Page) {
 describe("React example", { timeout: 90_000 }, () => {
   it("signs in through the local development issuer", async () => {
     const user = `user_${tag()}`;
-    const page = await open(await newContext(), user);
+    const page = await open(await harness.newContext(), user);
     await signIn(page, `Laptop ${tag()}`);
     await page.locator(".sg-events li[data-type=session_started]").first().waitFor();
     expect(starts.get(user)).toBe(1);
@@ -94,7 +74,7 @@ describe("React example", { timeout: 90_000 }, () => {
     // As after Clerk's sign-in redirect: the identity is signed in when the app mounts, so
     // strict mode runs the sync effect twice over the same identity session.
     const user = `user_${tag()}`;
-    const page = await open(await newContext(), user);
+    const page = await open(await harness.newContext(), user);
     await page.evaluate((userId) => {
       const sessionId = `sess_${crypto.randomUUID().replaceAll("-", "")}`;
       localStorage.setItem("example.local-identity", JSON.stringify({ userId, sessionId }));
@@ -111,7 +91,7 @@ describe("React example", { timeout: 90_000 }, () => {
   });
 
   it("signing in with two tabs open starts one session, and both tabs stay signed in through racing refreshes", async () => {
-    const context = await newContext();
+    const context = await harness.newContext();
     const user = `user_${tag()}`;
     const tab1 = await open(context, user);
     const tab2 = await open(context, user);
@@ -143,7 +123,7 @@ describe("React example", { timeout: 90_000 }, () => {
   });
 
   it("an identity sign-out signs out of sessionguard, in every tab", async () => {
-    const context = await newContext();
+    const context = await harness.newContext();
     const user = `user_${tag()}`;
     const tab1 = await open(context, user);
     await signIn(tab1, `Shared ${tag()}`);
@@ -170,7 +150,7 @@ describe("React example", { timeout: 90_000 }, () => {
   it("the identity switching accounts replaces the session without signing the new account out", async () => {
     const userA = `user_${tag()}`;
     const userB = `user_${tag()}`;
-    const page = await open(await newContext(), userA);
+    const page = await open(await harness.newContext(), userA);
     await signIn(page, `Switcher ${tag()}`);
     const sessionA = await page.evaluate(async () =>
       (await (window as unknown as { sessionguardExample: { client: any } }).sessionguardExample.client.getSession())
@@ -195,7 +175,7 @@ describe("React example", { timeout: 90_000 }, () => {
     expect(await page.evaluate(() => localStorage.getItem("example.local-identity"))).toContain(userB);
     expect(await page.getByRole("alert").count()).toBe(0);
     // A's session was ended on the server, not just forgotten here.
-    const a = await open(await newContext(), userA);
+    const a = await open(await harness.newContext(), userA);
     await signIn(a, `A again ${tag()}`);
     const types = await a.evaluate(async (id) => {
       const { client } = (window as unknown as { sessionguardExample: { client: any } }).sessionguardExample;
@@ -207,8 +187,8 @@ describe("React example", { timeout: 90_000 }, () => {
 
   it("revoking a device from one browser (by keyboard) signs the other out", async () => {
     const user = `user_${tag()}`;
-    const a = await open(await newContext(), user);
-    const b = await open(await newContext(), user);
+    const a = await open(await harness.newContext(), user);
+    const b = await open(await harness.newContext(), user);
     const nameA = `Browser A ${tag()}`;
     const nameB = `Browser B ${tag()}`;
     await signIn(b, nameB);
@@ -241,8 +221,8 @@ describe("React example", { timeout: 90_000 }, () => {
 
   it("revoking a device signs the other out at once through Realtime: its channels left, no request of its own", async () => {
     const user = `user_${tag()}`;
-    const a = await open(await newContext(), user);
-    const b = await open(await newContext(), user);
+    const a = await open(await harness.newContext(), user);
+    const b = await open(await harness.newContext(), user);
     // B's Realtime frames, as its browser sent and received them.
     const received: unknown[][] = [];
     const sent: unknown[][] = [];
@@ -285,7 +265,7 @@ describe("React example", { timeout: 90_000 }, () => {
 
   it("a sign-in on another device shows in this device's list at once, announced over Realtime (the poll is 30 s)", async () => {
     const user = `user_${tag()}`;
-    const a = await open(await newContext(), user);
+    const a = await open(await harness.newContext(), user);
     const joinedTopic = new Promise<void>((resolve) => {
       a.on("websocket", (socket) => {
         socket.on("framereceived", ({ payload }) => {
@@ -297,7 +277,7 @@ describe("React example", { timeout: 90_000 }, () => {
     });
     await signIn(a, `Browser A ${tag()}`);
     await joinedTopic;
-    const b = await open(await newContext(), user);
+    const b = await open(await harness.newContext(), user);
     const nameB = `Browser B ${tag()}`;
     await signIn(b, nameB);
     // A does nothing: no visibility change, and its list's 30 s poll is far off.
@@ -307,7 +287,7 @@ describe("React example", { timeout: 90_000 }, () => {
   it("a replayed refresh token shows the theft message, and the event afterwards", async () => {
     const user = `user_${tag()}`;
     // Unbound (the example binds by default): the demo's thief holds only the token.
-    const page = await open(await newContext(), user, { dpop: "off" });
+    const page = await open(await harness.newContext(), user, { dpop: "off" });
     await signIn(page, `Victim ${tag()}`);
     await page.getByRole("button", { name: "Simulate a stolen refresh token" }).click();
     const alert = page.getByRole("alert");
@@ -331,8 +311,8 @@ describe("React example", { timeout: 90_000 }, () => {
   it("fits a 390 px phone: no sideways scrolling, the device list as cards, every action in the window", async () => {
     const user = `user_${tag()}`;
     const otherName = `Tablet with a long name ${tag()}`;
-    await signIn(await open(await newContext(), user), otherName);
-    const page = await open(await newContext(390), user);
+    await signIn(await open(await harness.newContext(), user), otherName);
+    const page = await open(await harness.newContext(390), user);
     await signIn(page, `Phone ${tag()}`);
     await expect.poll(() => devices(page).count()).toBe(2);
     const m = await page.evaluate(() => ({
@@ -358,9 +338,9 @@ describe("React example", { timeout: 90_000 }, () => {
 
   it("the components pass axe-core (WCAG 2.1 A and AA)", async () => {
     const user = `user_${tag()}`;
-    const other = await open(await newContext(), user);
+    const other = await open(await harness.newContext(), user);
     await signIn(other, `Phone ${tag()}`);
-    const page = await open(await newContext(), user);
+    const page = await open(await harness.newContext(), user);
     await signIn(page, `Desk ${tag()}`);
     await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
     await expect.poll(() => devices(page).count()).toBe(2);
@@ -388,7 +368,7 @@ describe("React example", { timeout: 90_000 }, () => {
 describe("Clerk glue", { timeout: 90_000 }, () => {
   let glue: ExampleServer;
   beforeAll(async () => {
-    glue = await startExample(new URL(stack.pageUrl).origin, "tests/browser/clerk-glue/vite.config.ts");
+    glue = await startExample(new URL(harness.stack.pageUrl).origin, "tests/browser/clerk-glue/vite.config.ts");
   }, 90_000);
   afterAll(async () => {
     await glue?.stop();
@@ -410,7 +390,7 @@ describe("Clerk glue", { timeout: 90_000 }, () => {
 
   it("a Clerk sign-in starts one session; a Clerk sign-out ends it", async () => {
     const user = `user_${tag()}`;
-    const context = await newContext();
+    const context = await harness.newContext();
     const page = await openGlue(context, user);
     const other = await openGlue(context, user);
     await page.evaluate((u) => (window as any).fakeClerk.signInAs(u), user);
@@ -438,7 +418,7 @@ describe("Clerk glue", { timeout: 90_000 }, () => {
 
   it("theft detected by sessionguard signs out of Clerk", async () => {
     const user = `user_${tag()}`;
-    const page = await openGlue(await newContext(), user);
+    const page = await openGlue( await harness.newContext(), user);
     await page.evaluate((u) => (window as any).fakeClerk.signInAs(u), user);
     await page.getByTestId("sessionguard").filter({ hasText: `signed-in ${user}` }).waitFor();
     const code = await page.evaluate(async () => {
