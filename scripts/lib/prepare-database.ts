@@ -74,15 +74,21 @@ export async function prepareDatabase(
   };
 }
 
-/** `supabase db push` of supabase/migrations to `url`, run from the repository root. */
-export async function applyMigrations(url: string, opts: { verbose?: boolean } = {}): Promise<string> {
+/**
+ * `supabase db push` of supabase/migrations to `url`, run from the repository root, or
+ * from `workdir` (a folder holding its own `supabase/`) when given.
+ */
+export async function applyMigrations(
+  url: string,
+  opts: { verbose?: boolean; workdir?: string } = {},
+): Promise<string> {
   const dbUrl = withSslDisabled(url);
   try {
     const { stdout, stderr } = await run(
       SUPABASE_CLI,
       ["db", "push", "--db-url", dbUrl, "--yes", "--include-all"],
       {
-        cwd: repoRoot,
+        cwd: opts.workdir ?? repoRoot,
         env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
         maxBuffer: 16 * 1024 * 1024,
       },
