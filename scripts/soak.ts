@@ -3,7 +3,7 @@
  * with a report of the figures.
  *
  *  1. Controls: the protocol model's mutations carried into the real
- *     rotate_session (scripts/model/sql-mutants.ts) on a scratch database, each
+ *     refresh_session (scripts/model/sql-mutants.ts) on a scratch database, each
  *     replayed with its mutant's counterexample: every one must be caught, and
  *     deterministically (a barrier forces the row-lock race), never by luck.
  *  2. Load: thousands of families through three instances of the real
@@ -117,7 +117,7 @@ async function main() {
   };
 
   if (!args["no-controls"] && !external) {
-    console.log("soak: controls (the model's mutations of rotate_session, on a scratch database)...");
+    console.log("soak: controls (the model's mutations of refresh_session, on a scratch database)...");
     for (const line of await controls()) log(line);
   }
 

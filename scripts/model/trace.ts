@@ -6,7 +6,7 @@
  */
 import { runScript, type Workspace } from "./spin.ts";
 
-/** rotate_session's results, by the model's numbers (model/server.pml R_*). */
+/** refresh_session's results, by the model's numbers (model/server.pml R_*). */
 export const RESULTS = ["", "rotated", "grace", "reused", "revoked", "dpop_mismatch", "not_found"] as const;
 export type Result = Exclude<(typeof RESULTS)[number], "">;
 

@@ -2,8 +2,8 @@
 -- later migration builds on.
 --
 -- The argument checks (require*) that every API function runs first, the sentence and
--- the request context of a security event, record_event (which writes and announces
--- it), the families guard that keeps the invariants rotation depends on, and the
+-- the request context of a security event (record_event, which writes and announces
+-- it, is in …000400_session_claims.sql), the families guard that keeps the invariants rotation depends on, and the
 -- triggers that write an event for every start and every revocation. None of these is
 -- executable by an API role.
 --
@@ -93,57 +93,6 @@ as $$
 $$;
 comment on function sessionguard.set_request_context(inet, text) is
   'Records the client ip and user agent of the current transaction for the security events it writes.';
-
-/*
- * Every security event is announced twice: pg_notify on channel `sessionguard` (for
- * servers that LISTEN), and, where Supabase Realtime is installed, a private broadcast
- * on topic `sessionguard:<user id>` so that the user's other open tabs and devices learn
- * of it at once. realtime.send is called dynamically because plain Postgres (and a
- * project without Realtime) has no such function.
- *
- * Any role that may connect can LISTEN on any channel, so the notification carries ids
- * only (event, session, user); a listener reads the event itself with its own
- * privileges. The Realtime broadcast is private (its topic is authorised per user by
- * Realtime's policies) and carries the event as the user sees it.
- */
-create function sessionguard.record_event(
-  p_user_id text, p_session_id uuid, p_type text, p_device_name text, p_actor_id text default null)
-returns void
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  v_ip text := nullif(current_setting('sessionguard.ip', true), '');
-  v_user_agent text := nullif(current_setting('sessionguard.user_agent', true), '');
-  v_event sessionguard.events%rowtype;
-  v_payload jsonb;
-begin
-  insert into sessionguard.events (user_id, session_id, type, ip, user_agent, description, actor_id)
-  values (p_user_id, p_session_id, p_type, v_ip::inet, v_user_agent,
-          sessionguard.describe_event(p_type, p_device_name)
-            || case when p_actor_id is not null and p_type = 'session_started'
-                    then format(' It was started by %s acting on your behalf (impersonation).', p_actor_id)
-                    else '' end,
-          p_actor_id)
-  returning * into v_event;
-
-  perform pg_notify('sessionguard', jsonb_build_object(
-    'id', v_event.id, 'session_id', v_event.session_id, 'user_id', v_event.user_id)::text);
-  v_payload := jsonb_build_object(
-    'id', v_event.id, 'type', v_event.type, 'session_id', v_event.session_id,
-    'user_id', v_event.user_id, 'created_at', v_event.created_at,
-    'description', v_event.description);
-  if to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null then
-    -- Built with format() so that static checkers do not resolve a schema that
-    -- may not exist where the migration is linted.
-    execute format('select %I.send($1, $2, $3, true)', 'realtime')
-      using v_payload, v_event.type, 'sessionguard:' || p_user_id;
-  end if;
-end;
-$$;
-comment on function sessionguard.record_event(text, uuid, text, text, text) is
-  'Writes a security event with the request context (and the impersonator, if any); announces its ids by pg_notify and the event by a private Realtime broadcast where present.';
 
 -- ---------------------------------------------------------------------------------------
 -- triggers
@@ -274,7 +223,6 @@ revoke execute on function
   sessionguard.require_user_agent(text),
   sessionguard.describe_event(text, text),
   sessionguard.set_request_context(inet, text),
-  sessionguard.record_event(text, uuid, text, text, text),
   sessionguard.guard_family(),
   sessionguard.on_family_change()
 from public, anon, authenticated, service_role;

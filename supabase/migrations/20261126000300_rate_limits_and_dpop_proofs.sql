@@ -2,8 +2,8 @@
 --
 -- Rate limits are counted in Postgres so that they hold across every instance of the
 -- edge function (each Edge Runtime isolate has its own memory); their keys are built in
--- one place, count_request. DPoP proof ids (`jti`) are remembered for the proof's
--- lifetime so that a captured proof cannot be replayed.
+-- one place, count_request (…000500_refresh_decision.sql). DPoP proof ids (`jti`) are
+-- remembered for the proof's lifetime so that a captured proof cannot be replayed.
 --
 -- Every API function is one round trip, `security definer` with an empty search_path,
 -- and executable by `service_role` only (the edge function connects with the project's
@@ -78,57 +78,6 @@ comment on function sessionguard.check_rate_limit(text[], integer, integer, time
 -- API functions: the guards every route counts
 -- ---------------------------------------------------------------------------------------
 
-/*
- * The one place rate-limit keys are built. A request counts against its subject's budget
- * and, when an ip and an ip budget are given, against its address's (many users can share
- * an address, so that budget is larger). The keys, stored counters that live across
- * deployments (renaming one resets its live windows):
- *   start:user:<Clerk user id>     start:ip:<ip>       /start (from the TypeScript route)
- *   api:family:<session id>        api:ip:<ip>         access-token routes (TypeScript)
- *   refresh:family:<session id>    refresh:ip:<ip>     /refresh (from refresh_session)
- *   refresh:family:<session id>:stranger               /refresh of a key-bound family
- *                                                      without a proof from its key
- * Both keys share the window. Answers seconds to wait, 0 = allowed.
- */
-create function sessionguard.count_request(
-  p_route text,
-  p_subject text,
-  p_ip inet,
-  p_limit integer,
-  p_ip_limit integer,
-  p_window integer,
-  p_now timestamptz default now(),
-  p_stranger boolean default false
-)
-returns integer
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
-declare
-  v_retry integer;
-begin
-  if (p_route in ('start', 'api', 'refresh') and length(p_subject) between 1 and 255
-      and p_stranger is not null) is not true then
-    perform sessionguard.require(p_route in ('start', 'api', 'refresh'), 'p_route must be start, api or refresh');
-    perform sessionguard.require(length(p_subject) between 1 and 255, 'p_subject must be 1 to 255 characters');
-    perform sessionguard.require(p_stranger is not null, 'p_stranger must not be null');
-  end if;
-  v_retry := sessionguard.check_rate_limit(
-    array[p_route || case when p_route = 'start' then ':user:' else ':family:' end || p_subject
-          || case when p_stranger then ':stranger' else '' end],
-    p_limit, p_window, p_now);
-  if p_ip_limit is not null and p_ip is not null then
-    v_retry := greatest(v_retry, sessionguard.check_rate_limit(
-      array[p_route || ':ip:' || host(p_ip)], p_ip_limit, p_window, p_now));
-  end if;
-  return v_retry;
-end;
-$$;
-comment on function sessionguard.count_request(text, text, inet, integer, integer, integer, timestamptz, boolean) is
-  'Counts a request of a route (start | api | refresh) against its subject''s and its ip''s budgets; returns seconds to wait (0 = allowed). The only builder of rate-limit keys.';
-
 -- A DPoP proof is accepted once: /start, /refresh (through refresh_session) and every
 -- bound access-token request remember its jti here.
 create function sessionguard.use_dpop_proof(
@@ -167,11 +116,9 @@ revoke execute on function
 from public, anon, authenticated, service_role;
 
 revoke execute on function
-  sessionguard.count_request(text, text, inet, integer, integer, integer, timestamptz, boolean),
   sessionguard.use_dpop_proof(text, text, integer, timestamptz)
 from public, anon, authenticated;
 
 grant execute on function
-  sessionguard.count_request(text, text, inet, integer, integer, integer, timestamptz, boolean),
   sessionguard.use_dpop_proof(text, text, integer, timestamptz)
 to service_role;

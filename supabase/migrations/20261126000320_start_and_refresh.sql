@@ -1,8 +1,8 @@
 -- sessionguard: starting a session, and refreshing it.
 --
--- start_session turns a verified Clerk session into a family; refresh_session is what
--- /refresh calls: rate limits, the DPoP proof's replay check and rotate_session
--- (…000310_rotation_and_reuse_detection.sql, where reuse is detected), in one round trip.
+-- start_session turns a verified Clerk session into a family. This version also created
+-- 0.1.0's refresh_session; …000500_refresh_decision.sql replaced it (its body is in the
+-- git history; tests/integration/migration-history.test.ts proves nothing changed).
 --
 -- Every API function is one round trip, `security definer` with an empty search_path,
 -- and executable by `service_role` only (the edge function connects with the project's
@@ -10,7 +10,7 @@
 -- Bad arguments raise SQLSTATE 22023 with a message naming the argument, before
 -- anything is written.
 --
--- Sections: API functions (start, refresh), grants.
+-- Sections: API functions (start), grants.
 
 -- ---------------------------------------------------------------------------------------
 -- API functions: start
@@ -77,107 +77,13 @@ comment on function sessionguard.start_session(text, text, text, text, inet, int
   'Starts a session family at generation 0 for a verified Clerk user (p_actor_id: the impersonator, if any) and writes a session_started event; raises 28000 for an ended Clerk session or deleted user.';
 
 -- ---------------------------------------------------------------------------------------
--- API functions: refresh
--- ---------------------------------------------------------------------------------------
-
-/*
- * A refresh in one round trip: rate limits (per family, and per ip when given; count_request),
- * the DPoP proof's replay check (use_dpop_proof), then rotate_session. Each refusal before the rotation leaves the family
- * untouched, so the client may retry the same token later.
- *
- * The family's budget belongs to whoever can rotate it. For a family bound to a device
- * key, a caller without a proof from that key (a thief replaying any old token, from as
- * many forged addresses as it likes) is counted in a separate budget of the family's
- * strangers, and its proof id is not stored: it can spend neither the owner's refreshes
- * nor the proof table, and rotate_session writes it one event a minute at most. The
- * binding never changes (guard_family), so reading it before the rotation's lock
- * is safe.
- */
-create function sessionguard.refresh_session(
-  p_session_id uuid,
-  p_generation bigint,
-  p_ip inet,
-  p_user_agent text,
-  p_idle_timeout integer,
-  p_reuse_grace integer,
-  p_theft_scope text,
-  p_dpop_jkt text default null,
-  p_dpop_jti text default null,
-  p_dpop_lifetime integer default 300,
-  p_rate_limit integer default null,
-  p_rate_window integer default 60,
-  p_ip_rate_limit integer default null,
-  p_now timestamptz default now()
-)
-returns table (
-  result text, session_id uuid, user_id text, generation bigint,
-  expires_at timestamptz, clerk_session_id text, dpop_jkt text, retry_after integer)
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
-#variable_conflict use_column
-declare
-  v_retry integer;
-  v_bound text;
-  v_stranger boolean;
-begin
-  if (p_session_id is not null and (p_dpop_jkt is null) = (p_dpop_jti is null)
-      and (p_dpop_jti is null or length(p_dpop_jti) between 1 and 255)
-      and p_dpop_lifetime between 1 and 3600 and p_now is not null) is not true then
-    perform sessionguard.require(p_session_id is not null, 'p_session_id must not be null');
-    perform sessionguard.require((p_dpop_jkt is null) = (p_dpop_jti is null),
-      'p_dpop_jkt and p_dpop_jti come together');
-    perform sessionguard.require(p_dpop_jti is null or length(p_dpop_jti) between 1 and 255,
-      'p_dpop_jti must be 1 to 255 characters');
-    perform sessionguard.require(p_dpop_lifetime between 1 and 3600, 'p_dpop_lifetime must be 1 to 3600 seconds');
-    perform sessionguard.require(p_now is not null, 'p_now must not be null');
-  end if;
-
-  select f.dpop_jkt into v_bound from sessionguard.families f where f.id = p_session_id;
-  v_stranger := v_bound is not null and v_bound is distinct from p_dpop_jkt;
-
-  -- The family's own budget (or its strangers'), and a larger one for everything behind
-  -- one ip (many users can share an address).
-  if p_rate_limit is not null then
-    v_retry := sessionguard.count_request('refresh', p_session_id::text, p_ip, p_rate_limit,
-      p_ip_rate_limit, p_rate_window, p_now, v_stranger);
-    if v_retry > 0 then
-      return query select 'rate_limited'::text, p_session_id, null::text, null::bigint,
-        null::timestamptz, null::text, null::text, v_retry;
-      return;
-    end if;
-  end if;
-
-  if p_dpop_jti is not null and not v_stranger then
-    perform sessionguard.require(p_dpop_jkt ~ '^[A-Za-z0-9_-]{43}$', 'p_dpop_jkt must be an RFC 7638 thumbprint');
-    if not sessionguard.use_dpop_proof(p_dpop_jkt, p_dpop_jti, p_dpop_lifetime, p_now) then
-      return query select 'dpop_replay'::text, p_session_id, null::text, null::bigint,
-        null::timestamptz, null::text, null::text, 0;
-      return;
-    end if;
-  end if;
-
-  return query
-  select r.result, r.session_id, r.user_id, r.generation, r.expires_at, r.clerk_session_id, r.dpop_jkt, 0
-  from sessionguard.rotate_session(p_session_id, p_generation, p_ip, p_user_agent, p_idle_timeout,
-                                   p_reuse_grace, p_theft_scope, p_dpop_jkt, p_now) r;
-end;
-$$;
-comment on function sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz) is
-  'Rate limit, DPoP replay check and rotation in one call. result: rotate_session''s results, or rate_limited (with retry_after) or dpop_replay.';
-
--- ---------------------------------------------------------------------------------------
 -- grants
 -- ---------------------------------------------------------------------------------------
 
 revoke execute on function
-  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text),
-  sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz)
+  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text)
 from public, anon, authenticated;
 
 grant execute on function
-  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text),
-  sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz)
+  sessionguard.start_session(text, text, text, text, inet, integer, integer, text, timestamptz, text)
 to service_role;

@@ -6,12 +6,13 @@
 --   using (owner_id = (select sessionguard.user_id()) and (select sessionguard.session_active()))
 --
 -- Wrapped in `(select ...)` each helper runs once per statement as an init plan, not
--- once per row; session_active() is one index lookup (live families by id).
+-- once per row. session_active() is in …000420_shared_lookup_text.sql, with the
+-- organization and step-up helpers that share its one row lookup per statement.
 --
 -- Sections: API functions (helpers), grants.
 
 /*
- * All three helpers are PL/pgSQL, not SQL. A SQL function with a `set search_path`
+ * The helpers are PL/pgSQL, not SQL. A SQL function with a `set search_path`
  * clause (or `security definer`) is never inlined, and PostgreSQL plans its query again
  * on every call: that was most of what a policy calling session_active() cost over a
  * plain `sub` policy (its helpers were two such SQL functions). PL/pgSQL plans each
@@ -47,36 +48,6 @@ end;
 $$;
 comment on function sessionguard.session_id() is
   'The sessionguard session (`sid`) of the request JWT, or null when the token carries none (e.g. a Clerk token, whose sid is sess_...).';
-
--- session_active() reads the claims once and applies the rules of session_id() and
--- user_id() itself: each nested call would parse the claims again and switch the
--- search_path twice more, and this helper runs on every statement of a guarded policy.
-create function sessionguard.session_active()
-returns boolean
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_claims jsonb := auth.jwt();
-  v_sid text := v_claims ->> 'sid';
-begin
-  if v_sid ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then
-    return exists (
-      select 1
-      from sessionguard.families f
-      where f.id = v_sid::uuid
-        and f.user_id = nullif(v_claims ->> 'sub', '')
-        and f.revoked_at is null
-        and f.expires_at > now()
-        and f.idle_expires_at > now());
-  end if;
-  return false;
-end;
-$$;
-comment on function sessionguard.session_active() is
-  'True when the request JWT''s sid names a live (not revoked, not expired, not idle) session of its sub. Call it in policies as (select sessionguard.session_active()).';
 
 /*
  * Opt-in PostgREST pre-request hook: refuses every Data API request whose token names a
@@ -122,13 +93,11 @@ comment on function sessionguard.check_request() is
 revoke execute on function
   sessionguard.user_id(),
   sessionguard.session_id(),
-  sessionguard.session_active(),
   sessionguard.check_request()
 from public;
 
 grant execute on function
   sessionguard.user_id(),
   sessionguard.session_id(),
-  sessionguard.session_active(),
   sessionguard.check_request()
 to anon, authenticated, service_role;

@@ -1,20 +1,38 @@
--- sessionguard: the RLS helpers' shared lookup keeps its answer as text (P15, P7).
+-- sessionguard: the RLS helpers and their shared lookup (P7, P15).
 --
--- …000400_session_claims.sql kept current_session()'s answer as jsonb; parsing it on
--- every cache hit cost more than the row lookup it saves (measured on PostgreSQL 17: a
--- jsonb parse of the cached answer took several times a current_setting() read). The
--- answer is now plain text split by separators that no claim may contain, and the
--- helpers read their field with split_part/strpos. Same contracts, same key.
+-- Where a policy asks whether the request's session is live, and what organization,
+-- role, permissions and last verification it has: session_active(), org_id(),
+-- org_role(), has_org_permission() and verified_within(), all reading one row lookup per
+-- statement, current_session(). The claims they read are recorded by
+-- …000400_session_claims.sql; user_id(), session_id() and the Data API's pre-request
+-- hook are in …000400_rls_helpers.sql.
 --
--- Sections: triggers (the claims guard: no control characters), internal functions
--- (the shared lookup), API functions (helpers), grants.
+-- This version gave the lookup its present form. …000400_session_claims.sql kept
+-- current_session()'s answer as jsonb; parsing it on every cache hit cost more than the
+-- row lookup it saves (measured on PostgreSQL 17: a jsonb parse of the cached answer
+-- took several times a current_setting() read). The answer is plain text split by
+-- separators that no claim may contain, and the helpers read their field with
+-- split_part/strpos. Earlier bodies of these functions are in the git history; a fresh
+-- database gets them from here alone (tests/integration/migration-history.test.ts).
+--
+-- Sections: triggers (the claims columns' guard), internal functions (the shared
+-- lookup), API functions (helpers), grants.
 
 -- ---------------------------------------------------------------------------------------
 -- triggers
 -- ---------------------------------------------------------------------------------------
 
--- The rules of …000400 plus one: no control characters in what the helpers cache (the
--- separators of its text).
+/*
+ * The rules of the claims columns, kept below the API like guard_family's (and raising
+ * 23514 naming the rule the same way). A separate trigger, fired only by statements that
+ * write these columns, so a rotation (which never does) pays nothing for it:
+ *  - bounded lengths, and a role and permissions only with an organization;
+ *  - no control characters in what the helpers cache (the separators of its text);
+ *  - claims_issued_at never moves back, nor back to null: a Clerk token older than one
+ *    already applied can change nothing (stale). Tokens issued in the same second
+ *    (Clerk's setActive and the token right after it) are not ordered by it: the later
+ *    write wins.
+ */
 create or replace function sessionguard.guard_family_claims()
 returns trigger
 language plpgsql
@@ -53,13 +71,26 @@ $$;
 comment on function sessionguard.guard_family_claims() is
   'Trigger: the claims columns keep their rules (lengths, an organization for a role, never older), and the RLS helpers re-read.';
 
+-- `or replace`: a database that applied …000400 as published has both triggers already.
+create or replace trigger families_guard_claims_insert
+  before insert on sessionguard.families
+  for each row when (new.org_id is not null or new.org_role is not null or new.org_slug is not null
+                     or new.org_permissions is not null)
+  execute function sessionguard.guard_family_claims();
+
+create or replace trigger families_guard_claims_update
+  before update of org_id, org_role, org_slug, org_permissions, verified_at, claims_issued_at
+  on sessionguard.families
+  for each row execute function sessionguard.guard_family_claims();
+
 -- ---------------------------------------------------------------------------------------
 -- internal functions
 -- ---------------------------------------------------------------------------------------
 
--- The result type changes (jsonb to text): drop and create. The helpers call it by name
--- at run time (PL/pgSQL), so nothing depends on it in the catalog.
-drop function sessionguard.current_session();
+-- A database that applied …000400 as published has the jsonb version: the result type
+-- changes, so drop and create. The helpers call it by name at run time (PL/pgSQL), so
+-- nothing depends on it in the catalog.
+drop function if exists sessionguard.current_session();
 
 /*
  * One lookup per statement, shared by every helper. A policy that calls
@@ -142,6 +173,8 @@ begin
   return sessionguard.current_session() <> '';
 end;
 $$;
+comment on function sessionguard.session_active() is
+  'True when the request JWT''s sid names a live (not revoked, not expired, not idle) session of its sub. Call it in policies as (select sessionguard.session_active()).';
 
 create or replace function sessionguard.org_id()
 returns text
@@ -208,4 +241,23 @@ comment on function sessionguard.verified_within(interval) is
 -- grants
 -- ---------------------------------------------------------------------------------------
 
-revoke execute on function sessionguard.current_session() from public, anon, authenticated, service_role;
+revoke execute on function
+  sessionguard.current_session(),
+  sessionguard.guard_family_claims()
+from public, anon, authenticated, service_role;
+
+revoke execute on function
+  sessionguard.session_active(),
+  sessionguard.org_id(),
+  sessionguard.org_role(),
+  sessionguard.has_org_permission(text),
+  sessionguard.verified_within(interval)
+from public;
+
+grant execute on function
+  sessionguard.session_active(),
+  sessionguard.org_id(),
+  sessionguard.org_role(),
+  sessionguard.has_org_permission(text),
+  sessionguard.verified_within(interval)
+to anon, authenticated, service_role;

@@ -102,8 +102,9 @@ comment on function sessionguard.count_request(text, text, inet, integer, intege
 -- API functions: refresh, where reuse is detected
 -- ---------------------------------------------------------------------------------------
 
-drop function sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz);
-drop function sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz);
+-- 0.1.0's pair, where a database applied …000310 and …000320 as published.
+drop function if exists sessionguard.refresh_session(uuid, bigint, inet, text, integer, integer, text, text, text, integer, integer, integer, integer, timestamptz);
+drop function if exists sessionguard.rotate_session(uuid, bigint, inet, text, integer, integer, text, text, timestamptz);
 
 /*
  * A refresh, decided under the family's row lock in one round trip (the order is the
@@ -335,10 +336,12 @@ comment on function sessionguard.refresh_session(uuid, bigint, jsonb, inet, text
 -- ---------------------------------------------------------------------------------------
 
 revoke execute on function
+  sessionguard.count_request(text, text, inet, integer, integer, integer, timestamptz, boolean),
   sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz)
 from public, anon, authenticated;
 
 grant execute on function
+  sessionguard.count_request(text, text, inet, integer, integer, integer, timestamptz, boolean),
   sessionguard.refresh_session(uuid, bigint, jsonb, inet, text, text, text, timestamptz)
 to service_role;
 

@@ -1,5 +1,5 @@
 /**
- * Controls: the model's mutations carried into the real rotate_session (private copies in
+ * Controls: the model's mutations carried into the real refresh_session (private copies in
  * pg_temp, see scripts/model/sql-mutants.ts). Each must be caught by the same replay that
  * passes on the real code, and must answer as the mutant model does; deterministic, so a
  * pass is never luck. The race control's baseline (the real row lock, same barrier) must
