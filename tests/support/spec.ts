@@ -1,22 +1,21 @@
 /**
- * SPEC's closed set of error codes and their statuses ("HTTP API", Errors),
- * written out here as the tests' oracle, independent of functions/errors.ts.
- * `server_error` is 500 or 503.
+ * The contract's closed set of error codes and their statuses, read from the **Errors**
+ * paragraph of docs/contract.md (what users read), as the tests' oracle: independent of
+ * functions/errors.ts, so the code, the docs and the tests must all agree.
+ * `server_error` is 500 or 503; the first status named is the one kept.
  */
-export const SPEC_STATUS: Readonly<Record<string, number>> = Object.freeze({
-  invalid_request: 400,
-  invalid_token: 401,
-  invalid_refresh_token: 401,
-  refresh_token_reused: 401,
-  session_revoked: 401,
-  session_expired: 401,
-  invalid_dpop_proof: 401,
-  use_dpop_nonce: 401,
-  invalid_signature: 401,
-  not_found: 404,
-  method_not_allowed: 405,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  rate_limited: 429,
-  server_error: 500,
-});
+import fs from "node:fs";
+import path from "node:path";
+
+function errorsFromContract(): Record<string, number> {
+  const contract = fs.readFileSync(path.join(import.meta.dirname, "..", "..", "docs", "contract.md"), "utf8");
+  const paragraph = contract.split(/\n\s*\n/).find((p) => p.startsWith("**Errors**"));
+  if (!paragraph) throw new Error("docs/contract.md has no **Errors** paragraph");
+  const statuses: Record<string, number> = {};
+  for (const [, code, status] of paragraph.matchAll(/`([a-z_]+)` (\d{3})/g)) {
+    statuses[code] ??= Number(status);
+  }
+  return statuses;
+}
+
+export const SPEC_STATUS: Readonly<Record<string, number>> = Object.freeze(errorsFromContract());

@@ -6,7 +6,7 @@ import { parseClientIp } from "../../functions/config/limits.ts";
 import { SPEC_STATUS } from "../support/spec.ts";
 
 describe("errors", () => {
-  it("maps every code to SPEC's status", async () => {
+  it("maps every code to the status docs/contract.md gives it", async () => {
     const statuses = Object.fromEntries(ERROR_CODES.map((code) => [code, new ApiError(code).status]));
     expect(statuses).toEqual(SPEC_STATUS);
   });
