@@ -10,7 +10,13 @@
  * entrypoint can stop at start-up instead of failing on the first request.
  * Secret values never appear in error messages.
  */
-import { type ClientIpSource, parseClientIp, parseRateLimits, type RateLimits } from "./config/limits.ts";
+import {
+  type ClientIpSource,
+  parseClientIp,
+  parseForwardingKeys,
+  parseRateLimits,
+  type RateLimits,
+} from "./config/limits.ts";
 import {
   byteLength,
   ConfigError,
@@ -93,6 +99,8 @@ export interface Config {
   readonly rateLimits: RateLimits;
   /** Where the client's address is read from (`SESSION_CLIENT_IP`). */
   readonly clientIp: ClientIpSource;
+  /** Thumbprints of app servers' keys whose requests may name the browser's address (`SESSION_FORWARDING_KEYS`). */
+  readonly forwardingKeys: ReadonlySet<string>;
   /** Which implementation signs ES256 access tokens (`SESSION_SIGNER`, functions/signer.ts). */
   readonly signer: "auto" | "webcrypto" | "noble";
   /** Whether postgres.js prepares statements (`SESSION_DB_PREPARE`, resolved against the URL). */
@@ -185,6 +193,7 @@ export function parseConfig(env: Env): Config {
     allowedOrigins,
     rateLimits: parseRateLimits(get("SESSION_RATE_LIMITS")),
     clientIp: parseClientIp(get("SESSION_CLIENT_IP")),
+    forwardingKeys: parseForwardingKeys(get("SESSION_FORWARDING_KEYS")),
     signer: oneOf("SESSION_SIGNER", get("SESSION_SIGNER"), ["auto", "webcrypto", "noble"], "auto"),
     databasePrepare: preparedStatements(
       oneOf("SESSION_DB_PREPARE", get("SESSION_DB_PREPARE"), ["auto", "on", "off"], "off"),

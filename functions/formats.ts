@@ -2,8 +2,7 @@
  * The identifier formats the API checks, each written once: a session id (a
  * lowercase UUID, as Postgres prints `uuid`) and an RFC 7638 SHA-256 JWK
  * thumbprint (the `jkt` of a DPoP key). The SQL side checks the same formats
- * with `sessionguard.is_jwk_thumbprint` and the `sessionguard.jwk_thumbprint` domain
- * (migration `20261208000100_thumbprint_format.sql`).
+ * with `sessionguard.is_jwk_thumbprint` (migration `20261208000100_thumbprint_format.sql`).
  */
 
 /** A lowercase UUID, e.g. a session id. */

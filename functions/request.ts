@@ -112,6 +112,33 @@ export function optionalString(
 }
 
 /**
+ * The header in which an app server names the address of the browser it acts for
+ * (@sessionguard/server sends it); see {@link requestIp}.
+ */
+export const CLIENT_IP_HEADER = "sessionguard-client-ip";
+
+/**
+ * The address a request is recorded and counted under. A request proven by one of the
+ * app servers' keys in `SESSION_FORWARDING_KEYS` (its DPoP proof was verified, so it
+ * holds that server's private key) may name the browser's address in
+ * {@link CLIENT_IP_HEADER}; that address is used when it is a valid one. Anyone else's
+ * header is ignored, so a browser or a thief cannot choose the address its requests
+ * count against. Otherwise, and when the header is absent or invalid: {@link clientIp}.
+ */
+export function requestIp(
+  request: Request,
+  settings: { readonly clientIp: ClientIpSource; readonly forwardingKeys: ReadonlySet<string> },
+  proof: { readonly jkt: string } | null,
+): string | null {
+  if (proof !== null && settings.forwardingKeys.has(proof.jkt)) {
+    const named = request.headers.get(CLIENT_IP_HEADER)?.trim();
+    const ip = named ? normalizeIp(named) : null;
+    if (ip !== null) return ip;
+  }
+  return clientIp(request, settings.clientIp);
+}
+
+/**
  * The client's address from `source` (the `SESSION_CLIENT_IP` setting, parsed
  * in config/limits.ts), or null when it names no valid address. With
  * `forwarded-first`, the first valid `X-Forwarded-For` entry (what the client

@@ -1,7 +1,9 @@
 /**
- * The rate-limit budgets (`SESSION_RATE_LIMITS`) and where the client's address
- * is read from (`SESSION_CLIENT_IP`).
+ * The rate-limit budgets (`SESSION_RATE_LIMITS`), where the client's address is
+ * read from (`SESSION_CLIENT_IP`), and which app servers may name it for the
+ * browsers they act for (`SESSION_FORWARDING_KEYS`).
  */
+import { isThumbprint } from "../formats.ts";
 import { ConfigError, inRange, list } from "./read.ts";
 
 /** A `count` per `seconds` budget. */
@@ -67,6 +69,27 @@ export function parseRateLimits(value: string | undefined): RateLimits {
 }
 
 const DEFAULT_CLIENT_IP: ClientIpSource = Object.freeze({ kind: "header", name: "cf-connecting-ip" });
+
+/** At most this many keys in `SESSION_FORWARDING_KEYS`. */
+export const MAX_FORWARDING_KEYS = 20;
+
+/**
+ * `SESSION_FORWARDING_KEYS`: RFC 7638 thumbprints of app servers' DPoP keys
+ * (`SESSIONGUARD_SERVER_KEY` of @sessionguard/server). A request whose valid proof is
+ * signed by one of them may name the browser's address in `Sessionguard-Client-IP`;
+ * from anyone else that header is ignored. Empty (the default): no one may.
+ */
+export function parseForwardingKeys(value: string | undefined): ReadonlySet<string> {
+  const keys = list(value);
+  if (keys.length > MAX_FORWARDING_KEYS || !keys.every(isThumbprint)) {
+    throw new ConfigError(
+      "SESSION_FORWARDING_KEYS",
+      `must be up to ${MAX_FORWARDING_KEYS} comma-separated RFC 7638 thumbprints (43 base64url characters each), ` +
+        "e.g. the `boundKey` of your app server's session guard",
+    );
+  }
+  return Object.freeze(new Set(keys));
+}
 
 /** `SESSION_CLIENT_IP`: where the client's address is read from; default `header:cf-connecting-ip`. */
 export function parseClientIp(value: string | undefined): ClientIpSource {

@@ -13,7 +13,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AccessTokenClaims } from "../access-token.ts";
 import { accessToken } from "../authorization.ts";
 import { ApiError } from "../errors.ts";
-import { clientIp, type JsonObject, readJsonBody } from "../request.ts";
+import { type JsonObject, readJsonBody, requestIp } from "../request.ts";
 import type { RouteDeps } from "./deps.ts";
 import { rateLimited, sessionCount } from "./rate-limits.ts";
 
@@ -26,6 +26,8 @@ export interface Authenticated {
     readonly at: Date;
     /** A POST's JSON body, read before the moment is taken; undefined otherwise or when empty. */
     readonly body: JsonObject | undefined;
+    /** The address the request is counted and recorded under (functions/request.ts, `requestIp`). */
+    readonly ip: string | null;
   };
 }
 
@@ -58,7 +60,7 @@ export function authenticate(
     const bound = claims.cnf?.jkt;
     const proof = bound === undefined ? null : await provenKey(c.req.raw, at, token, bound);
     const stranger = bound !== undefined && proof === null;
-    const ip = clientIp(c.req.raw, config.clientIp);
+    const ip = requestIp(c.req.raw, config, proof);
     const counted = sessionCount(limits, claims.sid, ip, stranger);
     const [wait, status] = await Promise.all([
       counted === null ? 0 : store.countRequest(counted, at),
@@ -77,6 +79,7 @@ export function authenticate(
     c.set("claims", claims);
     c.set("at", at);
     c.set("body", body);
+    c.set("ip", ip);
     await next();
   };
 }

@@ -14,18 +14,18 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../errors.ts";
-import { clientIp, userAgent } from "../request.ts";
+import { userAgent } from "../request.ts";
 import { authenticate, type Authenticated } from "./authenticate.ts";
 import { NO_STORE, type RouteDeps, unix } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
 
 /** The `/claims` sub-app (mounted at `/claims`). */
 export function claimsRoute(deps: RouteDeps): Hono<Authenticated> {
-  const { config, store, accessTokens, verifyClerkToken } = deps;
+  const { store, accessTokens, verifyClerkToken } = deps;
   const app = new Hono<Authenticated>();
 
   app.post("/", authenticate(deps), async (c) => {
-    const { claims: session, at, body } = c.var;
+    const { claims: session, at, body, ip } = c.var;
     const clerkToken = body?.clerk_token;
     if (typeof clerkToken !== "string" || clerkToken === "") {
       throw new ApiError("invalid_request", { description: '"clerk_token" must be a Clerk session token.' });
@@ -38,7 +38,7 @@ export function claimsRoute(deps: RouteDeps): Hono<Authenticated> {
       actorId: identity.actorId,
       claims: identity.claims,
       claimsIssuedAt: identity.issuedAt,
-      ip: clientIp(c.req.raw, config.clientIp),
+      ip,
       userAgent: userAgent(c.req.raw),
       now: at,
     });

@@ -14,7 +14,7 @@
  */
 import { Hono } from "hono";
 import { ApiError } from "../errors.ts";
-import { clientIp, readJsonBody, userAgent } from "../request.ts";
+import { readJsonBody, requestIp, userAgent } from "../request.ts";
 import type { RefreshPolicy } from "../store.ts";
 import type { RouteDeps } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
@@ -57,7 +57,7 @@ export function refreshRoute(deps: RouteDeps, tokenResponse: TokenResponder): Ho
     const proof = await proofs.verify(c.req.raw, at);
 
     // Rotate, or detect reuse: one round trip, decided under the session's row lock.
-    const ip = clientIp(c.req.raw, config.clientIp);
+    const ip = requestIp(c.req.raw, config, proof);
     const agent = userAgent(c.req.raw);
     const rotated = await store.refreshSession({
       sessionId: claims.family,

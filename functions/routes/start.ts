@@ -2,15 +2,18 @@
  * `POST /start`: a Clerk session token in, a new session (generation 0) and its
  * token response out. The one moment sessionguard trusts Clerk.
  *
- * Reads top to bottom: the Clerk token and the body, then the checks cheapest
- * first (the Clerk token, an RS256 verification; the rate limits; only then the
- * DPoP proof, an ES256 verification several times dearer in Deno), then the
- * session is started and the tokens issued.
+ * Reads top to bottom: the Clerk token and the body, then the checks: the Clerk
+ * token (an RS256 verification), the DPoP proof (an ES256 verification, in memory),
+ * the rate limits (a database round trip), and only then the proof's jti is
+ * remembered (a write). A bad proof is refused before the budgets, so it spends
+ * none and costs no round trip; the proof must come before the budgets because a
+ * proof from an app server's key (SESSION_FORWARDING_KEYS) names the address they
+ * count. Then the session is started and the tokens issued.
  */
 import { Hono } from "hono";
 import { bearerToken } from "../authorization.ts";
 import { ApiError } from "../errors.ts";
-import { clientIp, optionalString, readJsonBody, userAgent } from "../request.ts";
+import { optionalString, readJsonBody, requestIp, userAgent } from "../request.ts";
 import type { RouteDeps } from "./deps.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
 import { rateLimited, startCount } from "./rate-limits.ts";
@@ -34,20 +37,21 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
     const deviceName = optionalString(body, "device_name", MAX_DEVICE_NAME_LENGTH);
 
     const identity = await verifyClerkToken(clerkToken, at);
-    const ip = clientIp(c.req.raw, config.clientIp);
+    // A proof here binds the new session to its key. Its jti is remembered like any
+    // other (after the budgets), so a captured proof cannot start (and bind) a second
+    // session. With SESSION_DPOP=off nothing new is bound and a bad proof is ignored.
+    const proof = await proofs.verify(c.req.raw, at);
+    const binding = config.dpop.mode === "off" ? null : proof;
+    if (binding === null && config.dpop.mode === "required") {
+      throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
+    }
+    const ip = requestIp(c.req.raw, config, proof);
     const counted = startCount(limits, identity.userId, ip);
     if (counted !== null) {
       const wait = await store.countRequest(counted, at);
       if (wait > 0) throw rateLimited(wait, `start for ${identity.userId}`);
     }
-    // A proof here binds the new session to its key. Its jti is remembered like any
-    // other, so a captured proof cannot start (and bind) a second session.
-    // With SESSION_DPOP=off nothing new is bound.
-    const proof = config.dpop.mode === "off" ? null : await proofs.verify(c.req.raw, at);
-    if (proof === null && config.dpop.mode === "required") {
-      throw new ApiError("invalid_dpop_proof", { detail: "SESSION_DPOP=required and no proof" });
-    }
-    if (proof !== null && !(await proofs.use(proof, at))) {
+    if (binding !== null && !(await proofs.use(binding, at))) {
       throw new ApiError("invalid_dpop_proof", { detail: "start proof jti already used" });
     }
 
@@ -62,7 +66,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       absoluteLifetime: identity.actorId === null
         ? absoluteLifetime
         : Math.min(absoluteLifetime, impersonationLifetime),
-      dpopJkt: proof?.jkt ?? null,
+      dpopJkt: binding?.jkt ?? null,
       actorId: identity.actorId,
       claims: identity.claims,
       claimsIssuedAt: identity.issuedAt,
@@ -82,7 +86,7 @@ export function startRoute(deps: RouteDeps, tokenResponse: TokenResponder): Hono
       generation: started.generation,
       expiresAt: started.expiresAt,
       at,
-      jkt: proof?.jkt ?? null,
+      jkt: binding?.jkt ?? null,
       claims: { org: started.claims.org, actorId: identity.actorId },
     });
   });

@@ -4,8 +4,9 @@
  *  1. a thief replaying any old token of a device-bound family, without the key
  *     and from many forged addresses, can neither lock the owner out nor flood
  *     the user's events;
- *  5. /start checks the cheap things first and remembers its DPoP proof; every
- *     route authenticated by access token has a limit;
+ *  5. /start checks the Clerk token and the proof before the budgets, counts the
+ *     budgets before it writes anything, and remembers its DPoP proof; every route
+ *     authenticated by access token has a limit;
  *  8. /start takes Clerk session tokens only (not JWT-template tokens), and an
  *     impersonated session records its actor and lives shorter.
  */
@@ -70,7 +71,7 @@ describe("item 1: a thief without the device key", () => {
   });
 });
 
-describe("item 5: cheap checks first, the /start proof remembered, every route limited", () => {
+describe("item 5: checks before budgets, budgets before writes, the /start proof remembered, every route limited", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ SESSION_RATE_LIMITS: "start=2/3600,refresh=4/3600" });
@@ -89,18 +90,32 @@ describe("item 5: cheap checks first, the /start proof remembered, every route l
     expect(response.body.error).toBe("invalid_token");
   });
 
-  it("/start counts the user's budget before it verifies the DPoP proof", async () => {
+  it("/start refuses a bad DPoP proof before the budgets, and counts them before it remembers a proof", async () => {
     const userId = clerkId("user");
-    await stack.start(userId, from());
-    await stack.start(userId, from());
     const key = await deviceKey();
+    const token = await stack.clerk.token({ sub: userId });
+    // A proof for another URL: refused, spending none of the user's two starts.
+    const bad = await stack.call("/start", {
+      method: "POST",
+      token,
+      headers: { ...from(), dpop: await proof(key, "POST", `${stack.server.url}/refresh`) },
+    });
+    expect(bad.status).toBe(401);
+    expect(bad.body.error).toBe("invalid_dpop_proof");
+    await stack.start(userId, from());
+    await stack.start(userId, from());
+    // Over the budget with a good proof: refused before its jti is written.
+    const jti = `over-budget-${userId}`;
     const third = await stack.call("/start", {
       method: "POST",
-      token: await stack.clerk.token({ sub: userId }),
-      headers: { ...from(), dpop: await proof(key, "POST", `${stack.server.url}/refresh`) },
+      token,
+      headers: { ...from(), dpop: await proof(key, "POST", `${stack.server.url}/start`, { jti }) },
     });
     expect(third.status).toBe(429);
     expect(third.body.error).toBe("rate_limited");
+    const [{ n }] = await stack.sql<{ n: number }[]>`
+      select count(*)::int as n from sessionguard.dpop_proofs where jti = ${jti}`;
+    expect(n).toBe(0);
   });
 
   it("/start refuses a DPoP proof it has already seen, and starts nothing", async () => {

@@ -104,6 +104,9 @@ describe("parseConfig", () => {
       .toEqual({ kind: "forwarded", pick: "last" });
     expect(parseConfig({ ...base, SESSION_CLIENT_IP: "header:CF-Connecting-IP" }).clientIp)
       .toEqual({ kind: "header", name: "cf-connecting-ip" });
+    expect([...parseConfig(base).forwardingKeys]).toEqual([]);
+    const [a, b] = ["A".repeat(43), "b_-".repeat(14) + "c"];
+    expect([...parseConfig({ ...base, SESSION_FORWARDING_KEYS: ` ${a}, ${b} ` }).forwardingKeys]).toEqual([a, b]);
   });
 
   it("accepts the HS256 legacy secret instead of a JWK", () => {
@@ -159,6 +162,9 @@ describe("parseConfig", () => {
     ["SESSION_RATE_LIMITS", { SESSION_RATE_LIMITS: "start=5/60,start=6/60" }],
     ["SESSION_CLIENT_IP", { SESSION_CLIENT_IP: "header:" }],
     ["SESSION_CLIENT_IP", { SESSION_CLIENT_IP: "remote-addr" }],
+    ["SESSION_FORWARDING_KEYS", { SESSION_FORWARDING_KEYS: "A".repeat(42) }],
+    ["SESSION_FORWARDING_KEYS", { SESSION_FORWARDING_KEYS: "A".repeat(43) + "=" }],
+    ["SESSION_FORWARDING_KEYS", { SESSION_FORWARDING_KEYS: Array(21).fill("A".repeat(43)).join(",") }],
   ])("names %s when it is bad (%j)", (setting, override) => {
     expect(settingNamed({ ...base, ...override })).toBe(setting);
   });

@@ -1,7 +1,7 @@
 /** The error envelope and the reading of untrusted request facts, without a server. */
 import { describe, expect, it } from "vitest";
 import { ApiError, ERROR_CODES, errorResponse, toApiError } from "../../functions/errors.ts";
-import { clientIp, MAX_USER_AGENT_LENGTH, normalizeIp, userAgent } from "../../functions/request.ts";
+import { clientIp, MAX_USER_AGENT_LENGTH, normalizeIp, requestIp, userAgent } from "../../functions/request.ts";
 import { parseClientIp } from "../../functions/config/limits.ts";
 import { SPEC_STATUS } from "../support/spec.ts";
 
@@ -94,5 +94,21 @@ describe("request facts", () => {
     expect(userAgent(request({ "user-agent": "A\tB" }))).toBe("AB");
     expect(userAgent(request({ "user-agent": "x".repeat(5000) }))).toHaveLength(MAX_USER_AGENT_LENGTH);
     expect(userAgent(request({}))).toBeNull();
+  });
+});
+
+describe("the address an app server names (SESSION_FORWARDING_KEYS)", () => {
+  const listed = "L".repeat(43);
+  const settings = { clientIp: parseClientIp(undefined), forwardingKeys: new Set([listed]) };
+  const request = (named: string) =>
+    new Request("http://localhost/", { headers: { "cf-connecting-ip": "198.51.100.1", "sessionguard-client-ip": named } });
+
+  it("is used only with a proof from a listed key, and only when it is an address", () => {
+    expect(requestIp(request("203.0.113.9"), settings, { jkt: listed })).toBe("203.0.113.9");
+    expect(requestIp(request("2001:DB8::1"), settings, { jkt: listed })).toBe("2001:db8::1");
+    expect(requestIp(request("203.0.113.9"), settings, { jkt: "U".repeat(43) })).toBe("198.51.100.1");
+    expect(requestIp(request("203.0.113.9"), settings, null)).toBe("198.51.100.1");
+    expect(requestIp(request("203.0.113.9, 10.0.0.1"), settings, { jkt: listed })).toBe("198.51.100.1");
+    expect(requestIp(request("localhost"), settings, { jkt: listed })).toBe("198.51.100.1");
   });
 });

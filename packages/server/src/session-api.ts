@@ -19,6 +19,11 @@ export interface AccessToken {
 export interface ClientFacts {
   readonly userAgent?: string | null;
   readonly forwardedFor?: string | null;
+  /**
+   * The browser's address, sent as `Sessionguard-Client-IP`. The function uses it only
+   * when this server's key is in its `SESSION_FORWARDING_KEYS`.
+   */
+  readonly address?: string | null;
 }
 
 export interface SessionApi {
@@ -52,6 +57,7 @@ export function sessionApi(baseUrl: string, key: ServerKey | null, fetchImpl: ty
       if (init.body !== undefined) headers.set("content-type", "application/json");
       if (init.client?.userAgent) headers.set("user-agent", init.client.userAgent);
       if (init.client?.forwardedFor) headers.set("x-forwarded-for", init.client.forwardedFor);
+      if (init.client?.address) headers.set("sessionguard-client-ip", init.client.address);
       if (init.bearer) headers.set("authorization", `Bearer ${init.bearer}`);
       const bound = init.access?.type.toLowerCase() === "dpop";
       if (init.access) headers.set("authorization", `${bound ? "DPoP" : "Bearer"} ${init.access.token}`);

@@ -48,6 +48,16 @@ export interface SessionGuardOptions {
   readonly retainMs?: number;
   /** Origins besides the request's own whose state-changing requests pass the CSRF check. */
   readonly allowedOrigins?: readonly string[];
+  /**
+   * The browser's address for a request to the app, sent to the session function with
+   * `/start` and `/refresh` so that the device list, the security events and the
+   * per-address budgets use it. The function trusts it only from a server key listed in
+   * its `SESSION_FORWARDING_KEYS`. Default {@link forwardedClientAddress}: the first
+   * `X-Forwarded-For` entry, which is the browser's only where your proxy (Vercel,
+   * Cloudflare, a load balancer) sets the header itself; behind a proxy that appends to
+   * what the browser sent, read the address your proxy vouches for instead.
+   */
+  readonly clientAddress?: (request: Request) => string | null | undefined;
   readonly fetch?: typeof fetch;
   /** Clock in ms, for tests. */
   readonly now?: () => number;
@@ -92,6 +102,12 @@ export interface SessionGuard {
   readonly refreshesSent: number;
 }
 
+/** The first entry of the request's `X-Forwarded-For`, or its `X-Real-IP`, or null. */
+export function forwardedClientAddress(request: Request): string | null {
+  const first = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return first || request.headers.get("x-real-ip")?.trim() || null;
+}
+
 const LOOPBACK = /^(localhost|.*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 const REASON_SECONDS = 120;
 
@@ -118,9 +134,11 @@ export async function createSessionGuard(options: SessionGuardOptions): Promise<
   }
   const cookies = (request: Request) => parseCookieHeader(request.headers.get("cookie"));
   const read = (request: Request) => decodeSession(cookies(request).get(cookieName(mode(request))));
+  const address = options.clientAddress ?? forwardedClientAddress;
   const facts = (request: Request): ClientFacts => ({
     userAgent: request.headers.get("user-agent"),
     forwardedFor: request.headers.get("x-forwarded-for"),
+    address: address(request),
   });
 
   function clear(request: Request, reason: string | null = null): string[] {
