@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateServerKeyJwk } from "../../packages/server/src/index.ts";
+import { generateServerKeyJwk, importServerKey } from "../../packages/server/src/index.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "..", "..");
@@ -43,7 +43,11 @@ if (prod) {
   const build = spawnSync(next, ["build", here], { cwd: repo, env, stdio: "inherit" });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
-console.log(`\nexample:next: Next.js + sessionguard at http://127.0.0.1:${port}  (stack ${stack})\n`);
+const { jkt } = await importServerKey(serverKey);
+console.log(
+  `\nexample:next: Next.js + sessionguard at http://127.0.0.1:${port}  (stack ${stack})\n` +
+    `              server key ${jkt}: list it in the stack's SESSION_FORWARDING_KEYS (.env) to record browsers' addresses\n`,
+);
 const child = spawn(next, [prod ? "start" : "dev", here, "--port", port, "--hostname", "127.0.0.1"], {
   cwd: repo,
   env,
