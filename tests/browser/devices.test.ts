@@ -194,6 +194,51 @@ describe("devices page", () => {
     });
   });
 
+  it("shows a list answer at once while a later load is still out: a device signed out leaves the list", async () => {
+    const user = `user_${tag()}`;
+    const a = await open(await newContext(), user);
+    const b = await open(await newContext(), user);
+    const nameB = `Browser B ${tag()}`;
+    await signIn(b, nameB);
+    await signIn(a, `Browser A ${tag()}`);
+    const rowB = a.locator("#devices tr", { hasText: nameB });
+    await rowB.waitFor();
+
+    // From here on, each device-list request is sent to the server as it comes, and its
+    // answer delivered to the page only when the test says. `fresh`: sent after the
+    // revocation was committed, so its answer no longer lists B.
+    let committed = false;
+    const held: { fresh: boolean; deliver: () => Promise<void> }[] = [];
+    const sessions = (url: URL) => /\/sessions(\/[^/]+)?$/.test(url.pathname);
+    await a.route(sessions, async (route) => {
+      const method = route.request().method();
+      if (method === "DELETE") {
+        const response = await route.fetch();
+        committed = true;
+        return route.fulfill({ response });
+      }
+      if (method !== "GET") return route.continue();
+      const fresh = committed;
+      const response = await route.fetch();
+      await new Promise<void>((resolve) => {
+        held.push({ fresh, deliver: () => route.fulfill({ response }).catch(() => {}).then(resolve) });
+      });
+    });
+    await rowB.getByRole("button", { name: `Sign out ${nameB}` }).click();
+    // The revoke's own reload, then a later one (the user back on the tab; a Realtime
+    // announcement does the same): both out at once.
+    await expect.poll(() => held.findIndex((h) => h.fresh)).toBeGreaterThanOrEqual(0);
+    const sent = held.length;
+    await a.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await expect.poll(() => held.length).toBeGreaterThan(sent);
+    const latest = held.at(-1)!;
+    for (const h of held.slice(0, -1)) await h.deliver();
+    // The latest load is still out; the fresh answer delivered must be on screen already.
+    await expect.poll(() => rowB.count(), { timeout: 5_000 }).toBe(0);
+    await latest.deliver();
+    await a.unroute(sessions);
+  });
+
   it("sign out everywhere else keeps this device and ends the others", async () => {
     const user = `user_${tag()}`;
     const a = await open(await newContext(), user);

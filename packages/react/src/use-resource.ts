@@ -63,21 +63,32 @@ export function useSessionResource<T>(
   const [state, setState] = useState<{ status: ResourceStatus; data: T | null; error: SessionError | null }>(
     { status: "idle", data: null, error: null },
   );
-  // Answers to older requests (an earlier session's, say) are dropped.
-  const generation = useRef(0);
+  // Answers are shown in the order their requests were sent: one older than the answer
+  // shown (or than the last sign-out: an earlier session's) is dropped, and a newer one is
+  // shown at once, even while a later request is still out. (Dropping every answer but
+  // the latest request's left a list stale while that one was out: a device just signed
+  // out here stayed on screen when a Realtime announcement started another load.)
+  const sent = useRef(0);
+  const shown = useRef(0);
   const loadRef = useRef(load);
   loadRef.current = load;
 
   const reload = useCallback(async (): Promise<SessionError | null> => {
-    const mine = ++generation.current;
+    const mine = ++sent.current;
     setState((s) => ({ ...s, status: s.data === null ? "loading" : s.status }));
     try {
       const data = await loadRef.current(client);
-      if (mine === generation.current) setState({ status: "ready", data, error: null });
+      if (mine > shown.current) {
+        shown.current = mine;
+        setState({ status: "ready", data, error: null });
+      }
       return null;
     } catch (err) {
       const error = isSessionError(err) ? err : new SessionError("invalid_response", String(err));
-      if (mine === generation.current) setState((s) => ({ ...s, status: "error", error }));
+      if (mine > shown.current) {
+        shown.current = mine;
+        setState((s) => ({ ...s, status: "error", error }));
+      }
       return error;
     }
   }, [client]);
@@ -86,7 +97,7 @@ export function useSessionResource<T>(
     if (sessionStatus === "signed-in" && sessionId) {
       void reload();
     } else if (sessionStatus === "signed-out") {
-      generation.current++;
+      shown.current = ++sent.current;
       setState({ status: "idle", data: null, error: null });
     }
   }, [sessionStatus, sessionId, reload]);
