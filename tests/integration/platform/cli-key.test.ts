@@ -11,7 +11,7 @@
  * JWKS must publish full-length coordinates (RFC 7518 §6.2.1.2).
  */
 import { execFile } from "node:child_process";
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { createECDH, randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
 import { base64url, decodeProtectedHeader, type JWK } from "jose";
@@ -29,12 +29,25 @@ const SECRET = randomBytes(30).toString("base64url");
 const LEGACY_KID = randomUUID();
 type Coordinate = "x" | "y" | "d";
 
-/** A CLI-shaped private JWK whose `short` coordinate lost its leading zero byte. */
+/**
+ * A CLI-shaped private JWK whose `short` coordinate lost its leading zero byte. Keys are
+ * drawn with ECDH (the same P-256 key pairs) until the coordinate starts with a zero byte,
+ * about 1 in 256: reading each candidate with `KeyObject.export({ format: "jwk" })`
+ * instead hung this worker on a futex after about 1,500 exports made without yielding to
+ * the event loop (Node 20.20.2, OpenSSL 3.0.19), which a search of three coordinates
+ * reaches now and then.
+ */
 function cliKey(short: Coordinate): Record<string, unknown> {
   for (;;) {
-    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
-    const bytes = Buffer.from(jwk[short]!, "base64url");
-    if (bytes.length !== 32 || bytes[0] !== 0) continue;
+    const ecdh = createECDH("prime256v1");
+    const point = ecdh.generateKeys(); // uncompressed: 0x04, x, y
+    const privateKey = ecdh.getPrivateKey();
+    const full: Record<Coordinate, Buffer> = {
+      x: point.subarray(1, 33),
+      y: point.subarray(33, 65),
+      d: Buffer.concat([Buffer.alloc(32 - privateKey.length), privateKey]),
+    };
+    if (full[short][0] !== 0) continue;
     return {
       kty: "EC",
       kid: randomUUID(),
@@ -43,10 +56,10 @@ function cliKey(short: Coordinate): Record<string, unknown> {
       alg: "ES256",
       ext: true,
       crv: "P-256",
-      x: jwk.x,
-      y: jwk.y,
-      d: jwk.d,
-      [short]: base64url.encode(bytes.subarray(1)), // what big.Int.Bytes() writes
+      x: base64url.encode(full.x),
+      y: base64url.encode(full.y),
+      d: base64url.encode(full.d),
+      [short]: base64url.encode(full[short].subarray(1)), // what big.Int.Bytes() writes
     };
   }
 }
