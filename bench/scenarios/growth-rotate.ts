@@ -30,6 +30,17 @@ async function counters(sql: Sql): Promise<Counters> {
   return row;
 }
 
+/** Blocks read from outside shared buffers, per table and index of the schemas a rotation touches. */
+async function readsByRelation(sql: Sql): Promise<Map<string, number>> {
+  const rows = await sql<{ name: string; reads: number }[]>`
+    select relname as name, coalesce(heap_blks_read, 0)::float8 as reads
+    from pg_catalog.pg_statio_all_tables where schemaname in ('sessionguard', 'bench')
+    union all
+    select indexrelname, coalesce(idx_blks_read, 0)::float8
+    from pg_catalog.pg_statio_all_indexes where schemaname in ('sessionguard', 'bench')`;
+  return new Map(rows.map((r) => [r.name, r.reads]));
+}
+
 /** pgbench rotations of `live` random live families for `seconds`. */
 const rotate = (ctx: Context, live: number, seconds: number, label: string) =>
   runPgbench({
@@ -45,10 +56,12 @@ const rotate = (ctx: Context, live: number, seconds: number, label: string) =>
 /** Runs pgbench rotations and reads WAL and buffer statistics around them. */
 async function rotateWithStats(ctx: Context, live: number, seconds: number, state: string) {
   const before = await counters(ctx.db.sql);
+  const readsBefore = await readsByRelation(ctx.db.sql);
   const result = await rotate(ctx, live, seconds, `rotate ${live.toLocaleString("en")} live (${state})`);
   // pgbench's backends have exited, so their statistics are flushed.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const after = await counters(ctx.db.sql);
+  const readsAfter = await readsByRelation(ctx.db.sql);
   const d = (name: keyof Counters) => after[name] - before[name];
   const n = Math.max(1, result.transactions);
   const stats: WalStats = {
@@ -59,10 +72,14 @@ async function rotateWithStats(ctx: Context, live: number, seconds: number, stat
     missRatio: d("blks_read") + d("blks_hit") > 0 ? d("blks_read") / (d("blks_read") + d("blks_hit")) : NaN,
     hotShare: d("hot_updates") / Math.max(1, d("updates")),
   };
+  // Where the blocks read come from, for the log: the relations that read most.
+  const reads = [...readsAfter].map(([name, total]) => [name, (total - (readsBefore.get(name) ?? 0)) / n] as const)
+    .filter(([, perRotation]) => perRotation >= 0.005).sort((a, b) => b[1] - a[1]).slice(0, 5)
+    .map(([name, perRotation]) => `${name} ${perRotation.toFixed(3)}`).join(", ");
   progress(
     "growth",
     `${state} rotations: ${Math.round(result.tps)}/s, ${stats.fullPageImages.toFixed(2)} full-page images ` +
-      `and ${Math.round(stats.walBytes)} WAL bytes per rotation`,
+      `and ${Math.round(stats.walBytes)} WAL bytes per rotation; blocks read per rotation: ${reads || "none"}`,
   );
   return { result, stats };
 }
