@@ -5,6 +5,9 @@
  * and, on the next push, applies only the local files whose versions are not recorded; a
  * recorded version with no local file stops the push ("Remote migration versions not
  * found in local migrations directory", the CLI's `migration repair` being the way out).
+ * Versions are compared by file name, never by content (supabase/cli: pkg/migration,
+ * `FindPendingMigrations` and `ErrMissingLocal`; internal/migration/up/up.go,
+ * `GetPendingMigrations`).
  * So a published version's file can never be removed or renamed, and what it did to a
  * database that applied it can never change.
  *
@@ -44,6 +47,8 @@ let work: string;
 const databases: string[] = [];
 let published: string[];
 let current: string[];
+/** Each published file's text, read from git once. */
+const publishedText = new Map<string, string>();
 
 beforeAll(async () => {
   try {
@@ -55,6 +60,7 @@ beforeAll(async () => {
   }
   published = git(["ls-tree", "--name-only", `${PUBLISHED}:${MIGRATIONS}`]).split("\n")
     .filter((f) => f.endsWith(".sql")).sort();
+  for (const name of published) publishedText.set(name, git(["show", `${PUBLISHED}:${MIGRATIONS}/${name}`]));
   current = (await fs.readdir(path.join(repoRoot, MIGRATIONS))).filter((f) => f.endsWith(".sql")).sort();
   admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
   work = await fs.mkdtemp(path.join(os.tmpdir(), "sg-history-"));
@@ -77,14 +83,14 @@ async function emptyDatabase(): Promise<string> {
   return url.href;
 }
 
-/** `supabase db push` of exactly `files` to `url`: published ones read from git, the others from the tree. */
+/** `supabase db push` of exactly `files` to `url`: published ones as git has them, the others from the tree. */
 async function push(url: string, files: { name: string; from: "published" | "current" }[]): Promise<void> {
   const dir = await fs.mkdtemp(path.join(work, "project-"));
   await fs.mkdir(path.join(dir, MIGRATIONS), { recursive: true });
   await fs.copyFile(path.join(repoRoot, "supabase", "config.toml"), path.join(dir, "supabase", "config.toml"));
   for (const { name, from } of files) {
     const text = from === "published"
-      ? git(["show", `${PUBLISHED}:${MIGRATIONS}/${name}`])
+      ? publishedText.get(name)!
       : await fs.readFile(path.join(repoRoot, MIGRATIONS, name), "utf8");
     await fs.writeFile(path.join(dir, MIGRATIONS, name), text);
   }
